@@ -1,0 +1,44 @@
+import { createHash } from "node:crypto"
+import { Schema } from "effect"
+
+/** The hash the spec's add-transaction computes: SHA-256 of the fields' string concatenation. */
+export const transactionHash = (fields: {
+  readonly fromAddress: string | null
+  readonly toAddress: string
+  readonly amount: number
+  readonly timeStamp: number
+}): string =>
+  createHash("sha256")
+    .update(`${fields.fromAddress}${fields.toAddress}${fields.amount}${fields.timeStamp}`)
+    .digest("hex")
+
+const TransactionFields = Schema.Struct({
+  fromAddress: Schema.NullOr(Schema.String),
+  toAddress: Schema.String,
+  amount: Schema.Number.pipe(Schema.finite(), Schema.positive()),
+  timeStamp: Schema.Number.pipe(Schema.finite(), Schema.nonNegative()),
+  hash: Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/, { message: () => "hash must be 64 lowercase hex digits" })),
+})
+
+/**
+ * A transaction of the spec's shape. Decoding checks the field types, that the amount is a
+ * positive finite number, and that the hash matches the other fields.
+ */
+export const Transaction = TransactionFields.pipe(
+  Schema.filter((tx) => transactionHash(tx) === tx.hash || "hash does not match the transaction's fields"),
+)
+export type Transaction = typeof Transaction.Type
+
+/** Builds a valid transaction, as the spec's add-transaction does. */
+export const makeTransaction = (fields: {
+  readonly fromAddress: string | null
+  readonly toAddress: string
+  readonly amount: number
+  readonly timeStamp: number
+}): Transaction => ({
+  fromAddress: fields.fromAddress,
+  toAddress: fields.toAddress,
+  amount: fields.amount,
+  timeStamp: fields.timeStamp,
+  hash: transactionHash(fields),
+})

@@ -1,0 +1,102 @@
+import { FileSystem, Path } from "@effect/platform"
+import { Config, ConfigProvider, Data, Effect, Either, Layer, Option, ParseResult, Schema } from "effect"
+import { type Address, localAddress, parseAddress } from "../domain/Address.js"
+import { parseDotenv } from "../domain/dotenv.js"
+import { NodeConfig } from "../services/NodeConfig.js"
+
+/** A node folder whose configuration cannot be used; the message says what to fix. */
+export class NodeConfigError extends Data.TaggedError("NodeConfigError")<{ readonly message: string }> {}
+
+const KnownPeersFile = Schema.parseJson(Schema.Array(Schema.String))
+
+/** The node folder's .env values, with the process environment taking precedence. */
+export const folderConfigProvider = (folder: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const envFile = path.join(folder, ".env")
+    const dotenv = (yield* fs.exists(envFile).pipe(Effect.orElseSucceed(() => false)))
+      ? parseDotenv(yield* fs.readFileString(envFile).pipe(Effect.orElseSucceed(() => "")))
+      : new Map<string, string>()
+    return ConfigProvider.fromEnv().pipe(ConfigProvider.orElse(() => ConfigProvider.fromMap(dotenv)))
+  })
+
+const readKnownPeers = (file: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs
+      .readFileString(file)
+      .pipe(Effect.mapError((e) => new NodeConfigError({ message: `cannot read ${file}: ${e.message}` })))
+    const entries = Schema.decodeUnknownEither(KnownPeersFile)(text)
+    if (Either.isLeft(entries)) {
+      return yield* new NodeConfigError({
+        message: `${file} must be a JSON array of ws:// addresses: ${ParseResult.TreeFormatter.formatErrorSync(entries.left)}`,
+      })
+    }
+    const peers: Array<Address> = []
+    for (const entry of entries.right) {
+      const parsed = parseAddress(entry)
+      if (Either.isLeft(parsed)) {
+        yield* Effect.logWarning("known peer refused").pipe(Effect.annotateLogs({ file, entry, reason: parsed.left }))
+      } else if (!peers.includes(parsed.right)) {
+        peers.push(parsed.right)
+      }
+    }
+    return peers
+  })
+
+/** Reads a node folder: its .env (PORT, MY_PUBLIC_KEY; the environment overrides it) and known-peers.json. */
+export const make = (folder: string) =>
+  Effect.gen(function* () {
+    const path = yield* Path.Path
+    const absolute = path.resolve(folder)
+    const provider = yield* folderConfigProvider(absolute)
+    const settings = yield* Effect.withConfigProvider(
+      Config.all({
+        port: Config.port("PORT"),
+        host: Config.string("HOST").pipe(Config.withDefault("localhost")),
+        publicKey: Config.option(Config.string("MY_PUBLIC_KEY")),
+      }),
+      provider,
+    ).pipe(
+      Effect.mapError(
+        (error) =>
+          new NodeConfigError({
+            message: `bad configuration in ${path.join(absolute, ".env")} or the environment: ${describeConfigError(error.toString())}`,
+          }),
+      ),
+    )
+    const knownPeers = yield* readKnownPeers(path.join(absolute, "known-peers.json"))
+    return NodeConfig.of({
+      folder: absolute,
+      port: settings.port,
+      host: settings.host,
+      address: localAddress(settings.port),
+      knownPeers,
+      publicKey: Option.filter(settings.publicKey, (key) => key !== ""),
+    })
+  })
+
+const describeConfigError = (text: string): string =>
+  text.includes("Expected PORT to exist") ? "PORT is missing (set PORT=4001 in .env)" : text
+
+export const layer = (folder: string) => Layer.effect(NodeConfig, make(folder))
+
+/** A fixed configuration, for tests. */
+export const layerStatic = (config: {
+  readonly port: number
+  readonly knownPeers?: ReadonlyArray<Address>
+  readonly host?: string
+  readonly folder?: string
+}) =>
+  Layer.succeed(
+    NodeConfig,
+    NodeConfig.of({
+      folder: config.folder ?? ".",
+      port: config.port,
+      host: config.host ?? "localhost",
+      address: localAddress(config.port),
+      knownPeers: config.knownPeers ?? [],
+      publicKey: Option.none(),
+    }),
+  )

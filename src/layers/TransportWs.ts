@@ -1,0 +1,124 @@
+import { createServer, type IncomingMessage } from "node:http"
+import { Effect, Exit, Layer, Mailbox } from "effect"
+import { WebSocket, WebSocketServer } from "ws"
+import type { Address } from "../domain/Address.js"
+import { type Connection, DialError, type Frame, ListenError, Transport } from "../services/Transport.js"
+
+export interface TransportWsOptions {
+  /** Largest frame accepted, in bytes; a larger one closes the connection (ws close code 1009). */
+  readonly maxPayload: number
+  /** The interface to listen on. */
+  readonly host: string
+  /** How long a dial may take before it counts as failed. */
+  readonly dialTimeoutMillis: number
+}
+
+export const defaultOptions: TransportWsOptions = {
+  maxPayload: 1024 * 1024,
+  host: "localhost",
+  dialTimeoutMillis: 5_000,
+}
+
+/**
+ * Wraps a `ws` socket (open, or still connecting) as a Connection. Listeners are attached at once,
+ * so no frame is lost between the socket opening and someone reading `frames`.
+ */
+const wrapSocket = (socket: WebSocket, remote: string): Connection => {
+  const frames = Effect.runSync(Mailbox.make<Frame>())
+  socket.on("message", (data, isBinary) => {
+    frames.unsafeOffer(isBinary ? toBytes(data) : data.toString())
+  })
+  socket.on("close", () => frames.unsafeDone(Exit.void))
+  // Errors are followed by "close"; the listener only keeps ws from throwing.
+  socket.on("error", () => {})
+  if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) frames.unsafeDone(Exit.void)
+  return {
+    remote,
+    frames: Mailbox.toStream(frames),
+    send: (frame) =>
+      Effect.sync(() => {
+        if (socket.readyState === WebSocket.OPEN) socket.send(frame)
+      }),
+    close: Effect.sync(() => closeSocket(socket)),
+  }
+}
+
+const toBytes = (data: WebSocket.RawData): Uint8Array =>
+  Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data
+
+const closeSocket = (socket: WebSocket) => {
+  if (socket.readyState === WebSocket.CLOSED) return
+  if (socket.readyState === WebSocket.CONNECTING) return socket.terminate()
+  socket.close()
+  // A peer that never completes the closing handshake must not keep the socket alive.
+  setTimeout(() => socket.terminate(), 1_000).unref()
+}
+
+const remoteOf = (request: IncomingMessage): string =>
+  `${request.socket.remoteAddress ?? "?"}:${request.socket.remotePort ?? "?"}`
+
+const listenErrorOf = (port: number, error: NodeJS.ErrnoException): ListenError =>
+  error.code === "EADDRINUSE"
+    ? new ListenError({ reason: "AddressInUse", port, message: `port ${port} is already in use` })
+    : error.code === "EACCES"
+      ? new ListenError({ reason: "PermissionDenied", port, message: `no permission to listen on port ${port}` })
+      : new ListenError({ reason: "Unknown", port, message: error.message })
+
+export const make = (options: TransportWsOptions = defaultOptions) =>
+  Effect.gen(function* () {
+    const listen = (port: number) =>
+      Effect.gen(function* () {
+        const accepted = yield* Mailbox.make<Connection>()
+        const { server } = yield* Effect.acquireRelease(
+          Effect.async<{ server: ReturnType<typeof createServer>; wss: WebSocketServer }, ListenError>((resume) => {
+            const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload })
+            const server = createServer((_request, response) => {
+              response.writeHead(426, { "content-type": "text/plain" }).end("meshnode: connect with a WebSocket\n")
+            })
+            server.on("upgrade", (request, socket, head) => {
+              wss.handleUpgrade(request, socket, head, (ws) => {
+                accepted.unsafeOffer(wrapSocket(ws, remoteOf(request)))
+              })
+            })
+            server.once("error", (error) => resume(Effect.fail(listenErrorOf(port, error))))
+            server.listen(port, options.host, () => resume(Effect.succeed({ server, wss })))
+          }),
+          ({ server, wss }) =>
+            Effect.async<void>((resume) => {
+              for (const client of wss.clients) client.terminate()
+              wss.close()
+              server.close(() => resume(Effect.void))
+              server.closeAllConnections()
+            }),
+        )
+        yield* Effect.addFinalizer(() => accepted.shutdown)
+        const address = server.address()
+        return {
+          port: typeof address === "object" && address !== null ? address.port : port,
+          accepted: Mailbox.toStream(accepted),
+        }
+      })
+
+    const dial = (address: Address) =>
+      Effect.acquireRelease(
+        Effect.async<{ socket: WebSocket; connection: Connection }, DialError>((resume) => {
+          const socket = new WebSocket(address, {
+            maxPayload: options.maxPayload,
+            handshakeTimeout: options.dialTimeoutMillis,
+          })
+          const connection = wrapSocket(socket, address)
+          const onError = (error: Error) => resume(Effect.fail(new DialError({ address, message: error.message })))
+          socket.once("error", onError)
+          socket.once("open", () => {
+            socket.off("error", onError)
+            resume(Effect.succeed({ socket, connection }))
+          })
+          return Effect.sync(() => socket.terminate())
+        }),
+        ({ socket }) => Effect.sync(() => closeSocket(socket)),
+      ).pipe(Effect.map(({ connection }) => connection))
+
+    return Transport.of({ listen, dial })
+  })
+
+export const layer = (options: TransportWsOptions = defaultOptions) => Layer.effect(Transport, make(options))

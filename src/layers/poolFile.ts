@@ -1,0 +1,56 @@
+import { FileSystem } from "@effect/platform"
+import { Effect, Either, ParseResult, Schema } from "effect"
+import { Transaction } from "../domain/Transaction.js"
+import { PoolError } from "../services/TransactionPool.js"
+
+const decodePool = Schema.decodeUnknownEither(Schema.parseJson(Schema.Array(Transaction)), { errors: "first" })
+
+/**
+ * Reads a pool file. A missing file is created as `[]`; an unreadable, corrupt or wrongly-shaped one
+ * is an error that names the file and the problem, and is never overwritten.
+ */
+export const readPoolFile = (file: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const exists = yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))
+    if (!exists) {
+      yield* fs
+        .writeFileString(file, "[]")
+        .pipe(Effect.mapError((e) => new PoolError({ reason: "WriteFailed", file, message: e.message })))
+      return []
+    }
+    const text = yield* fs
+      .readFileString(file)
+      .pipe(Effect.mapError((e) => new PoolError({ reason: "Unreadable", file, message: e.message })))
+    const decoded = decodePool(text)
+    if (Either.isLeft(decoded)) {
+      return yield* new PoolError({
+        reason: "Corrupt",
+        file,
+        message: `${file} is not a valid transaction pool (a JSON array of transactions): ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`,
+      })
+    }
+    return decoded.right
+  })
+
+/** One transaction as `JSON.stringify(pool, null, 2)` prints it inside the array. */
+export const renderPoolEntry = (tx: Transaction): string => `  ${JSON.stringify(tx, null, 2).replaceAll("\n", "\n  ")}`
+
+/** The whole file from its rendered entries: byte for byte `JSON.stringify(pool, null, 2)`. */
+export const renderPool = (entries: ReadonlyArray<string>): string =>
+  entries.length === 0 ? "[]" : `[\n${entries.join(",\n")}\n]`
+
+/** Replaces `file` atomically: write a temporary file, fsync it, rename it over the old one. */
+export const writeFileAtomic = (file: string, text: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const temporary = `${file}.tmp-${process.pid}`
+    yield* Effect.scoped(
+      Effect.gen(function* () {
+        const handle = yield* fs.open(temporary, { flag: "w" })
+        yield* handle.writeAll(new TextEncoder().encode(text))
+        yield* handle.sync
+      }),
+    )
+    yield* fs.rename(temporary, file)
+  }).pipe(Effect.mapError((e) => new PoolError({ reason: "WriteFailed", file, message: e.message })))

@@ -1,0 +1,39 @@
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import * as Logging from "./layers/Logging.js"
+import * as NodeConfigFolder from "./layers/NodeConfigFolder.js"
+import * as PeerStoreRef from "./layers/PeerStoreRef.js"
+import * as TransactionPoolFile from "./layers/TransactionPoolFile.js"
+import * as TransportWs from "./layers/TransportWs.js"
+import { runNode } from "./protocol/Node.js"
+import { NodeConfig } from "./services/NodeConfig.js"
+import { usage } from "./usage.js"
+
+const args = process.argv.slice(2)
+if (args.includes("--help") || args.includes("-h")) {
+  process.stdout.write(usage)
+  process.exit(0)
+}
+const folder = args[0] ?? "."
+
+const PoolLive = Layer.unwrapEffect(
+  Effect.map(NodeConfig, (config) => TransactionPoolFile.layer(`${config.folder}/transactions.json`)),
+)
+const TransportLive = Layer.unwrapEffect(
+  Effect.map(NodeConfig, (config) => TransportWs.layer({ ...TransportWs.defaultOptions, host: config.host })),
+)
+
+const NodeLive = Layer.scopedDiscard(runNode).pipe(
+  Layer.provide(Layer.mergeAll(PoolLive, TransportLive, PeerStoreRef.layer)),
+  Layer.provideMerge(NodeConfigFolder.layer(folder)),
+  Layer.provide(NodeContext.layer),
+  Layer.provide(Logging.layerFromEnv),
+)
+
+Layer.launch(NodeLive).pipe(
+  // A bad folder, a corrupt pool or a taken port: one clear line, then exit 1.
+  Effect.tapError((error) => Effect.logError(error.message)),
+  Effect.tapDefect((defect) => Effect.logError("unexpected failure", defect)),
+  Effect.provide(Logging.layerFromEnv),
+  NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true }),
+)

@@ -1,0 +1,23 @@
+import { Context, Data, type Effect, type Stream } from "effect"
+import type { Transaction } from "../domain/Transaction.js"
+
+export class PoolError extends Data.TaggedError("PoolError")<{
+  readonly reason: "Unreadable" | "Corrupt" | "WriteFailed"
+  readonly file: string
+  readonly message: string
+}> {}
+
+/** The node's transaction pool: each transaction at most once, by hash, in arrival order. */
+export interface TransactionPoolShape {
+  /** Adds `tx` if its hash is new; answers whether it was new. */
+  readonly add: (tx: Transaction) => Effect.Effect<boolean>
+  readonly has: (hash: string) => Effect.Effect<boolean>
+  readonly list: Effect.Effect<ReadonlyArray<Transaction>>
+  readonly size: Effect.Effect<number>
+  /** The current size, then every change. */
+  readonly sizeChanges: Stream.Stream<number>
+  /** Waits until everything added so far is persisted. */
+  readonly flush: Effect.Effect<void>
+}
+
+export class TransactionPool extends Context.Tag("meshnode/TransactionPool")<TransactionPool, TransactionPoolShape>() {}

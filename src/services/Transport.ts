@@ -1,0 +1,46 @@
+import { Context, Data, type Effect, type Scope, type Stream } from "effect"
+import type { Address } from "../domain/Address.js"
+
+/** A frame as it came off the wire: text, or the bytes of a binary frame. */
+export type Frame = string | Uint8Array
+
+/** One open connection, inbound or outbound. */
+export interface Connection {
+  /** Who is on the other end, for logs (the dialled address, or the remote socket address). */
+  readonly remote: string
+  /** Incoming frames in order; ends when the connection closes. */
+  readonly frames: Stream.Stream<Frame>
+  /** Sends a text frame; a no-op once the connection is closed. */
+  readonly send: (frame: string) => Effect.Effect<void>
+  /** Closes the connection; `frames` then ends. */
+  readonly close: Effect.Effect<void>
+}
+
+/** A listening server. */
+export interface Listener {
+  /** The port actually bound (useful with port 0). */
+  readonly port: number
+  /** Every accepted connection. The receiver owns it and closes it when done. */
+  readonly accepted: Stream.Stream<Connection>
+}
+
+export class ListenError extends Data.TaggedError("ListenError")<{
+  readonly reason: "AddressInUse" | "PermissionDenied" | "Unknown"
+  readonly port: number
+  readonly message: string
+}> {}
+
+export class DialError extends Data.TaggedError("DialError")<{
+  readonly address: Address
+  readonly message: string
+}> {}
+
+/** How nodes reach each other. */
+export interface TransportShape {
+  /** Listens on `port` for as long as the scope is open. */
+  readonly listen: (port: number) => Effect.Effect<Listener, ListenError, Scope.Scope>
+  /** Opens a connection to `address`; it closes when the scope closes. */
+  readonly dial: (address: Address) => Effect.Effect<Connection, DialError, Scope.Scope>
+}
+
+export class Transport extends Context.Tag("meshnode/Transport")<Transport, TransportShape>() {}
