@@ -5,7 +5,7 @@ import * as NodeConfigFolder from "./layers/NodeConfigFolder.js"
 import * as PeerStoreRef from "./layers/PeerStoreRef.js"
 import * as TransactionPoolFile from "./layers/TransactionPoolFile.js"
 import * as TransportWs from "./layers/TransportWs.js"
-import { runNode } from "./protocol/Node.js"
+import { startNode } from "./protocol/Node.js"
 import { NodeConfig } from "./services/NodeConfig.js"
 import { usage } from "./usage.js"
 
@@ -23,7 +23,7 @@ const TransportLive = Layer.unwrapEffect(
   Effect.map(NodeConfig, (config) => TransportWs.layer({ ...TransportWs.defaultOptions, host: config.host })),
 )
 
-const NodeLive = Layer.scopedDiscard(runNode).pipe(
+const NodeLive = Layer.scopedDiscard(startNode).pipe(
   Layer.provide(Layer.mergeAll(PoolLive, TransportLive, PeerStoreRef.layer)),
   Layer.provideMerge(NodeConfigFolder.layer(folder)),
   Layer.provide(NodeContext.layer),

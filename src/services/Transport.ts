@@ -10,8 +10,8 @@ export interface Connection {
   readonly remote: string
   /** Incoming frames in order; ends when the connection closes. */
   readonly frames: Stream.Stream<Frame>
-  /** Sends a text frame; a no-op once the connection is closed. */
-  readonly send: (frame: string) => Effect.Effect<void>
+  /** Sends a frame (the protocol sends text); a no-op once the connection is closed. */
+  readonly send: (frame: Frame) => Effect.Effect<void>
   /** Closes the connection; `frames` then ends. */
   readonly close: Effect.Effect<void>
 }

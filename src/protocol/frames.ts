@@ -1,0 +1,24 @@
+import { Effect, Either } from "effect"
+import type { Address } from "../domain/Address.js"
+import { decodeFrame } from "../domain/Message.js"
+import type { Frame } from "../services/Transport.js"
+import { onTransaction } from "./gossip.js"
+import { onHandshake } from "./handshake.js"
+
+/**
+ * One incoming frame, from decoding to the handler of its message type. A frame that does not
+ * decode is logged with its reason and dropped; it never ends the connection or the node.
+ */
+export const receiveFrame = (frame: Frame, dial: (address: Address) => Effect.Effect<void>) => {
+  const decoded = decodeFrame(frame)
+  if (Either.isLeft(decoded)) {
+    const error = decoded.left
+    return error._tag === "UnknownMessageType"
+      ? Effect.logDebug("message of unknown type ignored").pipe(Effect.annotateLogs({ type: error.type }))
+      : Effect.logWarning("frame refused").pipe(Effect.annotateLogs({ reason: error.reason, detail: error.detail }))
+  }
+  const message = decoded.right
+  return (message.type === "HANDSHAKE" ? onHandshake(message, dial) : onTransaction(message)).pipe(
+    Effect.annotateLogs({ type: message.type }),
+  )
+}
