@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, TestClock } from "effect"
 
 import { makeTransaction } from "../src/domain/Transaction.js"
 import * as TransportMemory from "../src/layers/TransportMemory.js"
@@ -106,6 +106,8 @@ describe("protocol on the in-memory network", () => {
 
   it.scoped("a transaction is stored once by every node and forwarded once by each", () =>
     Effect.gen(function* () {
+      // Nodes refuse transactions from the future: let the test's clock read the transaction's time.
+      yield* TestClock.setTime(tx.timeStamp)
       const nodes = yield* Effect.forEach([4001, 4002, 4003], (port) => startMemoryNode(port, [4001, 4003]))
       // A spec peer joins too, and counts the TRANSACTION frames it is sent.
       const observer = yield* fakePeer(4104)
@@ -140,6 +142,7 @@ describe("protocol on the in-memory network", () => {
 
   it.scoped("an invalid transaction or a bad frame is dropped and the node carries on", () =>
     Effect.gen(function* () {
+      yield* TestClock.setTime(tx.timeStamp)
       const node = yield* startMemoryNode(4001)
       const client = yield* fakePeer(4200)
       const socket = yield* client.dial(node.address)

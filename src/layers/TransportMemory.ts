@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto"
 import { Context, Effect, Exit, Layer, Mailbox } from "effect"
 import type { Address } from "../domain/Address.js"
 import { type Connection, DialError, type Frame, ListenError, Transport } from "../services/Transport.js"
@@ -8,15 +9,26 @@ import { type Connection, DialError, type Frame, ListenError, Transport } from "
  */
 export class MemoryNetwork extends Context.Tag("meshnode/MemoryNetwork")<
   MemoryNetwork,
-  { readonly listeners: Map<string, Mailbox.Mailbox<Connection>> }
+  {
+    readonly listeners: Map<string, Mailbox.Mailbox<Connection>>
+    /** The node id of each listener's transport, as WebSocket nodes exchange theirs in a header. */
+    readonly listenerNodeIds: Map<Mailbox.Mailbox<Connection>, string>
+  }
 >() {}
 
-export const layerNetwork = Layer.sync(MemoryNetwork, () => ({ listeners: new Map() }))
+export const layerNetwork = Layer.sync(MemoryNetwork, () => ({ listeners: new Map(), listenerNodeIds: new Map() }))
 
 const keyOf = (address: string): string => address.replace(/^wss?:\/\//, "")
 
-/** Two connected ends: what one sends, the other receives; closing either closes both. */
-export const makeConnectionPair = (leftName: string, rightName: string) =>
+/**
+ * Two connected ends: what one sends, the other receives; closing either closes both. Each end knows
+ * the other's node id, when there is one.
+ */
+export const makeConnectionPair = (
+  leftName: string,
+  rightName: string,
+  nodeIds: { readonly left?: string | undefined; readonly right?: string | undefined } = {},
+) =>
   Effect.gen(function* () {
     const toLeft = yield* Mailbox.make<Frame>()
     const toRight = yield* Mailbox.make<Frame>()
@@ -24,18 +36,25 @@ export const makeConnectionPair = (leftName: string, rightName: string) =>
       toLeft.unsafeDone(Exit.void)
       toRight.unsafeDone(Exit.void)
     })
-    const end = (inbox: Mailbox.Mailbox<Frame>, outbox: Mailbox.Mailbox<Frame>, remote: string): Connection => ({
+    const end = (
+      inbox: Mailbox.Mailbox<Frame>,
+      outbox: Mailbox.Mailbox<Frame>,
+      remote: string,
+      peerNodeId: string | undefined,
+    ): Connection => ({
       remote,
       frames: Mailbox.toStream(inbox),
       send: (frame) => Effect.sync(() => outbox.unsafeOffer(frame)),
       close,
+      ...(peerNodeId === undefined ? {} : { peerNodeId }),
     })
-    return [end(toLeft, toRight, rightName), end(toRight, toLeft, leftName)] as const
+    return [end(toLeft, toRight, rightName, nodeIds.right), end(toRight, toLeft, leftName, nodeIds.left)] as const
   })
 
 export const make = (host = "localhost") =>
   Effect.gen(function* () {
     const network = yield* MemoryNetwork
+    const nodeId = randomUUID()
     let nextEphemeralPort = 50_000
 
     const listen = (port: number) =>
@@ -46,10 +65,14 @@ export const make = (host = "localhost") =>
         }
         const accepted = yield* Mailbox.make<Connection>()
         yield* Effect.acquireRelease(
-          Effect.sync(() => network.listeners.set(key, accepted)),
+          Effect.sync(() => {
+            network.listeners.set(key, accepted)
+            network.listenerNodeIds.set(accepted, nodeId)
+          }),
           () =>
             Effect.sync(() => {
               if (network.listeners.get(key) === accepted) network.listeners.delete(key)
+              network.listenerNodeIds.delete(accepted)
             }).pipe(Effect.andThen(accepted.shutdown)),
         )
         return { port, accepted: Mailbox.toStream(accepted) }
@@ -61,7 +84,10 @@ export const make = (host = "localhost") =>
         if (listener === undefined) {
           return yield* new DialError({ address, message: `connect ECONNREFUSED ${keyOf(address)}` })
         }
-        const [outbound, inbound] = yield* makeConnectionPair(`${host}:${nextEphemeralPort++}`, address)
+        const [outbound, inbound] = yield* makeConnectionPair(`${host}:${nextEphemeralPort++}`, address, {
+          left: nodeId,
+          right: network.listenerNodeIds.get(listener),
+        })
         yield* Effect.addFinalizer(() => outbound.close)
         if (!listener.unsafeOffer(inbound)) {
           return yield* new DialError({ address, message: `connect ECONNREFUSED ${keyOf(address)}` })
@@ -69,7 +95,7 @@ export const make = (host = "localhost") =>
         return outbound
       })
 
-    return Transport.of({ listen, dial })
+    return Transport.of({ listen, dial, nodeId })
   })
 
 export const layer = (host = "localhost") => Layer.effect(Transport, make(host))

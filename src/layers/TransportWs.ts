@@ -1,5 +1,6 @@
+import { randomUUID } from "node:crypto"
 import { createServer, type IncomingMessage } from "node:http"
-import { Effect, Exit, Layer, Mailbox } from "effect"
+import { Data, Effect, Exit, Layer, Mailbox, Stream } from "effect"
 import { WebSocket, WebSocketServer } from "ws"
 import type { Address } from "../domain/Address.js"
 import { type Connection, DialError, type Frame, ListenError, Transport } from "../services/Transport.js"
@@ -19,28 +20,55 @@ export const defaultOptions: TransportWsOptions = {
   dialTimeoutMillis: 5_000,
 }
 
+/** The HTTP header that carries a node's random id on dial and in the upgrade response. */
+export const nodeIdHeader = "meshnode-node-id"
+
+/** ws ended the connection because a frame was larger than maxPayload. */
+class FrameTooLarge extends Data.TaggedError("FrameTooLarge") {}
+
 /**
  * Wraps a `ws` socket (open, or still connecting) as a Connection. Listeners are attached at once,
  * so no frame is lost between the socket opening and someone reading `frames`.
  */
-const wrapSocket = (socket: WebSocket, remote: string): Connection => {
-  const frames = Effect.runSync(Mailbox.make<Frame>())
+const wrapSocket = (socket: WebSocket, remote: string, maxPayload: number): Connection => {
+  const frames = Effect.runSync(Mailbox.make<Frame, FrameTooLarge>())
   socket.on("message", (data, isBinary) => {
     frames.unsafeOffer(isBinary ? toBytes(data) : data.toString())
   })
   socket.on("close", () => frames.unsafeDone(Exit.void))
-  // Errors are followed by "close"; the listener only keeps ws from throwing.
-  socket.on("error", () => {})
+  // Errors are followed by "close"; only an oversized frame is worth telling the reader about.
+  socket.on("error", (error: Error & { code?: string }) => {
+    if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") frames.unsafeDone(Exit.fail(new FrameTooLarge()))
+  })
   if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) frames.unsafeDone(Exit.void)
   return {
     remote,
-    frames: Mailbox.toStream(frames),
+    // Logged by the reader's fiber, so the line carries the node and peer of the connection.
+    frames: Mailbox.toStream(frames).pipe(
+      Stream.catchTag("FrameTooLarge", () =>
+        Stream.execute(
+          Effect.logWarning("frame refused").pipe(
+            Effect.annotateLogs({
+              reason: "too large",
+              limit: `${maxPayload} bytes`,
+              detail: "connection closed (1009)",
+            }),
+          ),
+        ),
+      ),
+    ),
     send: (frame) =>
       Effect.sync(() => {
         if (socket.readyState === WebSocket.OPEN) socket.send(frame)
       }),
     close: Effect.sync(() => closeSocket(socket)),
   }
+}
+
+/** The connection with the node id its peer sent in `message`'s headers, if any. */
+const withPeerNodeId = (connection: Connection, message: IncomingMessage | undefined): Connection => {
+  const id = message?.headers[nodeIdHeader]
+  return typeof id === "string" && id !== "" ? { ...connection, peerNodeId: id } : connection
 }
 
 const toBytes = (data: WebSocket.RawData): Uint8Array =>
@@ -66,18 +94,21 @@ const listenErrorOf = (port: number, error: NodeJS.ErrnoException): ListenError 
 
 export const make = (options: TransportWsOptions = defaultOptions) =>
   Effect.gen(function* () {
+    const nodeId = randomUUID()
+
     const listen = (port: number) =>
       Effect.gen(function* () {
         const accepted = yield* Mailbox.make<Connection>()
         const { server } = yield* Effect.acquireRelease(
           Effect.async<{ server: ReturnType<typeof createServer>; wss: WebSocketServer }, ListenError>((resume) => {
             const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload })
+            wss.on("headers", (headers) => headers.push(`${nodeIdHeader}: ${nodeId}`))
             const server = createServer((_request, response) => {
               response.writeHead(426, { "content-type": "text/plain" }).end("meshnode: connect with a WebSocket\n")
             })
             server.on("upgrade", (request, socket, head) => {
               wss.handleUpgrade(request, socket, head, (ws) => {
-                accepted.unsafeOffer(wrapSocket(ws, remoteOf(request)))
+                accepted.unsafeOffer(withPeerNodeId(wrapSocket(ws, remoteOf(request), options.maxPayload), request))
               })
             })
             server.once("error", (error) => resume(Effect.fail(listenErrorOf(port, error))))
@@ -105,20 +136,25 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
           const socket = new WebSocket(address, {
             maxPayload: options.maxPayload,
             handshakeTimeout: options.dialTimeoutMillis,
+            headers: { [nodeIdHeader]: nodeId },
           })
-          const connection = wrapSocket(socket, address)
+          const connection = wrapSocket(socket, address, options.maxPayload)
+          let response: IncomingMessage | undefined
+          socket.once("upgrade", (upgrade) => {
+            response = upgrade
+          })
           const onError = (error: Error) => resume(Effect.fail(new DialError({ address, message: error.message })))
           socket.once("error", onError)
           socket.once("open", () => {
             socket.off("error", onError)
-            resume(Effect.succeed({ socket, connection }))
+            resume(Effect.succeed({ socket, connection: withPeerNodeId(connection, response) }))
           })
           return Effect.sync(() => socket.terminate())
         }),
         ({ socket }) => Effect.sync(() => closeSocket(socket)),
       ).pipe(Effect.map(({ connection }) => connection))
 
-    return Transport.of({ listen, dial })
+    return Transport.of({ listen, dial, nodeId })
   })
 
 export const layer = (options: TransportWsOptions = defaultOptions) => Layer.effect(Transport, make(options))

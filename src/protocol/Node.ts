@@ -5,7 +5,9 @@ import { NodeConfig } from "../services/NodeConfig.js"
 import { PeerStore } from "../services/PeerStore.js"
 import type { TransactionPool } from "../services/TransactionPool.js"
 import { type Connection, Transport } from "../services/Transport.js"
-import { receiveFrame } from "./frames.js"
+import { makeConnectionSlots } from "./connectionSlots.js"
+import { makeDialQueue } from "./dialQueue.js"
+import { serveFrames } from "./frames.js"
 import { handshakeFor } from "./handshake.js"
 
 /**
@@ -22,18 +24,21 @@ export const startNode = Effect.gen(function* () {
   // Connection fibers run in the node's own context, not in that of the frame that started them.
   const runConnection = yield* FiberSet.runtime(connections)<NodeConfig | PeerStore | TransactionPool | Transport>()
 
-  const dial = (address: Address): Effect.Effect<void> =>
-    Effect.sync(() => {
-      if (address !== config.address) runConnection(runOutbound(address))
-    })
+  const slots = yield* makeConnectionSlots
+  const dialQueue = yield* makeDialQueue(slots)
 
-  const serve = (connection: Connection) => Stream.runForEach(connection.frames, (frame) => receiveFrame(frame, dial))
+  const dial = (address: Address): Effect.Effect<void> =>
+    Effect.flatMap(dialQueue.admit(address), (admitted) =>
+      admitted ? Effect.sync(() => runConnection(runOutbound(address))) : Effect.void,
+    )
+
+  const serve = (connection: Connection) => serveFrames(connection, dial)
 
   const runOutbound = (address: Address) =>
     Effect.gen(function* () {
       if (!(yield* peers.claim(address))) return
       yield* Effect.logDebug("dial started")
-      const connection = yield* transport.dial(address)
+      const connection = yield* dialQueue.dial(address)
       // The HANDSHAKE is the first frame on every outbound connection.
       yield* connection.send(encodeFrame(yield* handshakeFor(address)))
       yield* peers.register({ address, send: connection.send })
@@ -49,10 +54,12 @@ export const startNode = Effect.gen(function* () {
 
   const runInbound = (connection: Connection) =>
     Effect.gen(function* () {
+      if (!(yield* slots.take("inbound"))) return
       yield* Effect.logDebug("inbound connection opened")
       yield* serve(connection)
       yield* Effect.logDebug("inbound connection closed")
     }).pipe(
+      Effect.scoped,
       Effect.ensuring(connection.close),
       Effect.withSpan("Node.inbound", { attributes: { remote: connection.remote } }),
       Effect.annotateLogs({ remote: connection.remote }),

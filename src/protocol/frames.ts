@@ -1,24 +1,33 @@
-import { Effect, Either } from "effect"
+import { Effect, Option, Stream } from "effect"
 import type { Address } from "../domain/Address.js"
-import { decodeFrame } from "../domain/Message.js"
-import type { Frame } from "../services/Transport.js"
+import type { Connection, Frame } from "../services/Transport.js"
+import { type FrameGuard, makeFrameGuard } from "./frameGuard.js"
 import { onTransaction } from "./gossip.js"
 import { onHandshake } from "./handshake.js"
 
 /**
- * One incoming frame, from decoding to the handler of its message type. A frame that does not
- * decode is logged with its reason and dropped; it never ends the connection or the node.
+ * One incoming frame, from the connection's guard to the handler of its message type. The guard logs
+ * and drops whatever is not a message; a bad frame never ends the node.
  */
-export const receiveFrame = (frame: Frame, dial: (address: Address) => Effect.Effect<void>) => {
-  const decoded = decodeFrame(frame)
-  if (Either.isLeft(decoded)) {
-    const error = decoded.left
-    return error._tag === "UnknownMessageType"
-      ? Effect.logDebug("message of unknown type ignored").pipe(Effect.annotateLogs({ type: error.type }))
-      : Effect.logWarning("frame refused").pipe(Effect.annotateLogs({ reason: error.reason, detail: error.detail }))
-  }
-  const message = decoded.right
-  return (message.type === "HANDSHAKE" ? onHandshake(message, dial) : onTransaction(message)).pipe(
-    Effect.annotateLogs({ type: message.type }),
+export const receiveFrame = (frame: Frame, dial: (address: Address) => Effect.Effect<void>, guard: FrameGuard) =>
+  Effect.flatMap(guard.admit(frame), (decoded) => {
+    if (Option.isNone(decoded)) return Effect.void
+    const message = decoded.value
+    return (message.type === "HANDSHAKE" ? onHandshake(message, dial) : onTransaction(message)).pipe(
+      Effect.annotateLogs({ type: message.type }),
+    )
+  })
+
+/** Handles a connection's frames until it closes, or closes it once the peer has sent too many bad frames. */
+export const serveFrames = (connection: Connection, dial: (address: Address) => Effect.Effect<void>) =>
+  Effect.gen(function* () {
+    const guard = yield* makeFrameGuard
+    yield* Stream.runForEach(connection.frames, (frame) => receiveFrame(frame, dial, guard))
+  }).pipe(
+    Effect.catchTag("TooManyBadFrames", (error) =>
+      Effect.logWarning("peer disconnected: too many bad frames").pipe(
+        Effect.annotateLogs({ limit: error.limit }),
+        Effect.andThen(connection.close),
+      ),
+    ),
   )
-}
