@@ -25,7 +25,7 @@ export const makeLogCapture = Effect.gen(function* () {
     Effect.runSync(SubscriptionRef.update(lines, (all) => [...all, line]))
   })
   return {
-    layer: Layer.merge(Logger.add(logger), Logger.minimumLogLevel(LogLevel.Debug)),
+    layer: Layer.merge(Logger.replace(Logger.defaultLogger, logger), Logger.minimumLogLevel(LogLevel.Debug)),
     lines: SubscriptionRef.get(lines),
     /** Lines whose message is `message`. */
     named: (message: string) =>
