@@ -67,6 +67,13 @@ describe("hostile frames", () => {
         const byReason = new Map(refused.map((line) => [line.annotations.reason, line.annotations.limit]))
         expect(byReason.get("too large")).toBe("1000 bytes")
         expect(byReason.get("too deeply nested")).toBe("depth 4")
+        // The detail says what is wrong, briefly.
+        expect(refused.map((line) => line.annotations.detail)).toContain(
+          "data: hash does not match the transaction's fields",
+        )
+        expect(refused.map((line) => line.annotations.detail)).toContain(
+          "data.amount: Expected a positive number, actual -1",
+        )
         const unknown = yield* logs.named("message of unknown type ignored")
         expect(unknown.map((line) => [line.level, line.annotations.type])).toEqual([["DEBUG", "PING"]])
         expect(yield* node.pool.size).toBe(0)
