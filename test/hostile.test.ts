@@ -6,7 +6,7 @@ import { makeTransaction, type Transaction } from "../src/domain/Transaction.js"
 import * as TransportMemory from "../src/layers/TransportMemory.js"
 import type { Connection } from "../src/services/Transport.js"
 import { startGuardedNode } from "./support/guardedNode.js"
-import { withLogs } from "./support/logs.js"
+import { type CapturedLog, withLogs } from "./support/logs.js"
 import { fakePeer, record, send, waitForPeers, waitForPoolSize } from "./support/memoryNode.js"
 
 // TestClock starts at 0, so these timestamps are in the node's past.
@@ -205,28 +205,39 @@ describe("hostile addresses", () => {
         const started = yield* Queue.unbounded<Address>()
         // A network where every dial hangs, as to an address that drops packets.
         const node = yield* startGuardedNode(4001, {
-          limits: { dialConcurrency: 2, dialQueueSize: 3, dialTimeoutMillis: 1_000 },
+          limits: { dialConcurrency: 2, dialQueueSize: 3, dialTimeoutMillis: 5_000 },
           dial: () => (address) => Effect.zipRight(Queue.offer(started, address), Effect.never),
         })
         const socket = yield* (yield* fakePeer(4200)).dial(node.address)
-        const addresses = Array.from({ length: 10 }, (_, i) => localAddress(5000 + i))
-        yield* send(socket, { type: "HANDSHAKE", data: addresses })
-        // Two in flight and three waiting fit; the other five are refused at once.
-        const full = (line: { message: string }) => line.message.includes("dial queue full (limit 3 waiting dials)")
+        const handshake = (ports: ReadonlyArray<number>) =>
+          send(socket, { type: "HANDSHAKE", data: ports.map(localAddress) })
+        // Ten addresses in one handshake: two in flight and three waiting fit; five are refused.
+        yield* handshake([5000, 5001, 5002, 5003, 5004, 5005, 5006, 5007, 5008, 5009])
+        const full = (line: CapturedLog) => line.message.includes("dial queue full (limit 3 waiting dials)")
         yield* logs.waitForCount(full, 5)
         yield* Queue.takeN(started, 2)
-        yield* TestClock.adjust(999)
-        expect(yield* Queue.size(started)).toBe(0)
-        yield* TestClock.adjust(1)
+        expect((yield* node.peers.snapshot).dialling.length).toBe(5)
+        // While the queue is full, more addresses are dropped before any work, in one line a second.
+        const dropped = (line: CapturedLog) => line.message === "dial queue full: addresses dropped"
+        yield* handshake([5010, 5011, 5012])
+        const [first] = yield* logs.waitForCount(dropped, 1)
+        expect(first?.annotations).toMatchObject({ count: 1, limit: "3 waiting dials" })
+        yield* TestClock.adjust(1_000)
+        yield* handshake([5013])
+        const [, second] = yield* logs.waitForCount(dropped, 2)
+        expect(second?.annotations.count).toBe(3)
+        expect((yield* node.peers.snapshot).dialling.length).toBe(5)
+        // Each dial times out; the waiting ones then get their turn, two at a time.
+        yield* TestClock.adjust(4_000)
         yield* Queue.takeN(started, 2)
-        yield* TestClock.adjust(1_000)
+        expect(yield* Queue.size(started)).toBe(0)
+        yield* TestClock.adjust(5_000)
         yield* Queue.take(started)
-        yield* TestClock.adjust(1_000)
-        const timedOut = (line: { message: string }) => line.message.includes("dial timed out after 1000 ms")
+        yield* TestClock.adjust(5_000)
+        const timedOut = (line: CapturedLog) => line.message.includes("dial timed out after 5000 ms")
         yield* logs.waitForCount(timedOut, 5)
         yield* waitForPeers(node.peers, (s) => s.dialling.length === 0)
         expect((yield* node.dialled).length).toBe(5)
-        expect((yield* logs.lines).filter(full).length).toBe(5)
       }),
     ).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )

@@ -1,14 +1,15 @@
-import { Effect, Option } from "effect"
+import { Effect } from "effect"
 import type { Address } from "../domain/Address.js"
 import { Limits } from "../services/Limits.js"
 import { DialError, Transport } from "../services/Transport.js"
 import type { ConnectionSlots } from "./connectionSlots.js"
 import { makeSelfAliases } from "./selfAliases.js"
+import { makeThrottledWarning } from "./throttledWarning.js"
 
 /**
  * How a node dials: never itself, through a bounded queue with a few dials in flight at once, each
  * with a timeout and a connection slot. A handshake full of unreachable addresses then costs a bounded
- * number of sockets and fibers, and the dials past the queue's end are refused at once.
+ * number of sockets and fibers, and dials past the queue's end are refused at once.
  */
 export const makeDialQueue = (slots: ConnectionSlots) =>
   Effect.gen(function* () {
@@ -16,16 +17,27 @@ export const makeDialQueue = (slots: ConnectionSlots) =>
     const transport = yield* Transport
     const self = yield* makeSelfAliases
     const inFlight = yield* Effect.makeSemaphore(limits.dialConcurrency)
-    // Admits dials that are waiting or in flight; when none is free the queue is full.
-    const queued = yield* Effect.makeSemaphore(limits.dialQueueSize + limits.dialConcurrency)
+    const capacity = limits.dialQueueSize + limits.dialConcurrency
+    // Dials waiting or in flight. Each change is one synchronous step, so fibers cannot interleave in it.
+    let pending = 0
+    const queueFull = yield* makeThrottledWarning("dial queue full: addresses dropped", 1_000)
 
-    /** Whether `address` may be dialled at all: false for this node's own address and its aliases. */
+    /**
+     * Whether `address` may be dialled now: not this node's own address or an alias of it, and room in
+     * the queue. Checked before a dial's fiber is even started, so a flood of handshakes costs little.
+     */
     const admit = (address: Address) =>
-      Effect.flatMap(self.isSelf(address), (isSelf) =>
-        isSelf
-          ? Effect.as(Effect.logDebug("own address not dialled").pipe(Effect.annotateLogs({ address })), false)
-          : Effect.succeed(true),
-      )
+      Effect.gen(function* () {
+        if (yield* self.isSelf(address)) {
+          yield* Effect.logDebug("own address not dialled").pipe(Effect.annotateLogs({ address }))
+          return false
+        }
+        if (pending >= capacity) {
+          yield* queueFull({ address, limit: `${limits.dialQueueSize} waiting dials` })
+          return false
+        }
+        return true
+      })
 
     const attempt = (address: Address) =>
       Effect.gen(function* () {
@@ -49,19 +61,26 @@ export const makeDialQueue = (slots: ConnectionSlots) =>
         return connection
       })
 
-    /** Dials `address` through the queue; the connection and its slot last as long as the scope. */
+    /**
+     * Dials `address` through the queue (refused if it is full: admit's check came before other dials
+     * took the room). The connection and its slot last as long as the caller's scope.
+     */
     const dial = (address: Address) =>
-      queued
-        .withPermitsIfAvailable(1)(inFlight.withPermits(1)(attempt(address)))
-        .pipe(
-          Effect.flatMap(
-            Option.match({
-              onNone: () =>
-                new DialError({ address, message: `dial queue full (limit ${limits.dialQueueSize} waiting dials)` }),
-              onSome: Effect.succeed,
-            }),
-          ),
-        )
+      Effect.acquireUseRelease(
+        Effect.sync(() => {
+          if (pending >= capacity) return false
+          pending++
+          return true
+        }),
+        (entered) =>
+          entered
+            ? inFlight.withPermits(1)(attempt(address))
+            : new DialError({ address, message: `dial queue full (limit ${limits.dialQueueSize} waiting dials)` }),
+        (entered) =>
+          Effect.sync(() => {
+            if (entered) pending--
+          }),
+      )
 
     return { admit, dial }
   })
