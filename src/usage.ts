@@ -11,6 +11,8 @@ Environment variables (they override .env):
   HOST         interface to listen on (default localhost)
   LOG_FORMAT   text (default) or json
   LOG_LEVEL    debug, info (default), warning or error
+  MAX_PAYLOAD_BYTES, MAX_CONNECTIONS, MESSAGES_PER_SECOND, DIAL_TIMEOUT_MS and the other
+               limits on what peers may send: see docs/limits.md
 
 Examples:
   npx tsx src/main.ts nodes/node-1
