@@ -26,8 +26,7 @@ const renderMatrix = (rows: ReadonlyArray<Row>): Array<string> => {
       if (row.status.value.dialling.includes(column.address)) return pad("…", width)
       return pad(red("✗"), width, 1)
     })
-    const name = Option.isNone(row.status) ? `${row.node.name}` : row.node.name
-    lines.push(`  ${pad(name, width)}${cells.join("")}${Option.isNone(row.status) ? red("down") : ""}`)
+    lines.push(`  ${pad(row.node.name, width)}${cells.join("")}${Option.isNone(row.status) ? red("down") : ""}`)
   }
   return lines
 }

@@ -7,6 +7,8 @@ import { Schema } from "effect"
  */
 export const NodeStatus = Schema.Struct({
   address: Schema.String,
+  /** The node's process id, so an operator (or a test) can signal that one node. */
+  pid: Schema.Number,
   connected: Schema.Array(Schema.String),
   dialling: Schema.Array(Schema.String),
   pool: Schema.Struct({

@@ -14,6 +14,7 @@ export const collectStatus = Effect.gen(function* () {
   const now = yield* Clock.currentTimeMillis
   return {
     address: config.address,
+    pid: process.pid,
     connected,
     dialling,
     pool: { size: transactions.length, digest: poolDigest(transactions.map((tx) => tx.hash)) },
