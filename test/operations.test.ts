@@ -32,9 +32,16 @@ describe("a 3-node network started with `meshnode network`", () => {
 
   it("`network` shows progress and ends its start-up with a one-line summary", () => {
     const own = network?.lines.filter((line) => !line.startsWith("[node-")) ?? []
-    expect(own[0]).toBe("starting node-1 (:7310), node-2 (:7311), node-3 (:7312)")
-    expect(own).toContain("nodes up: 3/3")
-    expect(own).toContain("connections: 6/6")
+    // Nodes start one after another, each once the one before answers.
+    expect(own.slice(0, 6)).toEqual([
+      "starting node-1 (:7310)",
+      "nodes up: 1/3",
+      "starting node-2 (:7311)",
+      "nodes up: 2/3",
+      "starting node-3 (:7312)",
+      "nodes up: 3/3",
+    ])
+    expect(own.at(-2)).toBe("connections: 6/6")
     expect(own.at(-1)).toMatch(
       /^network up: 3\/3 nodes, 6\/6 connections in [\d.]+ s; dashboard http:\/\/localhost:7310\/; Ctrl-C stops them all$/,
     )

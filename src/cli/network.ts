@@ -1,7 +1,8 @@
 import { Command, Options } from "@effect/cli"
-import { FileSystem, Path, Command as Process } from "@effect/platform"
+import { type CommandExecutor, FileSystem, type HttpClient, Path, Command as Process } from "@effect/platform"
 import { Clock, Console, Effect, Option, Schema, Stream } from "effect"
 import { localAddress } from "../domain/Address.js"
+import type { NodeStatus } from "../domain/NodeStatus.js"
 import { nodeProcess } from "./node.js"
 import { cloneNode, type NodeFolder, nodesDirectory, readNodeFolder } from "./nodeFolders.js"
 import { colourOn, ExitCode, summary } from "./output.js"
@@ -33,6 +34,22 @@ const startNode = (node: NodeFolder, colour: number) =>
     yield* Effect.forkScoped(relay(child.stdout))
     yield* Effect.forkScoped(relay(child.stderr))
     return child
+  })
+
+/** Polls one node until it answers /status (true), its process exits or `timeoutMillis` passes (false). */
+const waitUntilUp = <R>(
+  probe: Effect.Effect<Option.Option<unknown>, never, R>,
+  child: CommandExecutor.Process,
+  timeoutMillis: number,
+) =>
+  Effect.gen(function* () {
+    const deadline = (yield* Clock.currentTimeMillis) + timeoutMillis
+    for (;;) {
+      if (Option.isSome(yield* probe)) return true
+      const running = yield* Effect.orElseSucceed(child.isRunning, () => false)
+      if (!running || (yield* Clock.currentTimeMillis) > deadline) return false
+      yield* Effect.sleep("100 millis")
+    }
   })
 
 /** Polls every node's /status until `done` holds for the answers, or `timeoutMillis` passes. */
@@ -75,24 +92,28 @@ export const networkCommand = Command.make("network", { nodes }, ({ nodes: count
       }
       folders.push(yield* readNodeFolder(folder))
     }
-    yield* Console.log(`starting ${folders.map((node) => `${node.name} (:${node.port})`).join(", ")}`)
-    const children = yield* Effect.forEach(folders, (node, i) => startNode(node, colours[i % colours.length] ?? 36))
-
-    // A node whose process has exited is down, even if something else answers on its port.
-    const probes = folders.map((node, i) =>
-      Effect.flatMap(
-        Effect.orElseSucceed(children[i]?.isRunning ?? Effect.succeed(false), () => false),
+    // One after another, each once the one before answers: a spec node dials its known peers only
+    // once, at start, so a peer that is not listening yet would stay unconnected.
+    const children: Array<CommandExecutor.Process> = []
+    const probes: Array<Effect.Effect<Option.Option<NodeStatus>, never, HttpClient.HttpClient>> = []
+    let up = 0
+    for (const [i, node] of folders.entries()) {
+      yield* Console.log(`starting ${node.name} (:${node.port})`)
+      const child = yield* startNode(node, colours[i % colours.length] ?? 36)
+      children.push(child)
+      // A node whose process has exited is down, even if something else answers on its port.
+      const probe = Effect.flatMap(
+        Effect.orElseSucceed(child.isRunning, () => false),
         (running) => (running ? fetchStatus(node.port, "1 second") : Effect.succeedNone),
-      ),
-    )
-    const upCount = (answers: ReadonlyArray<Option.Option<unknown>>) => answers.filter(Option.isSome).length
-    const up = yield* pollUntil(
-      probes,
-      upCount,
-      (n) => n === folders.length,
-      (n) => Console.log(`nodes up: ${n}/${folders.length}`),
-      30_000,
-    )
+      )
+      probes.push(probe)
+      if (yield* waitUntilUp(probe, child, 30_000)) {
+        up++
+        yield* Console.log(`nodes up: ${up}/${folders.length}`)
+      } else {
+        yield* Console.log(`${node.name} did not come up; see its output above`)
+      }
+    }
     const addresses: ReadonlyArray<string> = folders.map((node) => localAddress(node.port))
     const possible = folders.length * (folders.length - 1)
     const linked = (answers: ReadonlyArray<Option.Option<{ readonly connected: ReadonlyArray<string> }>>) =>

@@ -17,7 +17,7 @@ const pad = (text: string, width: number, visible = text.length) => text + " ".r
 /** Who is connected to whom: one row per node, ✓ where the row's node is connected to the column's. */
 const renderMatrix = (rows: ReadonlyArray<Row>): Array<string> => {
   const width = Math.max(6, ...rows.map((row) => row.node.name.length)) + 2
-  const lines = [`  ${pad("", width)}${rows.map((row) => pad(row.node.name, width)).join("")}`]
+  const lines = [`  ${pad("", width)}${rows.map((row) => pad(row.node.name, width)).join("")}`.trimEnd()]
   for (const row of rows) {
     const cells = rows.map((column) => {
       if (Option.isNone(row.status)) return pad(dim("?"), width, 1)
@@ -26,7 +26,8 @@ const renderMatrix = (rows: ReadonlyArray<Row>): Array<string> => {
       if (row.status.value.dialling.includes(column.address)) return pad("…", width)
       return pad(red("✗"), width, 1)
     })
-    lines.push(`  ${pad(row.node.name, width)}${cells.join("")}${Option.isNone(row.status) ? red("down") : ""}`)
+    const line = `  ${pad(row.node.name, width)}${cells.join("")}${Option.isNone(row.status) ? red("down") : ""}`
+    lines.push(line.trimEnd())
   }
   return lines
 }
