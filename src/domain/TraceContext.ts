@@ -1,4 +1,4 @@
-import { Option, Schema, Tracer } from "effect"
+import { Schema, Tracer } from "effect"
 
 /**
  * A W3C `traceparent` (`00-<32 hex trace id>-<16 hex span id>-<2 hex flags>`), carried beside `type`
@@ -20,7 +20,3 @@ export const remoteSpanOf = (traceparent: Traceparent): Tracer.ExternalSpan => {
   const [, traceId = "", spanId = "", flags = "00"] = traceparent.split("-")
   return Tracer.externalSpan({ traceId, spanId, sampled: (Number.parseInt(flags, 16) & 1) === 1 })
 }
-
-/** Parses a traceparent from anywhere (an environment variable, a header). */
-export const parseTraceparent = (input: string): Option.Option<Traceparent> =>
-  Option.getRight(Schema.decodeEither(Traceparent)(input))
