@@ -3,6 +3,7 @@ import { Effect, Exit, Layer, Mailbox } from "effect"
 import { WebSocket, WebSocketServer } from "ws"
 import type { Address } from "../domain/Address.js"
 import { type Connection, DialError, type Frame, ListenError, Transport } from "../services/Transport.js"
+import { makePlainHttpListener } from "./plainHttp.js"
 
 export interface TransportWsOptions {
   /** Largest frame accepted, in bytes; a larger one closes the connection (ws close code 1009). */
@@ -66,15 +67,14 @@ const listenErrorOf = (port: number, error: NodeJS.ErrnoException): ListenError 
 
 export const make = (options: TransportWsOptions = defaultOptions) =>
   Effect.gen(function* () {
+    const answerPlainHttp = yield* makePlainHttpListener
     const listen = (port: number) =>
       Effect.gen(function* () {
         const accepted = yield* Mailbox.make<Connection>()
         const { server } = yield* Effect.acquireRelease(
           Effect.async<{ server: ReturnType<typeof createServer>; wss: WebSocketServer }, ListenError>((resume) => {
             const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload })
-            const server = createServer((_request, response) => {
-              response.writeHead(426, { "content-type": "text/plain" }).end("meshnode: connect with a WebSocket\n")
-            })
+            const server = createServer(answerPlainHttp)
             server.on("upgrade", (request, socket, head) => {
               wss.handleUpgrade(request, socket, head, (ws) => {
                 accepted.unsafeOffer(wrapSocket(ws, remoteOf(request)))

@@ -1,6 +1,7 @@
 import { Effect, Either } from "effect"
 import type { Address } from "../domain/Address.js"
 import { decodeFrame } from "../domain/Message.js"
+import { NodeStats } from "../services/NodeStats.js"
 import type { Frame } from "../services/Transport.js"
 import { onTransaction } from "./gossip.js"
 import { onHandshake } from "./handshake.js"
@@ -14,11 +15,19 @@ export const receiveFrame = (frame: Frame, dial: (address: Address) => Effect.Ef
   if (Either.isLeft(decoded)) {
     const error = decoded.left
     return error._tag === "UnknownMessageType"
-      ? Effect.logDebug("message of unknown type ignored").pipe(Effect.annotateLogs({ type: error.type }))
-      : Effect.logWarning("frame refused").pipe(Effect.annotateLogs({ reason: error.reason, detail: error.detail }))
+      ? Effect.logDebug("message of unknown type ignored").pipe(
+          Effect.annotateLogs({ type: error.type }),
+          // One label for every unknown type: a peer must not grow our counters without bound.
+          Effect.zipRight(Effect.flatMap(NodeStats, (stats) => stats.messageReceived("OTHER"))),
+        )
+      : Effect.logWarning("frame refused").pipe(
+          Effect.annotateLogs({ reason: error.reason, detail: error.detail }),
+          Effect.zipRight(Effect.flatMap(NodeStats, (stats) => stats.increment("framesRefused"))),
+        )
   }
   const message = decoded.right
-  return (message.type === "HANDSHAKE" ? onHandshake(message, dial) : onTransaction(message)).pipe(
+  return Effect.flatMap(NodeStats, (stats) => stats.messageReceived(message.type)).pipe(
+    Effect.zipRight(message.type === "HANDSHAKE" ? onHandshake(message, dial) : onTransaction(message)),
     Effect.annotateLogs({ type: message.type }),
   )
 }

@@ -1,7 +1,9 @@
 import { Effect } from "effect"
 import { encodeFrame, type TransactionMessage } from "../domain/Message.js"
+import { NodeStats } from "../services/NodeStats.js"
 import { PeerStore } from "../services/PeerStore.js"
 import { TransactionPool } from "../services/TransactionPool.js"
+import { continueTrace, withOwnTraceContext } from "./traceContext.js"
 
 /**
  * A TRANSACTION received (already decoded and verified by its Schema): store it if new and send it
@@ -12,14 +14,20 @@ export const onTransaction = (message: TransactionMessage) =>
   Effect.gen(function* () {
     const pool = yield* TransactionPool
     const peers = yield* PeerStore
+    const stats = yield* NodeStats
     const isNew = yield* pool.add(message.data)
-    if (!isNew) return yield* Effect.logDebug("transaction duplicate")
+    if (!isNew) {
+      yield* stats.increment("transactionsDuplicate")
+      return yield* Effect.logDebug("transaction duplicate")
+    }
+    yield* stats.transactionAccepted(message.data)
     yield* Effect.logInfo("transaction accepted")
     const targets = yield* peers.peers
-    const frame = encodeFrame(message)
+    const frame = encodeFrame(yield* withOwnTraceContext(message))
     yield* Effect.forEach(targets, (peer) => peer.send(frame), { discard: true })
+    yield* stats.messagesSent("TRANSACTION", targets.length)
     yield* Effect.logDebug("transaction forwarded").pipe(Effect.annotateLogs({ peers: targets.length }))
   }).pipe(
     Effect.annotateLogs({ hash: message.data.hash }),
-    Effect.withSpan("Gossip.transaction", { attributes: { hash: message.data.hash } }),
+    Effect.withSpan("Gossip.transaction", { attributes: { hash: message.data.hash }, ...continueTrace(message) }),
   )

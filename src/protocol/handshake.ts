@@ -28,4 +28,4 @@ export const onHandshake = (message: Handshake, dial: (address: Address) => Effe
         )
       }
     }
-  })
+  }).pipe(Effect.withSpan("Handshake.receive", { attributes: { addresses: message.data.length } }))
