@@ -1,9 +1,12 @@
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
+import * as HttpHandlerNode from "./layers/HttpHandlerNode.js"
 import * as LimitsConfig from "./layers/LimitsConfig.js"
 import * as Logging from "./layers/Logging.js"
 import * as NodeConfigFolder from "./layers/NodeConfigFolder.js"
+import * as NodeStatsRef from "./layers/NodeStatsRef.js"
 import * as PeerStoreRef from "./layers/PeerStoreRef.js"
+import * as Tracing from "./layers/Tracing.js"
 import * as TransactionPoolFile from "./layers/TransactionPoolFile.js"
 import * as TransportWs from "./layers/TransportWs.js"
 import { startNode } from "./protocol/Node.js"
@@ -22,6 +25,10 @@ const folder = args[0] ?? "."
 const PoolLive = Layer.unwrapEffect(
   Effect.map(NodeConfig, (config) => TransactionPoolFile.layer(`${config.folder}/transactions.json`)),
 )
+// Plain HTTP on the node's own port (/status, /metrics, the dashboard) reads the node's own services.
+const HttpLive = HttpHandlerNode.layer.pipe(
+  Layer.provide(Layer.mergeAll(PoolLive, PeerStoreRef.layer, NodeStatsRef.layer)),
+)
 const TransportLive = Layer.unwrapEffect(
   Effect.gen(function* () {
     const config = yield* NodeConfig
@@ -32,10 +39,12 @@ const TransportLive = Layer.unwrapEffect(
       dialTimeoutMillis: limits.dialTimeoutMillis,
     })
   }),
-)
+).pipe(Layer.provide(HttpLive))
+const TracingLive = Layer.unwrapEffect(Effect.map(NodeConfig, (config) => Tracing.layer(config.address)))
 
 const NodeLive = Layer.scopedDiscard(startNode).pipe(
-  Layer.provide(Layer.mergeAll(PoolLive, TransportLive, PeerStoreRef.layer)),
+  Layer.provide(Layer.mergeAll(PoolLive, TransportLive, PeerStoreRef.layer, NodeStatsRef.layer)),
+  Layer.provide(TracingLive),
   Layer.provideMerge(LimitsConfig.layer),
   Layer.provideMerge(NodeConfigFolder.layer(folder)),
   Layer.provide(NodeContext.layer),

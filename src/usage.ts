@@ -1,21 +1,61 @@
-/** `tsx src/main.ts --help` */
-export const usage = `Usage: tsx src/main.ts [NODE_FOLDER]
+import { Record } from "effect"
+import { defaultLimits, limitVariables } from "./services/Limits.js"
 
-Runs one meshnode node from NODE_FOLDER (default: the current folder), which holds
+/**
+ * Everything a node reads from its environment. This is the one list: `tsx src/main.ts --help`
+ * and `meshnode node --help` both print it, so a new variable is added here, one entry a line.
+ */
+export const environmentVariables: ReadonlyArray<readonly [name: string, description: string]> = [
+  ["PORT", "port of the node's WebSocket and HTTP server (required)"],
+  ["HOST", "interface to listen on (default localhost)"],
+  ["MY_PUBLIC_KEY", "toAddress of the transactions add-transaction makes for this node"],
+  ["LOG_FORMAT", "text (default) or json"],
+  ["LOG_LEVEL", "debug, info (default), warning or error"],
+  ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTLP/HTTP base URL (e.g. http://localhost:4318): export spans to <url>/v1/traces"],
+  ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "full OTLP/HTTP traces URL (takes precedence over the above)"],
+  ["OTEL_SERVICE_NAME", "service name shown by the tracing backend (default meshnode)"],
+  ["OTEL_BSP_SCHEDULE_DELAY", "milliseconds between span exports (default 5000)"],
+  // The limits on what peers may send (docs/limits.md says what happens past each).
+  ...Record.collect(
+    limitVariables,
+    (key, [name, description]) => [name, `${description} (default ${defaultLimits[key]})`] as const,
+  ),
+]
+
+/** What a node answers on its port besides the WebSocket protocol. */
+export const httpEndpoints: ReadonlyArray<readonly [path: string, description: string]> = [
+  ["GET /", "the network dashboard (live graph, pool sizes, recent transactions)"],
+  ["GET /status", "JSON: address, connected and dialling peers, pool size and digest, uptime, counters"],
+  ["GET /metrics", "the same counters in Prometheus text format"],
+]
+
+const table = (rows: ReadonlyArray<readonly [string, string]>): string => {
+  const width = Math.max(...rows.map(([name]) => name.length)) + 2
+  return rows.map(([name, description]) => `  ${name.padEnd(width)}${description}`).join("\n")
+}
+
+/** The node's folder layout, environment and endpoints, shared by every help text about a node. */
+export const nodeDetails = `NODE_FOLDER (default: the current folder) holds
   .env                PORT=4001 and MY_PUBLIC_KEY=<hex>
   known-peers.json    the addresses dialled at start, e.g. ["ws://localhost:4001","ws://localhost:4003"]
   transactions.json   the node's transaction pool (created as [] if missing)
 
 Environment variables (they override .env):
-  PORT         port of the WebSocket server (required)
-  HOST         interface to listen on (default localhost)
-  LOG_FORMAT   text (default) or json
-  LOG_LEVEL    debug, info (default), warning or error
-  MAX_PAYLOAD_BYTES, MAX_CONNECTIONS, MESSAGES_PER_SECOND, DIAL_TIMEOUT_MS and the other
-               limits on what peers may send: see docs/limits.md
+${table(environmentVariables)}
+
+HTTP on the node's port:
+${table(httpEndpoints)}`
+
+/** `tsx src/main.ts --help` */
+export const usage = `Usage: tsx src/main.ts [NODE_FOLDER]
+
+Runs one meshnode node.
+
+${nodeDetails}
 
 Examples:
   npx tsx src/main.ts nodes/node-1
   cd nodes/node-2 && npx tsx ../../src/main.ts
   LOG_FORMAT=json npx tsx src/main.ts nodes/node-3
+  npx meshnode node nodes/node-1
 `

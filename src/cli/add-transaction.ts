@@ -1,42 +1,126 @@
-import { Path } from "@effect/platform"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Config, Console, Effect, Option } from "effect"
+import { Args, Command, Options } from "@effect/cli"
+import { Clock, Console, Effect, Option, Schema } from "effect"
 import { localAddress } from "../domain/Address.js"
 import { encodeFrame } from "../domain/Message.js"
-import { makeTransaction } from "../domain/Transaction.js"
-import { folderConfigProvider } from "../layers/NodeConfigFolder.js"
-import * as TransportWs from "../layers/TransportWs.js"
+import { makeTransaction, type Transaction } from "../domain/Transaction.js"
+import { withOwnTraceContext } from "../protocol/traceContext.js"
 import { Transport } from "../services/Transport.js"
+import { readNodeFolder } from "./nodeFolders.js"
+import { ExitCode, makeProgress, summary } from "./output.js"
+import { fetchStatus } from "./statusClient.js"
 
-/**
- * `npm run add-transaction -- nodes/node-N`: sends one new TRANSACTION of the spec's shape to that
- * node (toAddress from its MY_PUBLIC_KEY, a random amount 1..100) and prints it.
- */
-Effect.gen(function* () {
-  const path = yield* Path.Path
-  const folder = path.resolve(process.argv[2] ?? ".")
-  const provider = yield* folderConfigProvider(folder)
-  const { port, publicKey } = yield* Effect.withConfigProvider(
-    Config.all({ port: Config.port("PORT"), publicKey: Config.option(Config.string("MY_PUBLIC_KEY")) }),
-    provider,
-  )
-  const tx = makeTransaction({
-    fromAddress: null,
-    toAddress: Option.getOrElse(publicKey, () => ""),
-    amount: Math.floor(Math.random() * 100) + 1,
-    timeStamp: Date.now(),
-  })
-  const transport = yield* Transport
-  yield* Effect.scoped(
-    Effect.gen(function* () {
-      const connection = yield* transport.dial(localAddress(port))
-      yield* connection.send(encodeFrame({ type: "TRANSACTION", data: tx }))
-    }),
-  )
-  yield* Console.log(JSON.stringify(tx, null, 2))
-}).pipe(
-  Effect.tapError((error) => Console.error(`add-transaction: ${error.message}`)),
-  Effect.provide(TransportWs.layer()),
-  Effect.provide(NodeContext.layer),
-  NodeRuntime.runMain({ disableErrorReporting: true }),
+const folder = Args.directory({ name: "NODE_FOLDER", exists: "yes" }).pipe(
+  Args.withDescription("the node to send to (its .env gives the port); default: the current folder"),
+  Args.withDefault("."),
+)
+const amount = Options.float("amount").pipe(
+  Options.withSchema(
+    Schema.Number.pipe(Schema.finite(), Schema.positive({ message: () => "--amount takes a positive number" })),
+  ),
+  Options.withDescription("the amount of each transaction (a positive number); default: random 1..100"),
+  Options.optional,
+)
+const to = Options.text("to").pipe(
+  Options.withDescription("the toAddress; default: the node's MY_PUBLIC_KEY"),
+  Options.optional,
+)
+const count = Options.integer("count").pipe(
+  Options.withSchema(
+    Schema.Int.pipe(Schema.between(1, 10_000, { message: () => "--count takes a whole number from 1 to 10000" })),
+  ),
+  Options.withDescription("how many transactions to send, 1..10000 (default 1)"),
+  Options.withDefault(1),
+)
+
+/** K transactions of the spec's shape, distinct by hash even within one millisecond. */
+const makeTransactions = (options: {
+  count: number
+  toAddress: string
+  amount: Option.Option<number>
+  now: number
+}) => {
+  const seen = new Set<string>()
+  const transactions: Array<Transaction> = []
+  let timeStamp = options.now
+  while (transactions.length < options.count) {
+    const tx = makeTransaction({
+      fromAddress: null,
+      toAddress: options.toAddress,
+      amount: Option.getOrElse(options.amount, () => Math.floor(Math.random() * 100) + 1),
+      timeStamp,
+    })
+    if (seen.has(tx.hash)) {
+      timeStamp++
+      continue
+    }
+    seen.add(tx.hash)
+    transactions.push(tx)
+  }
+  return transactions
+}
+
+/** How long to wait for the node to show what was sent before saying so. */
+const confirmTimeoutMillis = 15_000
+
+export const addTransactionCommand = Command.make("add-transaction", { folder, amount, to, count }, (options) =>
+  Effect.gen(function* () {
+    const node = yield* readNodeFolder(options.folder)
+    const address = localAddress(node.port)
+    const toAddress = Option.getOrElse(
+      Option.orElse(options.to, () => node.publicKey),
+      () => "",
+    )
+    const transactions = makeTransactions({ ...options, toAddress, now: yield* Clock.currentTimeMillis })
+    const before = yield* fetchStatus(node.port)
+    const transport = yield* Transport
+    const progress = makeProgress("sent", transactions.length)
+    yield* Effect.scoped(
+      Effect.gen(function* () {
+        const connection = yield* transport
+          .dial(address)
+          .pipe(
+            Effect.mapError(
+              (error) =>
+                new ExitCode({ code: 1, message: `cannot reach ${node.name} at ${address}: ${error.message}` }),
+            ),
+          )
+        for (const [i, tx] of transactions.entries()) {
+          // With tracing on, each transaction's trace starts here and follows it through the network.
+          yield* withOwnTraceContext({ type: "TRANSACTION", data: tx }).pipe(
+            Effect.flatMap((message) => connection.send(encodeFrame(message))),
+            Effect.withSpan("AddTransaction.send", { attributes: { hash: tx.hash, peer: address }, root: true }),
+          )
+          if (transactions.length > 1) yield* progress.update(i + 1)
+        }
+        // Keep the connection open until the node shows it has them: closing early could cut the tail.
+        if (Option.isSome(before)) {
+          const target = before.value.pool.size + transactions.length
+          const reached = yield* fetchStatus(node.port).pipe(
+            Effect.zipLeft(Effect.sleep("100 millis")),
+            Effect.repeat({ until: (status) => Option.isSome(status) && status.value.pool.size >= target }),
+            Effect.timeoutOption(confirmTimeoutMillis),
+          )
+          if (Option.isNone(reached) || Option.isNone(reached.value)) {
+            return yield* new ExitCode({
+              code: 1,
+              message: `${node.name} did not show all ${transactions.length} transaction(s) within ${confirmTimeoutMillis / 1000} s`,
+            })
+          }
+        }
+      }),
+    )
+    if (transactions.length === 1 && transactions[0] !== undefined) {
+      yield* Console.log(JSON.stringify(transactions[0], null, 2))
+    }
+    const what = transactions.length === 1 ? "1 transaction" : `${transactions.length} transactions`
+    yield* summary(
+      Option.isSome(before)
+        ? `sent ${what} to ${node.name} (${address}); its pool grew from ${before.value.pool.size} to at least ${before.value.pool.size + transactions.length}`
+        : `sent ${what} to ${node.name} (${address}); it has no /status, so delivery is not confirmed`,
+    )
+  }),
+).pipe(
+  Command.withDescription(
+    "Sends new transactions to a node, which stores and gossips them, and waits until its pool shows them.",
+  ),
 )

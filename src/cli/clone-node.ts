@@ -1,11 +1,15 @@
+import { Command } from "@effect/cli"
 import { Path } from "@effect/platform"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Console, Effect } from "effect"
-import { cloneNode, nodesDirectory } from "./nodeFolders.js"
+import { Effect } from "effect"
+import { cloneNode, nodesDirectory, readNodeFolder } from "./nodeFolders.js"
+import { summary } from "./output.js"
 
-/** `npm run clone-node`: creates the next free nodes/node-N and prints its name. */
-Effect.gen(function* () {
-  const path = yield* Path.Path
-  const folder = yield* cloneNode(yield* nodesDirectory)
-  yield* Console.log(path.basename(folder))
-}).pipe(Effect.provide(NodeContext.layer), NodeRuntime.runMain)
+/** `clone-node`: creates the next free nodes/node-N from node-1. */
+export const cloneNodeCommand = Command.make("clone-node", {}, () =>
+  Effect.gen(function* () {
+    const path = yield* Path.Path
+    const folder = yield* cloneNode(yield* nodesDirectory)
+    const node = yield* readNodeFolder(folder)
+    yield* summary(`created ${path.basename(folder)} (PORT=${node.port}) in ${path.dirname(folder)}`)
+  }),
+).pipe(Command.withDescription("Copies node-1 into the next free node-N folder, with PORT=4000+N and an empty pool."))

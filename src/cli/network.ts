@@ -1,31 +1,29 @@
-import { Command, FileSystem, Path } from "@effect/platform"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Stream } from "effect"
-import { cloneNode, nodesDirectory } from "./nodeFolders.js"
+import { Command, Options } from "@effect/cli"
+import { type CommandExecutor, FileSystem, type HttpClient, Path, Command as Process } from "@effect/platform"
+import { Clock, Console, Effect, Option, Schema, Stream } from "effect"
+import { localAddress } from "../domain/Address.js"
+import type { NodeStatus } from "../domain/NodeStatus.js"
+import { nodeProcess } from "./node.js"
+import { cloneNode, type NodeFolder, nodesDirectory, readNodeFolder } from "./nodeFolders.js"
+import { colourOn, ExitCode, summary } from "./output.js"
+import { fetchStatus } from "./statusClient.js"
 
 const colours = [36, 33, 35, 32, 34, 31]
 
-/** Parses `--nodes N` (default 3). */
-const nodeCount = (args: ReadonlyArray<string>): number => {
-  const index = args.indexOf("--nodes")
-  const value = index === -1 ? 3 : Number(args[index + 1])
-  if (!Number.isInteger(value) || value < 1 || value > 50) {
-    process.stderr.write("network: --nodes takes a whole number from 1 to 50\n")
-    process.exit(2)
-  }
-  return value
-}
+const nodes = Options.integer("nodes").pipe(
+  Options.withSchema(
+    Schema.Int.pipe(Schema.between(1, 50, { message: () => "--nodes takes a whole number from 1 to 50" })),
+  ),
+  Options.withDescription("how many nodes, 1..50 (default 3)"),
+  Options.withDefault(3),
+)
 
 /** Starts one node as a child process, every line of its output prefixed with its name. */
-const startNode = (folder: string, name: string, colour: number) =>
+const startNode = (node: NodeFolder, colour: number) =>
   Effect.gen(function* () {
-    const path = yield* Path.Path
-    const main = path.resolve(import.meta.dirname, "../main.ts")
-    const process_ = yield* Command.make(process.execPath, "--import", "tsx", main, folder).pipe(
-      Command.env({ FORCE_COLOR: process.env.FORCE_COLOR ?? "" }),
-      Command.start,
-    )
-    const prefix = process.stdout.isTTY ? `\x1b[${colour}m[${name}]\x1b[0m ` : `[${name}] `
+    const command = yield* nodeProcess(node.folder)
+    const child = yield* command.pipe(Process.env({ FORCE_COLOR: process.env.FORCE_COLOR ?? "" }), Process.start)
+    const prefix = colourOn(process.stdout) ? `\x1b[${colour}m[${node.name}]\x1b[0m ` : `[${node.name}] `
     const relay = (stream: Stream.Stream<Uint8Array, unknown>) =>
       stream.pipe(
         Stream.decodeText(),
@@ -33,27 +31,120 @@ const startNode = (folder: string, name: string, colour: number) =>
         Stream.runForEach((line) => Console.log(prefix + line)),
         Effect.ignore,
       )
-    yield* Effect.forkScoped(relay(process_.stdout))
-    yield* Effect.forkScoped(relay(process_.stderr))
-    return process_
+    yield* Effect.forkScoped(relay(child.stdout))
+    yield* Effect.forkScoped(relay(child.stderr))
+    return child
   })
 
-/** `npm start`: a local network of N nodes (default 3) in one terminal; Ctrl-C stops them all. */
-Effect.gen(function* () {
-  const fs = yield* FileSystem.FileSystem
-  const path = yield* Path.Path
-  const directory = yield* nodesDirectory
-  const count = nodeCount(process.argv.slice(2))
-  const names = Array.from({ length: count }, (_, i) => `node-${i + 1}`)
-  for (const [i, name] of names.entries()) {
-    if (!(yield* fs.exists(path.join(directory, name)))) {
-      yield* cloneNode(directory, i + 1)
-      yield* Console.log(`created nodes/${name}`)
+/** Polls one node until it answers /status (true), its process exits or `timeoutMillis` passes (false). */
+const waitUntilUp = <R>(
+  probe: Effect.Effect<Option.Option<unknown>, never, R>,
+  child: CommandExecutor.Process,
+  timeoutMillis: number,
+) =>
+  Effect.gen(function* () {
+    const deadline = (yield* Clock.currentTimeMillis) + timeoutMillis
+    for (;;) {
+      if (Option.isSome(yield* probe)) return true
+      const running = yield* Effect.orElseSucceed(child.isRunning, () => false)
+      if (!running || (yield* Clock.currentTimeMillis) > deadline) return false
+      yield* Effect.sleep("100 millis")
     }
-  }
-  const processes = yield* Effect.forEach(names, (name, i) =>
-    startNode(path.join(directory, name), name, colours[i % colours.length] ?? 36),
-  )
-  yield* Console.log(`started ${names.join(", ")}: Ctrl-C stops them all`)
-  yield* Effect.forEach(processes, (process_) => process_.exitCode, { concurrency: "unbounded" })
-}).pipe(Effect.scoped, Effect.provide(NodeContext.layer), NodeRuntime.runMain)
+  })
+
+/** Polls every node's /status until `done` holds for the answers, or `timeoutMillis` passes. */
+const pollUntil = <A, R>(
+  probes: ReadonlyArray<Effect.Effect<Option.Option<{ readonly connected: ReadonlyArray<string> }>, never, R>>,
+  measure: (answers: ReadonlyArray<Option.Option<{ readonly connected: ReadonlyArray<string> }>>) => A,
+  done: (value: A) => boolean,
+  onChange: (value: A) => Effect.Effect<void>,
+  timeoutMillis: number,
+) =>
+  Effect.gen(function* () {
+    let last: Option.Option<A> = Option.none()
+    const deadline = (yield* Clock.currentTimeMillis) + timeoutMillis
+    for (;;) {
+      const answers = yield* Effect.all(probes, { concurrency: "unbounded" })
+      const value = measure(answers)
+      if (Option.isNone(last) || JSON.stringify(last.value) !== JSON.stringify(value)) yield* onChange(value)
+      last = Option.some(value)
+      if (done(value) || (yield* Clock.currentTimeMillis) > deadline) return value
+      yield* Effect.sleep("200 millis")
+    }
+  })
+
+/** `network [--nodes N]`: N local nodes in one terminal, prefixed and coloured; Ctrl-C stops them all. */
+export const networkCommand = Command.make("network", { nodes }, ({ nodes: count }) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const directory = yield* nodesDirectory
+    const started = yield* Clock.currentTimeMillis
+    const folders: Array<NodeFolder> = []
+    for (let n = 1; n <= count; n++) {
+      const folder = path.join(directory, `node-${n}`)
+      if (!(yield* fs.exists(folder))) {
+        if (n === 1) {
+          return yield* new ExitCode({ code: 1, message: `network: ${folder} is missing; it is the template` })
+        }
+        yield* cloneNode(directory, n)
+        yield* Console.log(`created ${path.basename(folder)}`)
+      }
+      folders.push(yield* readNodeFolder(folder))
+    }
+    // One after another, each once the one before answers: a spec node dials its known peers only
+    // once, at start, so a peer that is not listening yet would stay unconnected.
+    const children: Array<CommandExecutor.Process> = []
+    const probes: Array<Effect.Effect<Option.Option<NodeStatus>, never, HttpClient.HttpClient>> = []
+    let up = 0
+    for (const [i, node] of folders.entries()) {
+      yield* Console.log(`starting ${node.name} (:${node.port})`)
+      const child = yield* startNode(node, colours[i % colours.length] ?? 36)
+      children.push(child)
+      // A node whose process has exited is down, even if something else answers on its port.
+      const probe = Effect.flatMap(
+        Effect.orElseSucceed(child.isRunning, () => false),
+        (running) => (running ? fetchStatus(node.port, "1 second") : Effect.succeedNone),
+      )
+      probes.push(probe)
+      if (yield* waitUntilUp(probe, child, 30_000)) {
+        up++
+        yield* Console.log(`nodes up: ${up}/${folders.length}`)
+      } else {
+        yield* Console.log(`${node.name} did not come up; see its output above`)
+      }
+    }
+    const addresses: ReadonlyArray<string> = folders.map((node) => localAddress(node.port))
+    const possible = folders.length * (folders.length - 1)
+    const linked = (answers: ReadonlyArray<Option.Option<{ readonly connected: ReadonlyArray<string> }>>) =>
+      answers.reduce(
+        (sum, answer) =>
+          sum +
+          Option.match(answer, {
+            onNone: () => 0,
+            onSome: (s) => s.connected.filter((a) => addresses.includes(a)).length,
+          }),
+        0,
+      )
+    const connections = yield* pollUntil(
+      probes,
+      linked,
+      (n) => n >= possible,
+      (n) => Console.log(`connections: ${n}/${possible}`),
+      up === folders.length ? 20_000 : 0,
+    )
+    const seconds = (((yield* Clock.currentTimeMillis) - started) / 1000).toFixed(1)
+    const first = folders[0]
+    yield* summary(
+      `network ${up === folders.length && connections >= possible ? "up" : "PARTLY up"}: ${up}/${folders.length} nodes, ` +
+        `${connections}/${possible} connections in ${seconds} s; dashboard http://localhost:${first?.port ?? 4001}/; Ctrl-C stops them all`,
+    )
+    const codes = yield* Effect.forEach(children, (child) => child.exitCode, { concurrency: "unbounded" })
+    const failed = codes.filter((code) => code !== 0).length
+    if (failed > 0) return yield* new ExitCode({ code: 1, message: `${failed} node(s) exited with an error` })
+  }).pipe(Effect.scoped),
+).pipe(
+  Command.withDescription(
+    "Starts node-1..node-N in one terminal (creating missing folders) and waits for a full mesh; Ctrl-C stops all.",
+  ),
+)

@@ -1,6 +1,7 @@
 import { FileSystem, Path } from "@effect/platform"
-import { Config, Effect } from "effect"
+import { Config, Data, Effect, type Option } from "effect"
 import { parseDotenv, renderDotenv } from "../domain/dotenv.js"
+import { folderConfigProvider } from "../layers/NodeConfigFolder.js"
 
 /** Where node folders live: `NODES_DIR`, or the repository's `nodes/`. */
 export const nodesDirectory = Effect.gen(function* () {
@@ -60,3 +61,41 @@ export const deleteNodes = (directory: string) =>
     for (const n of numbers) yield* fs.remove(path.join(directory, `node-${n}`), { recursive: true })
     return numbers.map((n) => `node-${n}`)
   })
+
+/** What the CLI needs to know about a node folder: its name, port and public key. */
+export interface NodeFolder {
+  readonly name: string
+  readonly folder: string
+  readonly port: number
+  readonly publicKey: Option.Option<string>
+}
+
+/** Reads a node folder's .env (the environment overrides it, as it does for the node itself). */
+export const readNodeFolder = (folder: string) =>
+  Effect.gen(function* () {
+    const path = yield* Path.Path
+    const absolute = path.resolve(folder)
+    const provider = yield* folderConfigProvider(absolute)
+    const settings = yield* Effect.withConfigProvider(
+      Config.all({ port: Config.port("PORT"), publicKey: Config.option(Config.string("MY_PUBLIC_KEY")) }),
+      provider,
+    ).pipe(
+      Effect.mapError(
+        () => new NodeFolderError({ message: `${path.join(absolute, ".env")} has no valid PORT (e.g. PORT=4001)` }),
+      ),
+    )
+    return { name: path.basename(absolute), folder: absolute, ...settings } satisfies NodeFolder
+  })
+
+/** Every `node-N` folder of `directory`, read, in number order. */
+export const readNodeFolders = (directory: string) =>
+  Effect.gen(function* () {
+    const path = yield* Path.Path
+    const numbers = yield* listNodeNumbers(directory).pipe(
+      Effect.mapError(() => new NodeFolderError({ message: `cannot read the node folders in ${directory}` })),
+    )
+    return yield* Effect.forEach(numbers, (n) => readNodeFolder(path.join(directory, `node-${n}`)))
+  })
+
+/** A node folder the CLI cannot use; the message says what to fix. */
+export class NodeFolderError extends Data.TaggedError("NodeFolderError")<{ readonly message: string }> {}

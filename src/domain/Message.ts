@@ -1,4 +1,5 @@
-import { Either, ParseResult, Schema } from "effect"
+import { Either, Option, ParseResult, Schema } from "effect"
+import { Traceparent } from "./TraceContext.js"
 import { Transaction } from "./Transaction.js"
 
 /** `{ type: 'HANDSHAKE', data: <addresses> }`: the sender's connected addresses and its own. */
@@ -9,10 +10,15 @@ export const Handshake = Schema.Struct({
 })
 export type Handshake = typeof Handshake.Type
 
-/** `{ type: 'TRANSACTION', data: <transaction> }` */
+/** `{ type: 'TRANSACTION', data: <transaction> }`, optionally with our trace context beside them. */
 export const TransactionMessage = Schema.Struct({
   type: Schema.Literal("TRANSACTION"),
   data: Transaction,
+  // A malformed trace context is dropped, never the transaction.
+  traceparent: Schema.optionalToOptional(Schema.Unknown, Traceparent, {
+    decode: Option.filter(Schema.is(Traceparent)),
+    encode: (traceparent) => traceparent,
+  }),
 })
 export type TransactionMessage = typeof TransactionMessage.Type
 

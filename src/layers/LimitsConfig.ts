@@ -1,22 +1,7 @@
 import { Config, Effect, Layer, Option, Record } from "effect"
-import { defaultLimits, Limits, type LimitsShape } from "../services/Limits.js"
+import { defaultLimits, Limits, type LimitsShape, limitVariables } from "../services/Limits.js"
 import { NodeConfig } from "../services/NodeConfig.js"
 import { folderConfigProvider, NodeConfigError } from "./NodeConfigFolder.js"
-
-/** Each limit's environment variable (also read from the node folder's .env). */
-export const limitVariables: { readonly [K in keyof LimitsShape]: string } = {
-  maxPayloadBytes: "MAX_PAYLOAD_BYTES",
-  maxJsonDepth: "MAX_JSON_DEPTH",
-  badFramesPerMinute: "BAD_FRAMES_PER_MINUTE",
-  messagesPerSecond: "MESSAGES_PER_SECOND",
-  messageBurst: "MESSAGE_BURST",
-  maxHandshakeAddresses: "MAX_HANDSHAKE_ADDRESSES",
-  maxConnections: "MAX_CONNECTIONS",
-  dialConcurrency: "DIAL_CONCURRENCY",
-  dialQueueSize: "DIAL_QUEUE_SIZE",
-  dialTimeoutMillis: "DIAL_TIMEOUT_MS",
-  futureToleranceMillis: "TX_FUTURE_TOLERANCE_MS",
-}
 
 /** One limit: a whole number of at least 1, or its default when the variable is not set. */
 const readLimit = (variable: string, fallback: number) =>
@@ -34,7 +19,7 @@ const readLimit = (variable: string, fallback: number) =>
 export const make = Effect.gen(function* () {
   const config = yield* NodeConfig
   const provider = yield* folderConfigProvider(config.folder)
-  const limits = Record.map(limitVariables, (variable, key) =>
+  const limits = Record.map(limitVariables, ([variable], key) =>
     readLimit(variable, defaultLimits[key]).pipe(
       Effect.withConfigProvider(provider),
       Effect.catchTag("ConfigError", (error) => new NodeConfigError({ message: `cannot read ${variable}: ${error}` })),

@@ -3,7 +3,9 @@ import { createServer, type IncomingMessage } from "node:http"
 import { Data, Effect, Exit, Layer, Mailbox, Stream } from "effect"
 import { WebSocket, WebSocketServer } from "ws"
 import type { Address } from "../domain/Address.js"
+import { NodeStats } from "../services/NodeStats.js"
 import { type Connection, DialError, type Frame, ListenError, Transport } from "../services/Transport.js"
+import { makePlainHttpListener } from "./plainHttp.js"
 
 export interface TransportWsOptions {
   /** Largest frame accepted, in bytes; a larger one closes the connection (ws close code 1009). */
@@ -53,6 +55,7 @@ const wrapSocket = (socket: WebSocket, remote: string, maxPayload: number): Conn
               limit: `${maxPayload} bytes`,
               detail: "connection closed (1009)",
             }),
+            Effect.zipRight(Effect.flatMap(NodeStats, (stats) => stats.increment("framesRefused"))),
           ),
         ),
       ),
@@ -94,6 +97,7 @@ const listenErrorOf = (port: number, error: NodeJS.ErrnoException): ListenError 
 
 export const make = (options: TransportWsOptions = defaultOptions) =>
   Effect.gen(function* () {
+    const answerPlainHttp = yield* makePlainHttpListener
     const nodeId = randomUUID()
 
     const listen = (port: number) =>
@@ -103,9 +107,7 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
           Effect.async<{ server: ReturnType<typeof createServer>; wss: WebSocketServer }, ListenError>((resume) => {
             const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload })
             wss.on("headers", (headers) => headers.push(`${nodeIdHeader}: ${nodeId}`))
-            const server = createServer((_request, response) => {
-              response.writeHead(426, { "content-type": "text/plain" }).end("meshnode: connect with a WebSocket\n")
-            })
+            const server = createServer(answerPlainHttp)
             server.on("upgrade", (request, socket, head) => {
               wss.handleUpgrade(request, socket, head, (ws) => {
                 accepted.unsafeOffer(withPeerNodeId(wrapSocket(ws, remoteOf(request), options.maxPayload), request))

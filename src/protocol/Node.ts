@@ -2,6 +2,7 @@ import { Effect, FiberSet, Stream } from "effect"
 import type { Address } from "../domain/Address.js"
 import { encodeFrame } from "../domain/Message.js"
 import { NodeConfig } from "../services/NodeConfig.js"
+import { NodeStats } from "../services/NodeStats.js"
 import { PeerStore } from "../services/PeerStore.js"
 import type { TransactionPool } from "../services/TransactionPool.js"
 import { type Connection, Transport } from "../services/Transport.js"
@@ -20,6 +21,7 @@ export const startNode = Effect.gen(function* () {
   const config = yield* NodeConfig
   const transport = yield* Transport
   const peers = yield* PeerStore
+  const stats = yield* NodeStats
   const connections = yield* FiberSet.make<void, never>()
   // Connection fibers run in the node's own context, not in that of the frame that started them.
   const runConnection = yield* FiberSet.runtime(connections)<NodeConfig | PeerStore | TransactionPool | Transport>()
@@ -38,17 +40,25 @@ export const startNode = Effect.gen(function* () {
     Effect.gen(function* () {
       if (!(yield* peers.claim(address))) return
       yield* Effect.logDebug("dial started")
-      const connection = yield* dialQueue.dial(address)
+      const connection = yield* dialQueue.dial(address).pipe(Effect.withSpan("Node.dial"))
       // The HANDSHAKE is the first frame on every outbound connection.
-      yield* connection.send(encodeFrame(yield* handshakeFor(address)))
+      yield* Effect.flatMap(handshakeFor(address), (handshake) => connection.send(encodeFrame(handshake))).pipe(
+        Effect.zipRight(stats.messagesSent("HANDSHAKE", 1)),
+        Effect.withSpan("Handshake.send"),
+      )
       yield* peers.register({ address, send: connection.send })
+      yield* stats.increment("outboundConnections")
       yield* Effect.logInfo("connected; handshake sent").pipe(Effect.annotateLogs({ type: "HANDSHAKE" }))
       yield* serve(connection)
       yield* Effect.logInfo("peer closed")
     }).pipe(
-      Effect.catchTag("DialError", (error) => Effect.logInfo("dial failed", error.message)),
+      Effect.catchTag("DialError", (error) =>
+        Effect.logInfo("dial failed", error.message).pipe(Effect.zipRight(stats.increment("dialsFailed"))),
+      ),
       Effect.scoped,
       Effect.withSpan("Node.outbound", { attributes: { peer: address } }),
+      // Every span of this connection (dial, handshake, transactions) names the peer.
+      Effect.annotateSpans({ peer: address }),
       Effect.annotateLogs({ peer: address }),
     )
 
@@ -56,12 +66,14 @@ export const startNode = Effect.gen(function* () {
     Effect.gen(function* () {
       if (!(yield* slots.take("inbound"))) return
       yield* Effect.logDebug("inbound connection opened")
+      yield* stats.increment("inboundConnections")
       yield* serve(connection)
       yield* Effect.logDebug("inbound connection closed")
     }).pipe(
       Effect.scoped,
       Effect.ensuring(connection.close),
       Effect.withSpan("Node.inbound", { attributes: { remote: connection.remote } }),
+      Effect.annotateSpans({ remote: connection.remote }),
       Effect.annotateLogs({ remote: connection.remote }),
     )
 

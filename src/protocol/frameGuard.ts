@@ -4,6 +4,7 @@ import { exceedsJsonDepth } from "../domain/jsonDepth.js"
 import { decodeFrame, type Message } from "../domain/Message.js"
 import { fullBucket, takeToken } from "../domain/tokenBucket.js"
 import { Limits, type LimitsShape } from "../services/Limits.js"
+import { NodeStats } from "../services/NodeStats.js"
 import type { Frame } from "../services/Transport.js"
 
 /** A peer went over its budget of bad frames: its connection ends. */
@@ -51,6 +52,7 @@ const byteLength = (frame: Frame): number => (typeof frame === "string" ? Buffer
 
 export const makeFrameGuard = Effect.gen(function* () {
   const limits = yield* Limits
+  const stats = yield* NodeStats
   const messageRate = { capacity: limits.messageBurst, perSecond: limits.messagesPerSecond }
   const badFrameRate = { capacity: limits.badFramesPerMinute, perSecond: limits.badFramesPerMinute / 60 }
   const startedAt = yield* Clock.currentTimeMillis
@@ -63,6 +65,7 @@ export const makeFrameGuard = Effect.gen(function* () {
       yield* Effect.logWarning("frame refused").pipe(
         Effect.annotateLogs({ reason, limit: limitOf(reason, limits), detail: showEntry(detail) }),
       )
+      yield* stats.increment("framesRefused")
       const [allowed, next] = takeToken(badFrames, badFrameRate, yield* Clock.currentTimeMillis)
       badFrames = next
       if (!allowed) return yield* new TooManyBadFrames({ limit: `${limits.badFramesPerMinute} bad frames a minute` })
@@ -85,6 +88,8 @@ export const makeFrameGuard = Effect.gen(function* () {
       yield* Effect.logDebug("message of unknown type ignored").pipe(
         Effect.annotateLogs({ type: showEntry(error.type) }),
       )
+      // One label for every unknown type: a peer must not grow our counters without bound.
+      yield* stats.messageReceived("OTHER")
       return Option.none<Message>()
     })
 

@@ -1,5 +1,6 @@
 import { Effect, Option, Stream } from "effect"
 import type { Address } from "../domain/Address.js"
+import { NodeStats } from "../services/NodeStats.js"
 import type { Connection, Frame } from "../services/Transport.js"
 import { type FrameGuard, makeFrameGuard } from "./frameGuard.js"
 import { onTransaction } from "./gossip.js"
@@ -13,7 +14,8 @@ export const receiveFrame = (frame: Frame, dial: (address: Address) => Effect.Ef
   Effect.flatMap(guard.admit(frame), (decoded) => {
     if (Option.isNone(decoded)) return Effect.void
     const message = decoded.value
-    return (message.type === "HANDSHAKE" ? onHandshake(message, dial) : onTransaction(message)).pipe(
+    return Effect.flatMap(NodeStats, (stats) => stats.messageReceived(message.type)).pipe(
+      Effect.zipRight(message.type === "HANDSHAKE" ? onHandshake(message, dial) : onTransaction(message)),
       Effect.annotateLogs({ type: message.type }),
     )
   })

@@ -1,7 +1,9 @@
 import { Effect } from "effect"
 import { encodeFrame, type TransactionMessage } from "../domain/Message.js"
+import { NodeStats } from "../services/NodeStats.js"
 import { PeerStore } from "../services/PeerStore.js"
 import { TransactionPool } from "../services/TransactionPool.js"
+import { continueTrace, withOwnTraceContext } from "./traceContext.js"
 import { isTimelyTransaction } from "./transactionTime.js"
 
 /**
@@ -13,15 +15,21 @@ export const onTransaction = (message: TransactionMessage) =>
   Effect.gen(function* () {
     const pool = yield* TransactionPool
     const peers = yield* PeerStore
+    const stats = yield* NodeStats
     if (!(yield* isTimelyTransaction(message.data))) return
     const isNew = yield* pool.add(message.data)
-    if (!isNew) return yield* Effect.logDebug("transaction duplicate")
+    if (!isNew) {
+      yield* stats.increment("transactionsDuplicate")
+      return yield* Effect.logDebug("transaction duplicate")
+    }
+    yield* stats.transactionAccepted(message.data)
     yield* Effect.logInfo("transaction accepted")
     const targets = yield* peers.peers
-    const frame = encodeFrame(message)
+    const frame = encodeFrame(yield* withOwnTraceContext(message))
     yield* Effect.forEach(targets, (peer) => peer.send(frame), { discard: true })
+    yield* stats.messagesSent("TRANSACTION", targets.length)
     yield* Effect.logDebug("transaction forwarded").pipe(Effect.annotateLogs({ peers: targets.length }))
   }).pipe(
     Effect.annotateLogs({ hash: message.data.hash }),
-    Effect.withSpan("Gossip.transaction", { attributes: { hash: message.data.hash } }),
+    Effect.withSpan("Gossip.transaction", { attributes: { hash: message.data.hash }, ...continueTrace(message) }),
   )

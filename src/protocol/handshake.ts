@@ -37,4 +37,4 @@ export const onHandshake = (message: Handshake, dial: (address: Address) => Effe
       )
     }
     yield* Effect.forEach(addresses, dial, { discard: true })
-  })
+  }).pipe(Effect.withSpan("Handshake.receive", { attributes: { addresses: message.data.length } }))

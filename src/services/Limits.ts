@@ -42,6 +42,21 @@ export const defaultLimits: LimitsShape = {
   futureToleranceMillis: 2 * 60 * 60 * 1000,
 }
 
+/** Each limit's environment variable (also read from the node folder's .env) and what it bounds. */
+export const limitVariables: { readonly [K in keyof LimitsShape]: readonly [variable: string, description: string] } = {
+  maxPayloadBytes: ["MAX_PAYLOAD_BYTES", "largest frame accepted, in bytes"],
+  maxJsonDepth: ["MAX_JSON_DEPTH", "deepest nesting of arrays and objects in a frame"],
+  badFramesPerMinute: ["BAD_FRAMES_PER_MINUTE", "bad frames a peer may send a minute before it is disconnected"],
+  messagesPerSecond: ["MESSAGES_PER_SECOND", "messages a connection may send a second, sustained"],
+  messageBurst: ["MESSAGE_BURST", "messages a connection may send at once above that rate"],
+  maxHandshakeAddresses: ["MAX_HANDSHAKE_ADDRESSES", "addresses read from one HANDSHAKE"],
+  maxConnections: ["MAX_CONNECTIONS", "open connections, inbound and outbound"],
+  dialConcurrency: ["DIAL_CONCURRENCY", "dials in flight at once"],
+  dialQueueSize: ["DIAL_QUEUE_SIZE", "dials waiting for their turn"],
+  dialTimeoutMillis: ["DIAL_TIMEOUT_MS", "milliseconds a dial may take"],
+  futureToleranceMillis: ["TX_FUTURE_TOLERANCE_MS", "milliseconds a transaction's timeStamp may be ahead of the clock"],
+}
+
 /**
  * The node's limits. A Reference: code that needs a limit reads it without adding a requirement, and
  * gets the defaults unless a layer (LimitsConfig in production, a test's override) provides others.

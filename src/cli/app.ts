@@ -1,0 +1,89 @@
+import { CliConfig, Command, ValidationError } from "@effect/cli"
+import { FetchHttpClient } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
+import * as Tracing from "../layers/Tracing.js"
+import * as TransportWs from "../layers/TransportWs.js"
+import { addTransactionCommand } from "./add-transaction.js"
+import { cloneNodeCommand } from "./clone-node.js"
+import { deleteNodesCommand } from "./delete-nodes.js"
+import { networkCommand } from "./network.js"
+import { nodeCommand } from "./node.js"
+import { colourOn, ExitCode, stripAnsi } from "./output.js"
+import { statusCommand } from "./status.js"
+
+/** `meshnode`: every operator command under one roof. */
+export const meshnode = Command.make("meshnode").pipe(
+  Command.withDescription(
+    "A peer-to-peer WebSocket gossip network. Node folders are node-1, node-2, ... in NODES_DIR (default: the " +
+      "repository's nodes/). Run `meshnode <command> --help` for a command's arguments.",
+  ),
+  Command.withSubcommands([
+    nodeCommand,
+    networkCommand,
+    cloneNodeCommand,
+    deleteNodesCommand,
+    addTransactionCommand,
+    statusCommand,
+  ]),
+)
+
+const cli = Command.run(meshnode, { name: "meshnode", version: "0.1.0" })
+
+const describe = (error: unknown): string =>
+  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string"
+    ? error.message
+    : String(error)
+
+/**
+ * Exit codes: 0 done, 1 the operation failed (the message says why), 2 bad arguments (@effect/cli
+ * has already printed what was wrong, with the usage).
+ */
+const toExitCode = (error: unknown): Effect.Effect<never, ExitCode> => {
+  if (ValidationError.isValidationError(error)) {
+    return Effect.zipRight(
+      Console.error("Run `meshnode --help` or `meshnode <command> --help` for usage."),
+      Effect.fail(new ExitCode({ code: 2, message: "" })),
+    )
+  }
+  const exit = error instanceof ExitCode ? error : new ExitCode({ code: 1, message: describe(error) })
+  return Effect.zipRight(
+    exit.message === "" ? Effect.void : Console.error(`meshnode: ${exit.message}`),
+    Effect.fail(exit),
+  )
+}
+
+/** Help texts come with ANSI styles; a pipe or a file gets them as plain text. */
+const withPlainTextWhenPiped = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  colourOn(process.stdout)
+    ? effect
+    : Effect.consoleWith((console) =>
+        Effect.withConsole(effect, {
+          ...console,
+          log: (...args) => console.log(...args.map((arg) => (typeof arg === "string" ? stripAnsi(arg) : arg))),
+          error: (...args) => console.error(...args.map((arg) => (typeof arg === "string" ? stripAnsi(arg) : arg))),
+        }),
+      )
+
+export const CliLive = Layer.mergeAll(
+  CliConfig.layer({ showBuiltIns: false }),
+  TransportWs.layer(),
+  FetchHttpClient.layer,
+  Tracing.layer("meshnode-cli"),
+).pipe(Layer.provideMerge(NodeContext.layer))
+
+/** Runs the CLI on `argv` (as process.argv: node, script, then the arguments). */
+export const runCli = (argv: ReadonlyArray<string>) =>
+  cli(argv).pipe(
+    Effect.provide(CliLive),
+    Effect.catchAll(toExitCode),
+    Effect.tapDefect((defect) => Console.error(`meshnode: unexpected failure: ${Cause.pretty(defect)}`)),
+    withPlainTextWhenPiped,
+  )
+
+/** The process exit code for how the CLI ended. */
+export const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
+  if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return 0
+  const failure = Cause.failureOption(exit.cause)
+  return Option.isSome(failure) && failure.value instanceof ExitCode ? failure.value.code : 1
+}

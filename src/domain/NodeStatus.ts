@@ -1,0 +1,41 @@
+import { createHash } from "node:crypto"
+import { Schema } from "effect"
+
+/**
+ * What `GET /status` answers. One schema for the node that encodes it and for the `status` command
+ * that decodes it, so the two cannot drift apart.
+ */
+export const NodeStatus = Schema.Struct({
+  address: Schema.String,
+  /** The node's process id, so an operator (or a test) can signal that one node. */
+  pid: Schema.Number,
+  connected: Schema.Array(Schema.String),
+  dialling: Schema.Array(Schema.String),
+  pool: Schema.Struct({
+    size: Schema.Number,
+    /** SHA-256 of the pool's sorted hashes: equal digests mean equal pools, whatever the arrival order. */
+    digest: Schema.String,
+  }),
+  startedAt: Schema.Number,
+  uptimeSeconds: Schema.Number,
+  counters: Schema.Record({ key: Schema.String, value: Schema.Number }),
+  messagesReceived: Schema.Record({ key: Schema.String, value: Schema.Number }),
+  messagesSent: Schema.Record({ key: Schema.String, value: Schema.Number }),
+  recent: Schema.Array(
+    Schema.Struct({
+      hash: Schema.String,
+      fromAddress: Schema.NullOr(Schema.String),
+      toAddress: Schema.String,
+      amount: Schema.Number,
+      timeStamp: Schema.Number,
+      receivedAt: Schema.Number,
+    }),
+  ),
+})
+export type NodeStatus = typeof NodeStatus.Type
+
+/** The pool digest /status reports. */
+export const poolDigest = (hashes: ReadonlyArray<string>): string =>
+  createHash("sha256")
+    .update([...hashes].sort().join("\n"))
+    .digest("hex")

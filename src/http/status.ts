@@ -1,0 +1,28 @@
+import { Clock, Effect } from "effect"
+import { type NodeStatus, poolDigest } from "../domain/NodeStatus.js"
+import { NodeConfig } from "../services/NodeConfig.js"
+import { NodeStats } from "../services/NodeStats.js"
+import { PeerStore } from "../services/PeerStore.js"
+import { TransactionPool } from "../services/TransactionPool.js"
+
+/** The node's status as `GET /status` reports it. */
+export const collectStatus = Effect.gen(function* () {
+  const config = yield* NodeConfig
+  const { connected, dialling } = yield* (yield* PeerStore).snapshot
+  const transactions = yield* (yield* TransactionPool).list
+  const stats = yield* (yield* NodeStats).snapshot
+  const now = yield* Clock.currentTimeMillis
+  return {
+    address: config.address,
+    pid: process.pid,
+    connected,
+    dialling,
+    pool: { size: transactions.length, digest: poolDigest(transactions.map((tx) => tx.hash)) },
+    startedAt: stats.startedAt,
+    uptimeSeconds: Math.max(0, (now - stats.startedAt) / 1000),
+    counters: stats.counters,
+    messagesReceived: stats.messagesReceived,
+    messagesSent: stats.messagesSent,
+    recent: stats.recent,
+  } satisfies NodeStatus
+})

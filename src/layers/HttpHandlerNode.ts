@@ -1,0 +1,47 @@
+import { FileSystem, Path } from "@effect/platform"
+import { Effect, Layer } from "effect"
+import { renderMetrics } from "../http/metrics.js"
+import { collectStatus } from "../http/status.js"
+import { HttpHandler, type PlainRequest, type PlainResponse } from "../services/HttpHandler.js"
+import type { NodeConfig } from "../services/NodeConfig.js"
+import type { PeerStore } from "../services/PeerStore.js"
+import type { TransactionPool } from "../services/TransactionPool.js"
+
+const respond = (status: number, contentType: string, body: string): PlainResponse => ({
+  status,
+  // The dashboard served by one node polls the /status of the others: allow it from any origin.
+  headers: { "content-type": contentType, "cache-control": "no-store", "access-control-allow-origin": "*" },
+  body,
+})
+
+/**
+ * The node's plain-HTTP side: `GET /status` (JSON), `GET /metrics` (Prometheus text) and `GET /`
+ * (the dashboard page, a static file with no build step).
+ */
+export const make = Effect.gen(function* () {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const dashboard = yield* fs.readFileString(path.join(import.meta.dirname, "../http/dashboard.html"))
+  const context = yield* Effect.context<NodeConfig | PeerStore | TransactionPool>()
+  const status = Effect.provide(collectStatus, context)
+
+  const handle = (request: PlainRequest): Effect.Effect<PlainResponse> => {
+    const pathname = request.url.split("?")[0]
+    if (request.method !== "GET") return Effect.succeed(respond(405, "text/plain", "only GET is supported\n"))
+    switch (pathname) {
+      case "/status":
+        return Effect.map(status, (s) => respond(200, "application/json", JSON.stringify(s)))
+      case "/metrics":
+        return Effect.map(status, (s) => respond(200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics(s)))
+      case "/":
+      case "/index.html":
+        return Effect.succeed(respond(200, "text/html; charset=utf-8", dashboard))
+      default:
+        return Effect.succeed(respond(404, "text/plain", "not found: try /, /status or /metrics\n"))
+    }
+  }
+  // No span per request: a dashboard polls every second, and those traces would bury the gossip's.
+  return HttpHandler.of({ handle })
+})
+
+export const layer = Layer.effect(HttpHandler, make)

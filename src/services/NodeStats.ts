@@ -1,0 +1,70 @@
+import { Context, Effect } from "effect"
+import type { Transaction } from "../domain/Transaction.js"
+
+/** The counters a node keeps about itself, for /status and /metrics. */
+export type Counter =
+  | "framesRefused"
+  | "transactionsAccepted"
+  | "transactionsDuplicate"
+  | "dialsFailed"
+  | "inboundConnections"
+  | "outboundConnections"
+
+/** A transaction this node accepted, and when. */
+export interface RecentTransaction {
+  readonly hash: string
+  readonly fromAddress: string | null
+  readonly toAddress: string
+  readonly amount: number
+  readonly timeStamp: number
+  readonly receivedAt: number
+}
+
+export interface NodeStatsSnapshot {
+  /** When the node started, in milliseconds since the epoch. */
+  readonly startedAt: number
+  readonly counters: Readonly<Record<Counter, number>>
+  /** Messages by type, as received from and sent to peers. */
+  readonly messagesReceived: Readonly<Record<string, number>>
+  readonly messagesSent: Readonly<Record<string, number>>
+  /** The last transactions accepted, newest last. */
+  readonly recent: ReadonlyArray<RecentTransaction>
+}
+
+export interface NodeStatsShape {
+  readonly increment: (counter: Counter) => Effect.Effect<void>
+  readonly messageReceived: (type: string) => Effect.Effect<void>
+  readonly messagesSent: (type: string, count: number) => Effect.Effect<void>
+  /** Counts an accepted transaction and keeps it among the recent ones. */
+  readonly transactionAccepted: (tx: Transaction) => Effect.Effect<void>
+  readonly snapshot: Effect.Effect<NodeStatsSnapshot>
+}
+
+export const zeroCounters: Readonly<Record<Counter, number>> = {
+  framesRefused: 0,
+  transactionsAccepted: 0,
+  transactionsDuplicate: 0,
+  dialsFailed: 0,
+  inboundConnections: 0,
+  outboundConnections: 0,
+}
+
+/**
+ * Per-node statistics. A Reference whose default counts nothing, so the protocol runs unchanged
+ * where no one asks for statistics (the in-memory tests); NodeStatsRef provides real counters.
+ */
+export class NodeStats extends Context.Reference<NodeStats>()("meshnode/NodeStats", {
+  defaultValue: (): NodeStatsShape => ({
+    increment: () => Effect.void,
+    messageReceived: () => Effect.void,
+    messagesSent: () => Effect.void,
+    transactionAccepted: () => Effect.void,
+    snapshot: Effect.succeed({
+      startedAt: 0,
+      counters: zeroCounters,
+      messagesReceived: {},
+      messagesSent: {},
+      recent: [],
+    }),
+  }),
+}) {}

@@ -1,0 +1,155 @@
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises"
+import { join } from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import { ConfigProvider, Effect } from "effect"
+import { exitCodeOf, runCli } from "../src/cli/app.js"
+import { environmentVariables } from "../src/usage.js"
+import { runCli as runCliProcess } from "./support/cli.js"
+import { makeNodesDir, repoRoot } from "./support/processes.js"
+
+const commands = ["node", "network", "clone-node", "delete-nodes", "add-transaction", "status"] as const
+
+/**
+ * Runs the CLI in this process, as `meshnode <args>` would, and answers what it printed and the exit
+ * code the process would end with. (Starting a process per case costs seconds of CPU each.)
+ */
+const meshnode = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  Effect.gen(function* () {
+    const stdout: Array<string> = []
+    const stderr: Array<string> = []
+    const base = yield* Effect.console
+    const exit = yield* runCli(["node", "meshnode", ...args]).pipe(
+      Effect.withConsole({
+        ...base,
+        log: (...parts) => Effect.sync(() => stdout.push(parts.join(" "))),
+        error: (...parts) => Effect.sync(() => stderr.push(parts.join(" "))),
+      }),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
+      Effect.exit,
+    )
+    return { code: exitCodeOf(exit), stdout: stdout.join("\n"), stderr: stderr.join("\n") }
+  })
+
+/** A NODES_DIR with a node-1 template, as the repository's nodes/ has. */
+const makeTemplate = (port = 4001) =>
+  Effect.promise(async () => {
+    const dir = await makeNodesDir()
+    await mkdir(join(dir, "node-1"))
+    await writeFile(join(dir, "node-1/.env"), `PORT=${port}\nMY_PUBLIC_KEY=04ab\n`)
+    await writeFile(join(dir, "node-1/known-peers.json"), '["ws://localhost:4001","ws://localhost:4003"]')
+    await writeFile(join(dir, "node-1/transactions.json"), "[]")
+    return dir
+  })
+
+describe("meshnode CLI", () => {
+  it.live("--help lists every command, and every command has its own --help", () =>
+    Effect.gen(function* () {
+      const root = yield* meshnode(["--help"])
+      expect(root.code).toBe(0)
+      for (const command of commands) expect(root.stdout).toContain(`- ${command}`)
+      const each = yield* Effect.forEach(commands, (command) => meshnode([command, "--help"]))
+      each.forEach((result, i) => {
+        expect(result.code, commands[i]).toBe(0)
+        expect(result.stdout).toContain("USAGE")
+        expect(result.stdout).toContain(`$ ${commands[i]}`)
+        expect(result.stderr).toBe("")
+      })
+      const [node, network, , , addTransaction, status] = each
+      expect(network?.stdout).toContain("--nodes integer")
+      for (const option of ["--amount float", "--to text", "--count integer", "<NODE_FOLDER>"]) {
+        expect(addTransaction?.stdout).toContain(option)
+      }
+      expect(status?.stdout).toContain("--json")
+      // `node --help` carries the environment variables, from the same list as src/main.ts --help.
+      for (const [name] of environmentVariables) expect(node?.stdout).toContain(name)
+    }),
+  )
+
+  it.live("bad arguments print what is wrong and end with exit code 2", () =>
+    Effect.gen(function* () {
+      const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
+        [["bogus"], "Invalid subcommand for meshnode"],
+        [["network", "--nodes", "0"], "--nodes takes a whole number from 1 to 50"],
+        [["network", "--nodes", "three"], "'three' is not a integer"],
+        [["add-transaction", "--count", "0"], "--count takes a whole number from 1 to 10000"],
+        [["add-transaction", "--count", "10001"], "--count takes a whole number from 1 to 10000"],
+        [["add-transaction", "--amount", "-5"], "--amount takes a positive number"],
+        [["add-transaction", "/no/such/folder"], "Path '/no/such/folder' must exist"],
+        [["node", "/no/such/folder"], "Path '/no/such/folder' must exist"],
+        [["status", "--verbose"], "Received unknown argument: '--verbose'"],
+        [["clone-node", "extra"], "Received unknown argument: 'extra'"],
+      ]
+      for (const [args, message] of cases) {
+        const result = yield* meshnode(args)
+        expect(result.code, args.join(" ")).toBe(2)
+        expect(result.stderr, args.join(" ")).toContain(message)
+        expect(result.stderr).toContain("Run `meshnode --help` or `meshnode <command> --help` for usage.")
+      }
+    }),
+  )
+
+  it.live("an operation that fails says why on one line and ends with exit code 1", () =>
+    Effect.gen(function* () {
+      const dir = yield* makeTemplate()
+      yield* Effect.promise(() => writeFile(join(dir, "node-1/.env"), "PORT=not-a-port\n"))
+      const result = yield* meshnode(["add-transaction", join(dir, "node-1")], { NODES_DIR: dir })
+      expect(result.code).toBe(1)
+      expect(result.stderr).toBe(`meshnode: ${join(dir, "node-1/.env")} has no valid PORT (e.g. PORT=4001)`)
+    }),
+  )
+
+  it.live("clone-node and delete-nodes work on NODES_DIR and end with a one-line summary", () =>
+    Effect.gen(function* () {
+      const dir = yield* makeTemplate()
+      const first = yield* meshnode(["clone-node"], { NODES_DIR: dir })
+      const second = yield* meshnode(["clone-node"], { NODES_DIR: dir })
+      expect(first).toEqual({ code: 0, stdout: `created node-2 (PORT=4002) in ${dir}`, stderr: "" })
+      expect(second.stdout).toBe(`created node-3 (PORT=4003) in ${dir}`)
+      expect(yield* Effect.promise(() => readFile(join(dir, "node-3/.env"), "utf8"))).toContain("MY_PUBLIC_KEY=04ab")
+      expect(yield* meshnode(["delete-nodes"], { NODES_DIR: dir })).toEqual({
+        code: 0,
+        stdout: "deleted node-2, node-3",
+        stderr: "",
+      })
+      expect(yield* Effect.promise(() => readdir(dir))).toEqual(["node-1"])
+      expect((yield* meshnode(["delete-nodes"], { NODES_DIR: dir })).stdout).toBe("no node folders to delete")
+    }),
+  )
+
+  it.live("status with no node running shows every node as down and ends with exit code 0", () =>
+    Effect.gen(function* () {
+      // A port of this engineer's range that nothing listens on.
+      const dir = yield* makeTemplate(7399)
+      const result = yield* meshnode(["status"], { NODES_DIR: dir })
+      expect(result.code).toBe(0)
+      expect(result.stdout).toMatch(/node-1\s+ws:\/\/localhost:7399\s+down/)
+      expect(result.stdout.split("\n").at(-1)).toBe(
+        "0 of 1 nodes up, 0 of 0 connections between them, no pool to compare",
+      )
+    }),
+  )
+
+  describe("as processes", () => {
+    it("the bin shim runs the CLI: --help exits 0 with plain text when piped", async () => {
+      const result = await runCliProcess(["--help"], {}, 60_000, join(repoRoot, "bin/meshnode.js"))
+      expect(result.code).toBe(0)
+      expect(result.stdout).toContain("- add-transaction")
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: no ANSI escape may reach a pipe
+      expect(result.stdout).not.toMatch(/\x1b\[/)
+    })
+
+    it("a bad argument exits 2 with the message on stderr", async () => {
+      const result = await runCliProcess(["add-transaction", "--count", "x"])
+      expect(result.code).toBe(2)
+      expect(result.stderr).toContain("'x' is not a integer")
+    })
+
+    it("src/main.ts --help prints the node's usage with every environment variable", async () => {
+      const result = await runCliProcess(["--help"], {}, 60_000, join(repoRoot, "src/main.ts"))
+      expect(result.code).toBe(0)
+      expect(result.stdout).toContain("Usage: tsx src/main.ts [NODE_FOLDER]")
+      for (const [name] of environmentVariables) expect(result.stdout).toContain(name)
+      for (const endpoint of ["GET /status", "GET /metrics", "GET /"]) expect(result.stdout).toContain(endpoint)
+    })
+  })
+})
