@@ -40,6 +40,14 @@ const wrapSocket = (socket: WebSocket, remote: string): Connection => {
         if (socket.readyState === WebSocket.OPEN) socket.send(frame)
       }),
     close: Effect.sync(() => closeSocket(socket)),
+    // ws answers pings by itself; only a peer whose event loop or network is stuck stays silent.
+    ping: Effect.async<void>((resume) => {
+      if (socket.readyState !== WebSocket.OPEN) return
+      const onPong = () => resume(Effect.void)
+      socket.once("pong", onPong)
+      socket.ping()
+      return Effect.sync(() => socket.off("pong", onPong))
+    }),
   }
 }
 
