@@ -11,6 +11,10 @@ Environment variables (they override .env):
   HOST         interface to listen on (default localhost)
   LOG_FORMAT   text (default) or json
   LOG_LEVEL    debug, info (default), warning or error
+  REDIAL_BASE_DELAY_MS     first redial delay, doubling up to the cap (default 200)
+  REDIAL_MAX_DELAY_MS      cap on the redial delay (default 5000)
+  REDIAL_LEARNED_ATTEMPTS  failed dials before a learned address is given up (default 8)
+  HEARTBEAT_TIMEOUT_MS     a peer silent to pings this long is dropped (default 10000)
 
 Examples:
   npx tsx src/main.ts nodes/node-1

@@ -1,3 +1,7 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import {
   Chunk,
@@ -6,6 +10,7 @@ import {
   Exit,
   Fiber,
   Logger,
+  LogLevel,
   Option,
   Ref,
   Schedule,
@@ -16,6 +21,8 @@ import {
 } from "effect"
 import { type Address, localAddress } from "../src/domain/Address.js"
 import { makeTransaction, type Transaction } from "../src/domain/Transaction.js"
+import * as NodeConfigFolder from "../src/layers/NodeConfigFolder.js"
+import * as TransactionPoolFile from "../src/layers/TransactionPoolFile.js"
 import * as TransactionPoolMemory from "../src/layers/TransactionPoolMemory.js"
 import * as TransportMemory from "../src/layers/TransportMemory.js"
 import { type DialOutcome, makeRedialer, type RedialPolicy, redialSchedule } from "../src/protocol/redial.js"
@@ -273,5 +280,77 @@ describe("self-healing on the in-memory network", () => {
       yield* send(yield* client.dial(node1.address), { type: "TRANSACTION", data: tx })
       yield* waitForPoolSize(node3.pool, 1)
     }).pipe(Effect.provide(TransportMemory.layerNetwork)),
+  )
+})
+
+/** A temporary folder for the test's scope. */
+const tempFolder = Effect.acquireRelease(
+  Effect.promise(() => mkdtemp(join(tmpdir(), "meshnode-selfheal-"))),
+  (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true })),
+)
+
+describe("the pool file and the node folder at start-up", () => {
+  it.scoped("a corrupt or wrongly-shaped pool file is refused, named, and never overwritten", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempFolder
+      const [tx] = txs(0, 1)
+      const contents = {
+        truncated: '[{"fromAddress": null,',
+        object: '{"transactions":[]}',
+        "bad hash": JSON.stringify([{ ...tx, amount: 43 }]),
+        "not a transaction": JSON.stringify([1, 2, 3]),
+      }
+      for (const [name, content] of Object.entries(contents)) {
+        const file = join(dir, `${name.replace(" ", "-")}.json`)
+        yield* Effect.promise(() => writeFile(file, content))
+        const error = yield* Effect.flip(Effect.scoped(TransactionPoolFile.make(file)))
+        expect(error).toMatchObject({ _tag: "PoolError", reason: "Corrupt", file })
+        expect(error.message).toContain(file)
+        expect(yield* Effect.promise(() => readFile(file, "utf8"))).toBe(content)
+      }
+      // A missing one is created empty.
+      const missing = join(dir, "missing.json")
+      yield* Effect.scoped(TransactionPoolFile.make(missing))
+      expect(yield* Effect.promise(() => readFile(missing, "utf8"))).toBe("[]")
+    }).pipe(Effect.provide(NodeContext.layer)),
+  )
+
+  it.scoped("a bad PORT, a bad setting, or a malformed known-peers.json is refused with the file's name", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempFolder
+      const cases = [
+        { env: "PORT=forty-two\n", peers: "[]", names: ".env" },
+        { env: "PORT=7180\nREDIAL_MAX_DELAY_MS=-5\n", peers: "[]", names: ".env" },
+        { env: "PORT=7180\n", peers: '["ws://localhost:7101",', names: "known-peers.json" },
+        { env: "PORT=7180\n", peers: '{"peers":[]}', names: "known-peers.json" },
+      ]
+      for (const [i, c] of cases.entries()) {
+        const folder = join(dir, `node-${i}`)
+        yield* Effect.promise(async () => {
+          await mkdir(folder)
+          await writeFile(join(folder, ".env"), c.env)
+          await writeFile(join(folder, "known-peers.json"), c.peers)
+        })
+        const error = yield* Effect.flip(NodeConfigFolder.make(folder))
+        expect(error._tag).toBe("NodeConfigError")
+        expect(error.message).toContain(join(folder, c.names))
+      }
+    }).pipe(Effect.provide(NodeContext.layer)),
+  )
+
+  it.live("a burst of 1,000 costs a few writes, and the file is JSON.stringify(pool, null, 2)", () =>
+    withLogCapture((logs) =>
+      Effect.gen(function* () {
+        const file = join(yield* tempFolder, "transactions.json")
+        const burst = txs(0, 1_000)
+        const pool = yield* TransactionPoolFile.make(file)
+        yield* Effect.forEach(burst, pool.add, { discard: true })
+        yield* pool.flush
+        expect(yield* Effect.promise(() => readFile(file, "utf8"))).toBe(JSON.stringify(burst, null, 2))
+        const writes = logs.filter((message) => message === "pool written").length
+        expect(writes).toBeGreaterThan(0)
+        expect(writes).toBeLessThanOrEqual(3)
+      }).pipe(Effect.scoped, Effect.provide(NodeContext.layer), Logger.withMinimumLogLevel(LogLevel.Debug)),
+    ),
   )
 })

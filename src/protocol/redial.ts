@@ -80,8 +80,9 @@ export const makeRedialer = <R>(options: {
           if (!known && failures >= options.policy.learnedAttempts) {
             return yield* Effect.logInfo("giving up on learned peer").pipe(Effect.annotateLogs({ failures }))
           }
-          // Wake-up calls that came while it was connected are stale.
-          yield* Queue.takeAll(wakeUp)
+          // Wake-up calls that came while it was connected are stale (handshakes list connected peers);
+          // one that came during a failed dial means someone reached the address since: dial again now.
+          if (outcome === "Dropped") yield* Queue.takeAll(wakeUp)
           // The schedule is endless, so next never fails.
           yield* Effect.raceFirst(Effect.orDie(delays.next(undefined)), Queue.take(wakeUp))
         }
