@@ -252,6 +252,9 @@ describe("self-healing on the in-memory network", () => {
         type: "SYNC_HASHES",
         data: { from: "", to: null, hashes: [t1.hash, t2.hash].sort() },
       })
+      // A malformed sync message is refused like any bad frame; the connection carries on.
+      yield* toNode.connection.send(JSON.stringify({ type: "SYNC_REQUEST", data: ["not a hash"] }))
+      yield* toNode.connection.send(JSON.stringify({ type: "SYNC_HASHES", data: { from: "", to: null } }))
       yield* send(toNode.connection, { type: "SYNC_REQUEST", data: [t1.hash] })
       expect(yield* toNode.nextMessage).toEqual({ type: "TRANSACTION", data: t1 })
       yield* send(toNode.connection, { type: "TRANSACTION", data: t3 })

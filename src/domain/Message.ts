@@ -1,5 +1,5 @@
 import { Either, ParseResult, Schema } from "effect"
-import { Transaction } from "./Transaction.js"
+import { Transaction, TransactionHash } from "./Transaction.js"
 
 /** `{ type: 'HANDSHAKE', data: <addresses> }`: the sender's connected addresses and its own. */
 export const Handshake = Schema.Struct({
@@ -16,9 +16,6 @@ export const TransactionMessage = Schema.Struct({
 })
 export type TransactionMessage = typeof TransactionMessage.Type
 
-/** A transaction hash: 64 lowercase hex digits. */
-const Hash = Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/, { message: () => "expected 64 lowercase hex digits" }))
-
 /** The most hashes one SYNC_HASHES or SYNC_REQUEST frame may carry (about 270 kB). */
 export const MAX_SYNC_HASHES = 4096
 
@@ -28,7 +25,7 @@ export const MAX_SYNC_HASHES = 4096
  */
 export const SyncSummary = Schema.Struct({
   type: Schema.Literal("SYNC_SUMMARY"),
-  data: Schema.Struct({ count: Schema.NonNegativeInt, digest: Hash }),
+  data: Schema.Struct({ count: Schema.NonNegativeInt, digest: TransactionHash }),
 })
 export type SyncSummary = typeof SyncSummary.Type
 
@@ -39,9 +36,9 @@ export type SyncSummary = typeof SyncSummary.Type
 export const SyncHashes = Schema.Struct({
   type: Schema.Literal("SYNC_HASHES"),
   data: Schema.Struct({
-    from: Schema.Union(Schema.Literal(""), Hash),
-    to: Schema.NullOr(Hash),
-    hashes: Schema.Array(Hash).pipe(Schema.maxItems(MAX_SYNC_HASHES)),
+    from: Schema.Union(Schema.Literal(""), TransactionHash),
+    to: Schema.NullOr(TransactionHash),
+    hashes: Schema.Array(TransactionHash).pipe(Schema.maxItems(MAX_SYNC_HASHES)),
   }),
 })
 export type SyncHashes = typeof SyncHashes.Type
@@ -49,7 +46,7 @@ export type SyncHashes = typeof SyncHashes.Type
 /** `{ type: 'SYNC_REQUEST', data: [hashes] }`: send me these transactions (as TRANSACTION frames). */
 export const SyncRequest = Schema.Struct({
   type: Schema.Literal("SYNC_REQUEST"),
-  data: Schema.Array(Hash).pipe(Schema.maxItems(MAX_SYNC_HASHES)),
+  data: Schema.Array(TransactionHash).pipe(Schema.maxItems(MAX_SYNC_HASHES)),
 })
 export type SyncRequest = typeof SyncRequest.Type
 
