@@ -2,7 +2,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { Config, ConfigProvider, Data, Effect, Either, Layer, Option, ParseResult, Schema } from "effect"
 import { type Address, localAddress, parseAddress } from "../domain/Address.js"
 import { parseDotenv } from "../domain/dotenv.js"
-import { NodeConfig } from "../services/NodeConfig.js"
+import { defaultHealing, type HealingSettings, NodeConfig } from "../services/NodeConfig.js"
 
 /** A node folder whose configuration cannot be used; the message says what to fix. */
 export class NodeConfigError extends Data.TaggedError("NodeConfigError")<{ readonly message: string }> {}
@@ -56,6 +56,7 @@ export const make = (folder: string) =>
         port: Config.port("PORT"),
         host: Config.string("HOST").pipe(Config.withDefault("localhost")),
         publicKey: Config.option(Config.string("MY_PUBLIC_KEY")),
+        healing: healingConfig,
       }),
       provider,
     ).pipe(
@@ -74,8 +75,22 @@ export const make = (folder: string) =>
       address: localAddress(settings.port),
       knownPeers,
       publicKey: Option.filter(settings.publicKey, (key) => key !== ""),
+      healing: settings.healing,
     })
   })
+
+const positiveInteger = (name: string, fallback: number) =>
+  Config.integer(name).pipe(
+    Config.validate({ message: `${name} must be a whole number above 0`, validation: (n) => n > 0 }),
+    Config.withDefault(fallback),
+  )
+
+const healingConfig: Config.Config<HealingSettings> = Config.all({
+  redialBaseMillis: positiveInteger("REDIAL_BASE_DELAY_MS", defaultHealing.redialBaseMillis),
+  redialMaxMillis: positiveInteger("REDIAL_MAX_DELAY_MS", defaultHealing.redialMaxMillis),
+  redialLearnedAttempts: positiveInteger("REDIAL_LEARNED_ATTEMPTS", defaultHealing.redialLearnedAttempts),
+  heartbeatTimeoutMillis: positiveInteger("HEARTBEAT_TIMEOUT_MS", defaultHealing.heartbeatTimeoutMillis),
+})
 
 const describeConfigError = (text: string): string =>
   text.includes("Expected PORT to exist") ? "PORT is missing (set PORT=4001 in .env)" : text
@@ -88,6 +103,7 @@ export const layerStatic = (config: {
   readonly knownPeers?: ReadonlyArray<Address>
   readonly host?: string
   readonly folder?: string
+  readonly healing?: Partial<HealingSettings>
 }) =>
   Layer.succeed(
     NodeConfig,
@@ -98,5 +114,6 @@ export const layerStatic = (config: {
       address: localAddress(config.port),
       knownPeers: config.knownPeers ?? [],
       publicKey: Option.none(),
+      healing: { ...defaultHealing, ...config.healing },
     }),
   )

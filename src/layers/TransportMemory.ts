@@ -8,15 +8,30 @@ import { type Connection, DialError, type Frame, ListenError, Transport } from "
  */
 export class MemoryNetwork extends Context.Tag("meshnode/MemoryNetwork")<
   MemoryNetwork,
-  { readonly listeners: Map<string, Mailbox.Mailbox<Connection>> }
+  { readonly listeners: Map<string, MemoryListener> }
 >() {}
+
+/** A listening TransportMemory: where its accepted connections go, and whether its end answers pings. */
+export interface MemoryListener {
+  readonly accepted: Mailbox.Mailbox<Connection>
+  readonly answersPings: () => boolean
+}
 
 export const layerNetwork = Layer.sync(MemoryNetwork, () => ({ listeners: new Map() }))
 
 const keyOf = (address: string): string => address.replace(/^wss?:\/\//, "")
 
-/** Two connected ends: what one sends, the other receives; closing either closes both. */
-export const makeConnectionPair = (leftName: string, rightName: string) =>
+const always = () => true
+
+/**
+ * Two connected ends: what one sends, the other receives; closing either closes both. A ping on one
+ * end is answered while the other end's owner answers pings (a stand-in for a frozen process).
+ */
+export const makeConnectionPair = (
+  leftName: string,
+  rightName: string,
+  answers: { readonly left: () => boolean; readonly right: () => boolean } = { left: always, right: always },
+) =>
   Effect.gen(function* () {
     const toLeft = yield* Mailbox.make<Frame>()
     const toRight = yield* Mailbox.make<Frame>()
@@ -24,19 +39,28 @@ export const makeConnectionPair = (leftName: string, rightName: string) =>
       toLeft.unsafeDone(Exit.void)
       toRight.unsafeDone(Exit.void)
     })
-    const end = (inbox: Mailbox.Mailbox<Frame>, outbox: Mailbox.Mailbox<Frame>, remote: string): Connection => ({
+    const end = (
+      inbox: Mailbox.Mailbox<Frame>,
+      outbox: Mailbox.Mailbox<Frame>,
+      remote: string,
+      remoteAnswers: () => boolean,
+    ): Connection => ({
       remote,
       frames: Mailbox.toStream(inbox),
       send: (frame) => Effect.sync(() => outbox.unsafeOffer(frame)),
       close,
+      ping: Effect.suspend(() => (remoteAnswers() ? Effect.void : Effect.never)),
     })
-    return [end(toLeft, toRight, rightName), end(toRight, toLeft, leftName)] as const
+    return [end(toLeft, toRight, rightName, answers.right), end(toRight, toLeft, leftName, answers.left)] as const
   })
 
 export const make = (host = "localhost") =>
   Effect.gen(function* () {
     const network = yield* MemoryNetwork
     let nextEphemeralPort = 50_000
+    // Per transport, like a process: a node whose transport stops answering looks frozen to its peers.
+    let answering = true
+    const answersPings = () => answering
 
     const listen = (port: number) =>
       Effect.gen(function* () {
@@ -45,11 +69,12 @@ export const make = (host = "localhost") =>
           return yield* new ListenError({ reason: "AddressInUse", port, message: `port ${port} is already in use` })
         }
         const accepted = yield* Mailbox.make<Connection>()
+        const listener: MemoryListener = { accepted, answersPings }
         yield* Effect.acquireRelease(
-          Effect.sync(() => network.listeners.set(key, accepted)),
+          Effect.sync(() => network.listeners.set(key, listener)),
           () =>
             Effect.sync(() => {
-              if (network.listeners.get(key) === accepted) network.listeners.delete(key)
+              if (network.listeners.get(key) === listener) network.listeners.delete(key)
             }).pipe(Effect.andThen(accepted.shutdown)),
         )
         return { port, accepted: Mailbox.toStream(accepted) }
@@ -61,15 +86,25 @@ export const make = (host = "localhost") =>
         if (listener === undefined) {
           return yield* new DialError({ address, message: `connect ECONNREFUSED ${keyOf(address)}` })
         }
-        const [outbound, inbound] = yield* makeConnectionPair(`${host}:${nextEphemeralPort++}`, address)
+        const [outbound, inbound] = yield* makeConnectionPair(`${host}:${nextEphemeralPort++}`, address, {
+          left: answersPings,
+          right: listener.answersPings,
+        })
         yield* Effect.addFinalizer(() => outbound.close)
-        if (!listener.unsafeOffer(inbound)) {
+        if (!listener.accepted.unsafeOffer(inbound)) {
           return yield* new DialError({ address, message: `connect ECONNREFUSED ${keyOf(address)}` })
         }
         return outbound
       })
 
-    return Transport.of({ listen, dial })
+    return {
+      ...Transport.of({ listen, dial }),
+      /** Whether this transport's connections answer pings; false simulates a frozen process. */
+      setAnswersPings: (answers: boolean) =>
+        Effect.sync(() => {
+          answering = answers
+        }),
+    }
   })
 
 export const layer = (host = "localhost") => Layer.effect(Transport, make(host))

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage } from "node:http"
-import { Effect, Exit, Layer, Mailbox } from "effect"
+import { Effect, Exit, Layer, Mailbox, Stream } from "effect"
 import { WebSocket, WebSocketServer } from "ws"
 import type { Address } from "../domain/Address.js"
 import { type Connection, DialError, type Frame, ListenError, Transport } from "../services/Transport.js"
@@ -35,14 +35,28 @@ const wrapSocket = (socket: WebSocket, remote: string): Connection => {
   if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) frames.unsafeDone(Exit.void)
   return {
     remote,
-    frames: Mailbox.toStream(frames),
+    // One frame per turn of the event loop: a burst of frames cannot starve other sockets or file writes.
+    frames: Mailbox.toStream(frames).pipe(Stream.tap(() => nextTurn)),
     send: (frame) =>
       Effect.sync(() => {
         if (socket.readyState === WebSocket.OPEN) socket.send(frame)
       }),
     close: Effect.sync(() => closeSocket(socket)),
+    // ws answers pings by itself; only a peer whose event loop or network is stuck stays silent.
+    ping: Effect.async<void>((resume) => {
+      if (socket.readyState !== WebSocket.OPEN) return
+      const onPong = () => resume(Effect.void)
+      socket.once("pong", onPong)
+      socket.ping()
+      return Effect.sync(() => socket.off("pong", onPong))
+    }),
   }
 }
+
+const nextTurn = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
 
 const toBytes = (data: WebSocket.RawData): Uint8Array =>
   Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data

@@ -8,6 +8,9 @@ import type { TransactionPool } from "../services/TransactionPool.js"
 import { type Connection, Transport } from "../services/Transport.js"
 import { receiveFrame } from "./frames.js"
 import { handshakeFor } from "./handshake.js"
+import { untilSilent } from "./heartbeat.js"
+import { type DialOutcome, makeRedialer } from "./redial.js"
+import { poolSummary } from "./sync.js"
 
 /**
  * Starts a spec node: listens, dials its known peers, and speaks the spec's protocol on every
@@ -24,31 +27,36 @@ export const startNode = Effect.gen(function* () {
   // Connection fibers run in the node's own context, not in that of the frame that started them.
   const runConnection = yield* FiberSet.runtime(connections)<NodeConfig | PeerStore | TransactionPool | Transport>()
 
-  const dial = (address: Address): Effect.Effect<void> =>
-    Effect.sync(() => {
-      if (address !== config.address) runConnection(runOutbound(address))
-    })
-
-  const serve = (connection: Connection) => Stream.runForEach(connection.frames, (frame) => receiveFrame(frame, dial))
+  const { healing } = config
+  // Serves a connection until it closes or its peer stops answering pings.
+  const serve = (connection: Connection) =>
+    Stream.runForEach(connection.frames, (frame) => receiveFrame(frame, dial, connection.send)).pipe(
+      Effect.raceFirst(untilSilent(connection, healing.heartbeatTimeoutMillis)),
+    )
 
   const runOutbound = (address: Address) =>
     Effect.gen(function* () {
-      if (!(yield* peers.claim(address))) return
+      if (!(yield* peers.claim(address))) return "Busy" satisfies DialOutcome
       yield* Effect.logDebug("dial started")
       const connection = yield* transport.dial(address).pipe(Effect.withSpan("Node.dial"))
-      // The HANDSHAKE is the first frame on every outbound connection.
+      // The HANDSHAKE is the first frame on every outbound connection; our pool's summary follows it.
       yield* Effect.flatMap(handshakeFor(address), (handshake) => connection.send(encodeFrame(handshake))).pipe(
         Effect.zipRight(stats.messagesSent("HANDSHAKE", 1)),
         Effect.withSpan("Handshake.send"),
       )
+      yield* connection.send(encodeFrame(yield* poolSummary))
       yield* peers.register({ address, send: connection.send })
       yield* stats.increment("outboundConnections")
       yield* Effect.logInfo("connected; handshake sent").pipe(Effect.annotateLogs({ type: "HANDSHAKE" }))
       yield* serve(connection)
       yield* Effect.logInfo("peer closed")
+      return "Dropped" as const
     }).pipe(
       Effect.catchTag("DialError", (error) =>
-        Effect.logInfo("dial failed", error.message).pipe(Effect.zipRight(stats.increment("dialsFailed"))),
+        Effect.logInfo("dial failed", error.message).pipe(
+          Effect.zipRight(stats.increment("dialsFailed")),
+          Effect.as("Unreachable" as const),
+        ),
       ),
       Effect.scoped,
       Effect.withSpan("Node.outbound", { attributes: { peer: address } }),
@@ -56,6 +64,19 @@ export const startNode = Effect.gen(function* () {
       Effect.annotateSpans({ peer: address }),
       Effect.annotateLogs({ peer: address }),
     )
+
+  // Every address is dialled by its own loop, which redials it when the dial fails or the connection drops.
+  const redialer = yield* makeRedialer({
+    policy: {
+      baseDelay: healing.redialBaseMillis,
+      maxDelay: healing.redialMaxMillis,
+      learnedAttempts: healing.redialLearnedAttempts,
+    },
+    isKnown: (address) => config.knownPeers.includes(address),
+    connect: runOutbound,
+  })
+  const dial = (address: Address): Effect.Effect<void> =>
+    address === config.address ? Effect.void : redialer.dial(address)
 
   const runInbound = (connection: Connection) =>
     Effect.gen(function* () {
@@ -70,6 +91,11 @@ export const startNode = Effect.gen(function* () {
       Effect.annotateLogs({ remote: connection.remote }),
     )
 
+  yield* peers.changes.pipe(
+    Stream.changesWith((a, b) => a.connected.join() === b.connected.join()),
+    Stream.runForEach(({ connected }) => Effect.logDebug("connected peers").pipe(Effect.annotateLogs({ connected }))),
+    Effect.forkScoped,
+  )
   const listener = yield* transport.listen(config.port)
   yield* Effect.logInfo("listening").pipe(Effect.annotateLogs({ port: listener.port }))
   yield* Effect.forEach(config.knownPeers, dial, { discard: true })

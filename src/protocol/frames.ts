@@ -5,12 +5,14 @@ import { NodeStats } from "../services/NodeStats.js"
 import type { Frame } from "../services/Transport.js"
 import { onTransaction } from "./gossip.js"
 import { onHandshake } from "./handshake.js"
+import { onSync, type Reply } from "./sync.js"
 
 /**
  * One incoming frame, from decoding to the handler of its message type. A frame that does not
- * decode is logged with its reason and dropped; it never ends the connection or the node.
+ * decode is logged with its reason and dropped; it never ends the connection or the node. `reply`
+ * sends on the connection the frame came in on (the sync exchange answers there).
  */
-export const receiveFrame = (frame: Frame, dial: (address: Address) => Effect.Effect<void>) => {
+export const receiveFrame = (frame: Frame, dial: (address: Address) => Effect.Effect<void>, reply: Reply) => {
   const decoded = decodeFrame(frame)
   if (Either.isLeft(decoded)) {
     const error = decoded.left
@@ -26,8 +28,14 @@ export const receiveFrame = (frame: Frame, dial: (address: Address) => Effect.Ef
         )
   }
   const message = decoded.right
+  const handled =
+    message.type === "HANDSHAKE"
+      ? onHandshake(message, dial)
+      : message.type === "TRANSACTION"
+        ? onTransaction(message)
+        : onSync(message, reply)
   return Effect.flatMap(NodeStats, (stats) => stats.messageReceived(message.type)).pipe(
-    Effect.zipRight(message.type === "HANDSHAKE" ? onHandshake(message, dial) : onTransaction(message)),
+    Effect.zipRight(handled),
     Effect.annotateLogs({ type: message.type }),
   )
 }
