@@ -125,7 +125,7 @@ describe("trace context in TRANSACTION messages", () => {
       const observer = yield* fakePeer(4104)
       yield* send(yield* observer.dial(node.address), { type: "HANDSHAKE", data: [observer.address] })
       const inbound = yield* record(yield* observer.nextInbound)
-      expect((yield* inbound.nextMessage).type).toBe("HANDSHAKE")
+      expect((yield* inbound.nextSpecMessage).type).toBe("HANDSHAKE")
       yield* waitForPeers(node.peers, (s) => s.connected.includes(observer.address))
       return { node, inbound }
     })
@@ -136,7 +136,7 @@ describe("trace context in TRANSACTION messages", () => {
       const { node, inbound } = yield* nodeWithObserver(true)
       const client = yield* fakePeer(4200)
       yield* send(yield* client.dial(node.address), { type: "TRANSACTION", data: tx, traceparent })
-      const forwarded = yield* inbound.nextMessage
+      const forwarded = yield* inbound.nextSpecMessage
       expect(forwarded).toMatchObject({ type: "TRANSACTION", data: tx })
       if (forwarded.type !== "TRANSACTION") return
       // Same trace, the node's own span as the parent of the next hop.
@@ -151,7 +151,7 @@ describe("trace context in TRANSACTION messages", () => {
       const { node, inbound } = yield* nodeWithObserver(true)
       const client = yield* fakePeer(4200)
       yield* send(yield* client.dial(node.address), { type: "TRANSACTION", data: tx })
-      const forwarded = yield* inbound.nextMessage
+      const forwarded = yield* inbound.nextSpecMessage
       if (forwarded.type !== "TRANSACTION") return expect.fail("expected a TRANSACTION")
       expect(forwarded.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
     }).pipe(Effect.provide(TransportMemory.layerNetwork)),
@@ -164,7 +164,7 @@ describe("trace context in TRANSACTION messages", () => {
       const client = yield* fakePeer(4200)
       yield* send(yield* client.dial(node.address), { type: "TRANSACTION", data: tx, traceparent })
       // No traceparent key at all: what a plain spec node would forward.
-      expect(yield* inbound.nextMessage).toStrictEqual({ type: "TRANSACTION", data: tx })
+      expect(yield* inbound.nextSpecMessage).toStrictEqual({ type: "TRANSACTION", data: tx })
       yield* waitForPoolSize(node.pool, 1)
     }).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )

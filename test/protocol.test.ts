@@ -128,7 +128,9 @@ describe("protocol on the in-memory network", () => {
       yield* send(socket, { type: "TRANSACTION", data: tx })
       for (const node of nodes) yield* waitForPoolSize(node.pool, 1)
       // Each node forwards it once to the observer, whatever the order of arrival.
-      for (const connection of inbound) expect(yield* connection.nextMessage).toEqual({ type: "TRANSACTION", data: tx })
+      for (const connection of inbound) {
+        expect(yield* connection.nextSpecMessage).toEqual({ type: "TRANSACTION", data: tx })
+      }
       for (const node of nodes) {
         expect(yield* node.pool.list).toEqual([tx])
       }
@@ -136,7 +138,7 @@ describe("protocol on the in-memory network", () => {
       const marker = makeTransaction({ ...tx, amount: 7 })
       yield* send(socket, { type: "TRANSACTION", data: marker })
       for (const connection of inbound)
-        expect(yield* connection.nextMessage).toEqual({ type: "TRANSACTION", data: marker })
+        expect(yield* connection.nextSpecMessage).toEqual({ type: "TRANSACTION", data: marker })
     }).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
 

@@ -1,6 +1,6 @@
 import { Either, Option, ParseResult, Schema } from "effect"
 import { Traceparent } from "./TraceContext.js"
-import { Transaction } from "./Transaction.js"
+import { Transaction, TransactionHash } from "./Transaction.js"
 
 /** `{ type: 'HANDSHAKE', data: <addresses> }`: the sender's connected addresses and its own. */
 export const Handshake = Schema.Struct({
@@ -22,11 +22,53 @@ export const TransactionMessage = Schema.Struct({
 })
 export type TransactionMessage = typeof TransactionMessage.Type
 
+/** The most hashes one SYNC_HASHES or SYNC_REQUEST frame may carry (about 270 kB). */
+export const MAX_SYNC_HASHES = 4096
+
+/**
+ * `{ type: 'SYNC_SUMMARY', data: { count, digest } }`: the sender's pool in brief, sent right after the
+ * HANDSHAKE on an outbound connection. `digest` is the SHA-256 of the pool's hashes, sorted, joined by "\n".
+ */
+export const SyncSummary = Schema.Struct({
+  type: Schema.Literal("SYNC_SUMMARY"),
+  data: Schema.Struct({ count: Schema.NonNegativeInt, digest: TransactionHash }),
+})
+export type SyncSummary = typeof SyncSummary.Type
+
+/**
+ * `{ type: 'SYNC_HASHES', data: { from, to, hashes } }`: every hash the sender holds in the range
+ * `from <= hash < to` (`from: ""` is the start of the range of hashes, `to: null` its end).
+ */
+export const SyncHashes = Schema.Struct({
+  type: Schema.Literal("SYNC_HASHES"),
+  data: Schema.Struct({
+    from: Schema.Union(Schema.Literal(""), TransactionHash),
+    to: Schema.NullOr(TransactionHash),
+    hashes: Schema.Array(TransactionHash).pipe(Schema.maxItems(MAX_SYNC_HASHES)),
+  }),
+})
+export type SyncHashes = typeof SyncHashes.Type
+
+/** `{ type: 'SYNC_REQUEST', data: [hashes] }`: send me these transactions (as TRANSACTION frames). */
+export const SyncRequest = Schema.Struct({
+  type: Schema.Literal("SYNC_REQUEST"),
+  data: Schema.Array(TransactionHash).pipe(Schema.maxItems(MAX_SYNC_HASHES)),
+})
+export type SyncRequest = typeof SyncRequest.Type
+
+export type SyncMessage = SyncSummary | SyncHashes | SyncRequest
+
 /** Every message this node understands. */
-export const Message = Schema.Union(Handshake, TransactionMessage)
+export const Message = Schema.Union(Handshake, TransactionMessage, SyncSummary, SyncHashes, SyncRequest)
 export type Message = typeof Message.Type
 
-export const knownMessageTypes: ReadonlySet<string> = new Set(["HANDSHAKE", "TRANSACTION"])
+export const knownMessageTypes: ReadonlySet<string> = new Set([
+  "HANDSHAKE",
+  "TRANSACTION",
+  "SYNC_SUMMARY",
+  "SYNC_HASHES",
+  "SYNC_REQUEST",
+])
 
 /** Why an incoming frame was not turned into a message. */
 export class FrameRejected extends Schema.TaggedError<FrameRejected>()("FrameRejected", {

@@ -12,12 +12,17 @@ export const transactionHash = (fields: {
     .update(`${fields.fromAddress}${fields.toAddress}${fields.amount}${fields.timeStamp}`)
     .digest("hex")
 
+/** A transaction hash as the wire carries it: 64 lowercase hex digits. */
+export const TransactionHash = Schema.String.pipe(
+  Schema.pattern(/^[0-9a-f]{64}$/, { message: () => "hash must be 64 lowercase hex digits" }),
+)
+
 const TransactionFields = Schema.Struct({
   fromAddress: Schema.NullOr(Schema.String),
   toAddress: Schema.String,
   amount: Schema.Number.pipe(Schema.finite(), Schema.positive()),
   timeStamp: Schema.Number.pipe(Schema.finite(), Schema.nonNegative()),
-  hash: Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/, { message: () => "hash must be 64 lowercase hex digits" })),
+  hash: TransactionHash,
 })
 
 /**

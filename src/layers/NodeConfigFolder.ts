@@ -4,7 +4,7 @@ import { type Address, localAddress, parseAddress } from "../domain/Address.js"
 import { parseDotenv } from "../domain/dotenv.js"
 import { parseKnownPeersFile } from "../domain/knownPeersFile.js"
 import { parsePort } from "../domain/port.js"
-import { NodeConfig } from "../services/NodeConfig.js"
+import { defaultHealing, type HealingSettings, NodeConfig } from "../services/NodeConfig.js"
 
 /** A node folder whose configuration cannot be used; the message says what to fix. */
 export class NodeConfigError extends Data.TaggedError("NodeConfigError")<{ readonly message: string }> {}
@@ -60,6 +60,7 @@ export const make = (folder: string) =>
         port: Config.option(Config.string("PORT")),
         host: Config.string("HOST").pipe(Config.withDefault("localhost")),
         publicKey: Config.option(Config.string("MY_PUBLIC_KEY")),
+        healing: healingConfig,
       }),
       provider,
     ).pipe(
@@ -79,6 +80,7 @@ export const make = (folder: string) =>
       address: localAddress(port),
       knownPeers,
       publicKey: Option.filter(settings.publicKey, (key) => key !== ""),
+      healing: settings.healing,
     })
   })
 
@@ -93,6 +95,19 @@ const readPort = (text: Option.Option<string>, envFile: string) =>
       ),
   })
 
+const positiveInteger = (name: string, fallback: number) =>
+  Config.integer(name).pipe(
+    Config.validate({ message: `${name} must be a whole number above 0`, validation: (n) => n > 0 }),
+    Config.withDefault(fallback),
+  )
+
+const healingConfig: Config.Config<HealingSettings> = Config.all({
+  redialBaseMillis: positiveInteger("REDIAL_BASE_DELAY_MS", defaultHealing.redialBaseMillis),
+  redialMaxMillis: positiveInteger("REDIAL_MAX_DELAY_MS", defaultHealing.redialMaxMillis),
+  redialLearnedAttempts: positiveInteger("REDIAL_LEARNED_ATTEMPTS", defaultHealing.redialLearnedAttempts),
+  heartbeatTimeoutMillis: positiveInteger("HEARTBEAT_TIMEOUT_MS", defaultHealing.heartbeatTimeoutMillis),
+})
+
 export const layer = (folder: string) => Layer.effect(NodeConfig, make(folder))
 
 /** A fixed configuration, for tests. */
@@ -101,6 +116,7 @@ export const layerStatic = (config: {
   readonly knownPeers?: ReadonlyArray<Address>
   readonly host?: string
   readonly folder?: string
+  readonly healing?: Partial<HealingSettings>
 }) =>
   Layer.succeed(
     NodeConfig,
@@ -111,5 +127,6 @@ export const layerStatic = (config: {
       address: localAddress(config.port),
       knownPeers: config.knownPeers ?? [],
       publicKey: Option.none(),
+      healing: { ...defaultHealing, ...config.healing },
     }),
   )

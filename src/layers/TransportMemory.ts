@@ -9,24 +9,34 @@ import { type Connection, DialError, type Frame, ListenError, Transport } from "
  */
 export class MemoryNetwork extends Context.Tag("meshnode/MemoryNetwork")<
   MemoryNetwork,
-  {
-    readonly listeners: Map<string, Mailbox.Mailbox<Connection>>
-    /** The node id of each listener's transport, as WebSocket nodes exchange theirs in a header. */
-    readonly listenerNodeIds: Map<Mailbox.Mailbox<Connection>, string>
-  }
+  { readonly listeners: Map<string, MemoryListener> }
 >() {}
 
-export const layerNetwork = Layer.sync(MemoryNetwork, () => ({ listeners: new Map(), listenerNodeIds: new Map() }))
+/**
+ * A listening TransportMemory: where its accepted connections go, whether its end answers pings, and
+ * its node id (as WebSocket nodes exchange theirs in a header).
+ */
+export interface MemoryListener {
+  readonly accepted: Mailbox.Mailbox<Connection>
+  readonly answersPings: () => boolean
+  readonly nodeId?: string
+}
+
+export const layerNetwork = Layer.sync(MemoryNetwork, () => ({ listeners: new Map() }))
 
 const keyOf = (address: string): string => address.replace(/^wss?:\/\//, "")
 
+const always = () => true
+
 /**
- * Two connected ends: what one sends, the other receives; closing either closes both. Each end knows
- * the other's node id, when there is one.
+ * Two connected ends: what one sends, the other receives; closing either closes both. A ping on one
+ * end is answered while the other end's owner answers pings (a stand-in for a frozen process). Each
+ * end knows the other's node id, when there is one.
  */
 export const makeConnectionPair = (
   leftName: string,
   rightName: string,
+  answers: { readonly left: () => boolean; readonly right: () => boolean } = { left: always, right: always },
   nodeIds: { readonly left?: string | undefined; readonly right?: string | undefined } = {},
 ) =>
   Effect.gen(function* () {
@@ -40,15 +50,20 @@ export const makeConnectionPair = (
       inbox: Mailbox.Mailbox<Frame>,
       outbox: Mailbox.Mailbox<Frame>,
       remote: string,
+      remoteAnswers: () => boolean,
       peerNodeId: string | undefined,
     ): Connection => ({
       remote,
       frames: Mailbox.toStream(inbox),
       send: (frame) => Effect.sync(() => outbox.unsafeOffer(frame)),
       close,
+      ping: Effect.suspend(() => (remoteAnswers() ? Effect.void : Effect.never)),
       ...(peerNodeId === undefined ? {} : { peerNodeId }),
     })
-    return [end(toLeft, toRight, rightName, nodeIds.right), end(toRight, toLeft, leftName, nodeIds.left)] as const
+    return [
+      end(toLeft, toRight, rightName, answers.right, nodeIds.right),
+      end(toRight, toLeft, leftName, answers.left, nodeIds.left),
+    ] as const
   })
 
 export const make = (host = "localhost") =>
@@ -56,6 +71,9 @@ export const make = (host = "localhost") =>
     const network = yield* MemoryNetwork
     const nodeId = randomUUID()
     let nextEphemeralPort = 50_000
+    // Per transport, like a process: a node whose transport stops answering looks frozen to its peers.
+    let answering = true
+    const answersPings = () => answering
 
     const listen = (port: number) =>
       Effect.gen(function* () {
@@ -64,15 +82,12 @@ export const make = (host = "localhost") =>
           return yield* new ListenError({ reason: "AddressInUse", port, message: `port ${port} is already in use` })
         }
         const accepted = yield* Mailbox.make<Connection>()
+        const listener: MemoryListener = { accepted, answersPings, nodeId }
         yield* Effect.acquireRelease(
-          Effect.sync(() => {
-            network.listeners.set(key, accepted)
-            network.listenerNodeIds.set(accepted, nodeId)
-          }),
+          Effect.sync(() => network.listeners.set(key, listener)),
           () =>
             Effect.sync(() => {
-              if (network.listeners.get(key) === accepted) network.listeners.delete(key)
-              network.listenerNodeIds.delete(accepted)
+              if (network.listeners.get(key) === listener) network.listeners.delete(key)
             }).pipe(Effect.andThen(accepted.shutdown)),
         )
         return { port, accepted: Mailbox.toStream(accepted) }
@@ -84,18 +99,27 @@ export const make = (host = "localhost") =>
         if (listener === undefined) {
           return yield* new DialError({ address, message: `connect ECONNREFUSED ${keyOf(address)}` })
         }
-        const [outbound, inbound] = yield* makeConnectionPair(`${host}:${nextEphemeralPort++}`, address, {
-          left: nodeId,
-          right: network.listenerNodeIds.get(listener),
-        })
+        const [outbound, inbound] = yield* makeConnectionPair(
+          `${host}:${nextEphemeralPort++}`,
+          address,
+          { left: answersPings, right: listener.answersPings },
+          { left: nodeId, right: listener.nodeId },
+        )
         yield* Effect.addFinalizer(() => outbound.close)
-        if (!listener.unsafeOffer(inbound)) {
+        if (!listener.accepted.unsafeOffer(inbound)) {
           return yield* new DialError({ address, message: `connect ECONNREFUSED ${keyOf(address)}` })
         }
         return outbound
       })
 
-    return Transport.of({ listen, dial, nodeId })
+    return {
+      ...Transport.of({ listen, dial, nodeId }),
+      /** Whether this transport's connections answer pings; false simulates a frozen process. */
+      setAnswersPings: (answers: boolean) =>
+        Effect.sync(() => {
+          answering = answers
+        }),
+    }
   })
 
 export const layer = (host = "localhost") => Layer.effect(Transport, make(host))

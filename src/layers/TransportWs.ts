@@ -45,8 +45,10 @@ const wrapSocket = (socket: WebSocket, remote: string, maxPayload: number): Conn
   if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) frames.unsafeDone(Exit.void)
   return {
     remote,
-    // Logged by the reader's fiber, so the line carries the node and peer of the connection.
     frames: Mailbox.toStream(frames).pipe(
+      // One frame per turn of the event loop: a burst of frames cannot starve other sockets or file writes.
+      Stream.tap(() => nextTurn),
+      // Logged by the reader's fiber, so the line carries the node and peer of the connection.
       Stream.catchTag("FrameTooLarge", () =>
         Stream.execute(
           Effect.logWarning("frame refused").pipe(
@@ -65,6 +67,14 @@ const wrapSocket = (socket: WebSocket, remote: string, maxPayload: number): Conn
         if (socket.readyState === WebSocket.OPEN) socket.send(frame)
       }),
     close: Effect.sync(() => closeSocket(socket)),
+    // ws answers pings by itself; only a peer whose event loop or network is stuck stays silent.
+    ping: Effect.async<void>((resume) => {
+      if (socket.readyState !== WebSocket.OPEN) return
+      const onPong = () => resume(Effect.void)
+      socket.once("pong", onPong)
+      socket.ping()
+      return Effect.sync(() => socket.off("pong", onPong))
+    }),
   }
 }
 
@@ -73,6 +83,11 @@ const withPeerNodeId = (connection: Connection, message: IncomingMessage | undef
   const id = message?.headers[nodeIdHeader]
   return typeof id === "string" && id !== "" ? { ...connection, peerNodeId: id } : connection
 }
+
+const nextTurn = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
 
 const toBytes = (data: WebSocket.RawData): Uint8Array =>
   Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data

@@ -10,6 +10,9 @@ import { makeConnectionSlots } from "./connectionSlots.js"
 import { makeDialQueue } from "./dialQueue.js"
 import { serveFrames } from "./frames.js"
 import { handshakeFor } from "./handshake.js"
+import { untilSilent } from "./heartbeat.js"
+import { type DialOutcome, makeRedialer } from "./redial.js"
+import { poolSummary } from "./sync.js"
 
 /**
  * Starts a spec node: listens, dials its known peers, and speaks the spec's protocol on every
@@ -29,31 +32,35 @@ export const startNode = Effect.gen(function* () {
   const slots = yield* makeConnectionSlots
   const dialQueue = yield* makeDialQueue(slots)
 
-  const dial = (address: Address): Effect.Effect<void> =>
-    Effect.flatMap(dialQueue.admit(address), (admitted) =>
-      admitted ? Effect.sync(() => runConnection(runOutbound(address))) : Effect.void,
-    )
-
-  const serve = (connection: Connection) => serveFrames(connection, dial)
+  const { healing } = config
+  // Serves a connection until it closes, its peer stops answering pings, or it sends too many bad frames.
+  const serve = (connection: Connection) =>
+    serveFrames(connection, dial).pipe(Effect.raceFirst(untilSilent(connection, healing.heartbeatTimeoutMillis)))
 
   const runOutbound = (address: Address) =>
     Effect.gen(function* () {
-      if (!(yield* peers.claim(address))) return
+      // Checked again on every redial: the address may since have proved to lead back to this node.
+      if ((yield* dialQueue.isOwn(address)) || !(yield* peers.claim(address))) return "Busy" satisfies DialOutcome
       yield* Effect.logDebug("dial started")
       const connection = yield* dialQueue.dial(address).pipe(Effect.withSpan("Node.dial"))
-      // The HANDSHAKE is the first frame on every outbound connection.
+      // The HANDSHAKE is the first frame on every outbound connection; our pool's summary follows it.
       yield* Effect.flatMap(handshakeFor(address), (handshake) => connection.send(encodeFrame(handshake))).pipe(
         Effect.zipRight(stats.messagesSent("HANDSHAKE", 1)),
         Effect.withSpan("Handshake.send"),
       )
+      yield* connection.send(encodeFrame(yield* poolSummary))
       yield* peers.register({ address, send: connection.send })
       yield* stats.increment("outboundConnections")
       yield* Effect.logInfo("connected; handshake sent").pipe(Effect.annotateLogs({ type: "HANDSHAKE" }))
       yield* serve(connection)
       yield* Effect.logInfo("peer closed")
+      return "Dropped" as const
     }).pipe(
       Effect.catchTag("DialError", (error) =>
-        Effect.logInfo("dial failed", error.message).pipe(Effect.zipRight(stats.increment("dialsFailed"))),
+        Effect.logInfo("dial failed", error.message).pipe(
+          Effect.zipRight(stats.increment("dialsFailed")),
+          Effect.as("Unreachable" as const),
+        ),
       ),
       Effect.scoped,
       Effect.withSpan("Node.outbound", { attributes: { peer: address } }),
@@ -61,6 +68,19 @@ export const startNode = Effect.gen(function* () {
       Effect.annotateSpans({ peer: address }),
       Effect.annotateLogs({ peer: address }),
     )
+
+  // Every address is dialled by its own loop, which redials it when the dial fails or the connection drops.
+  const redialer = yield* makeRedialer({
+    policy: {
+      baseDelay: healing.redialBaseMillis,
+      maxDelay: healing.redialMaxMillis,
+      learnedAttempts: healing.redialLearnedAttempts,
+    },
+    isKnown: (address) => config.knownPeers.includes(address),
+    connect: runOutbound,
+  })
+  const dial = (address: Address): Effect.Effect<void> =>
+    Effect.flatMap(dialQueue.admit(address), (admitted) => (admitted ? redialer.dial(address) : Effect.void))
 
   const runInbound = (connection: Connection) =>
     Effect.gen(function* () {
@@ -77,6 +97,11 @@ export const startNode = Effect.gen(function* () {
       Effect.annotateLogs({ remote: connection.remote }),
     )
 
+  yield* peers.changes.pipe(
+    Stream.changesWith((a, b) => a.connected.join() === b.connected.join()),
+    Stream.runForEach(({ connected }) => Effect.logDebug("connected peers").pipe(Effect.annotateLogs({ connected }))),
+    Effect.forkScoped,
+  )
   const listener = yield* transport.listen(config.port)
   yield* Effect.logInfo("listening").pipe(Effect.annotateLogs({ port: listener.port }))
   yield* Effect.forEach(config.knownPeers, dial, { discard: true })

@@ -22,16 +22,21 @@ export const makeDialQueue = (slots: ConnectionSlots) =>
     let pending = 0
     const queueFull = yield* makeThrottledWarning("dial queue full: addresses dropped", 1_000)
 
+    /** Whether `address` is this node's own address or an alias of it, which it never dials. */
+    const isOwn = (address: Address) =>
+      Effect.gen(function* () {
+        if (!(yield* self.isSelf(address))) return false
+        yield* Effect.logDebug("own address not dialled").pipe(Effect.annotateLogs({ address }))
+        return true
+      })
+
     /**
-     * Whether `address` may be dialled now: not this node's own address or an alias of it, and room in
-     * the queue. Checked before a dial's fiber is even started, so a flood of handshakes costs little.
+     * Whether `address` may be dialled now: not this node's own, and room in the queue. Checked before
+     * a dial's fiber is even started, so a flood of handshakes costs little.
      */
     const admit = (address: Address) =>
       Effect.gen(function* () {
-        if (yield* self.isSelf(address)) {
-          yield* Effect.logDebug("own address not dialled").pipe(Effect.annotateLogs({ address }))
-          return false
-        }
+        if (yield* isOwn(address)) return false
         if (pending >= capacity) {
           yield* queueFull({ address, limit: `${limits.dialQueueSize} waiting dials` })
           return false
@@ -82,5 +87,5 @@ export const makeDialQueue = (slots: ConnectionSlots) =>
           }),
       )
 
-    return { admit, dial }
+    return { admit, isOwn, dial }
   })

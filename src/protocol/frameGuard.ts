@@ -44,7 +44,7 @@ const limitOf = (reason: FrameRefusal, limits: LimitsShape): string => {
       return "JSON text only"
     case "no message type":
     case "invalid message":
-      return "a HANDSHAKE or TRANSACTION of the spec's shape"
+      return "a well-formed message of a known type"
   }
 }
 

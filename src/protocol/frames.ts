@@ -5,17 +5,30 @@ import type { Connection, Frame } from "../services/Transport.js"
 import { type FrameGuard, makeFrameGuard } from "./frameGuard.js"
 import { onTransaction } from "./gossip.js"
 import { onHandshake } from "./handshake.js"
+import { onSync, type Reply } from "./sync.js"
 
 /**
  * One incoming frame, from the connection's guard to the handler of its message type. The guard logs
- * and drops whatever is not a message; a bad frame never ends the node.
+ * and drops whatever is not a message; a bad frame never ends the node. `reply` sends on the
+ * connection the frame came in on (the sync exchange answers there).
  */
-export const receiveFrame = (frame: Frame, dial: (address: Address) => Effect.Effect<void>, guard: FrameGuard) =>
+export const receiveFrame = (
+  frame: Frame,
+  dial: (address: Address) => Effect.Effect<void>,
+  reply: Reply,
+  guard: FrameGuard,
+) =>
   Effect.flatMap(guard.admit(frame), (decoded) => {
     if (Option.isNone(decoded)) return Effect.void
     const message = decoded.value
+    const handled =
+      message.type === "HANDSHAKE"
+        ? onHandshake(message, dial)
+        : message.type === "TRANSACTION"
+          ? onTransaction(message)
+          : onSync(message, reply)
     return Effect.flatMap(NodeStats, (stats) => stats.messageReceived(message.type)).pipe(
-      Effect.zipRight(message.type === "HANDSHAKE" ? onHandshake(message, dial) : onTransaction(message)),
+      Effect.zipRight(handled),
       Effect.annotateLogs({ type: message.type }),
     )
   })
@@ -24,7 +37,7 @@ export const receiveFrame = (frame: Frame, dial: (address: Address) => Effect.Ef
 export const serveFrames = (connection: Connection, dial: (address: Address) => Effect.Effect<void>) =>
   Effect.gen(function* () {
     const guard = yield* makeFrameGuard
-    yield* Stream.runForEach(connection.frames, (frame) => receiveFrame(frame, dial, guard))
+    yield* Stream.runForEach(connection.frames, (frame) => receiveFrame(frame, dial, connection.send, guard))
   }).pipe(
     Effect.catchTag("TooManyBadFrames", (error) =>
       Effect.logWarning("peer disconnected: too many bad frames").pipe(

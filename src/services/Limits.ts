@@ -30,8 +30,9 @@ export const defaultLimits: LimitsShape = {
   maxPayloadBytes: 1024 * 1024,
   maxJsonDepth: 32,
   badFramesPerMinute: 20,
-  messagesPerSecond: 1_000,
-  messageBurst: 2_000,
+  // Generous: a pool catch-up (docs/protocol-sync.md) answers with one TRANSACTION frame per missing transaction.
+  messagesPerSecond: 5_000,
+  messageBurst: 20_000,
   maxHandshakeAddresses: 1_000,
   // A full mesh of n nodes holds 2(n-1) connections per node (one each way): 256 fits a mesh of 100.
   maxConnections: 256,

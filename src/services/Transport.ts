@@ -14,6 +14,11 @@ export interface Connection {
   readonly send: (frame: Frame) => Effect.Effect<void>
   /** Closes the connection; `frames` then ends. */
   readonly close: Effect.Effect<void>
+  /**
+   * Sends a WebSocket ping and succeeds when the peer's pong comes back. It never succeeds if the
+   * peer does not answer (a frozen process, a half-open TCP connection): callers bound it with a timeout.
+   */
+  readonly ping: Effect.Effect<void>
   /** The random id of the node at the other end, when its transport sends one (spec nodes do not). */
   readonly peerNodeId?: string
 }

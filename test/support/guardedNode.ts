@@ -7,6 +7,7 @@ import * as TransactionPoolMemory from "../../src/layers/TransactionPoolMemory.j
 import * as TransportMemory from "../../src/layers/TransportMemory.js"
 import { startNode } from "../../src/protocol/Node.js"
 import type { LimitsShape } from "../../src/services/Limits.js"
+import type { HealingSettings } from "../../src/services/NodeConfig.js"
 import { PeerStore } from "../../src/services/PeerStore.js"
 import { TransactionPool } from "../../src/services/TransactionPool.js"
 import { Transport, type TransportShape } from "../../src/services/Transport.js"
@@ -16,6 +17,8 @@ export interface GuardedNodeOptions {
   readonly limits?: Partial<LimitsShape>
   /** Replaces the in-memory transport's dial (to make it hang, say). */
   readonly dial?: (memory: TransportShape) => TransportShape["dial"]
+  /** Redial and heartbeat settings that differ from the defaults. */
+  readonly healing?: Partial<HealingSettings>
 }
 
 /**
@@ -44,7 +47,7 @@ export const startGuardedNode = (port: number, options: GuardedNodeOptions = {})
         PeerStoreRef.layer,
         TransactionPoolMemory.layer(),
         transport,
-        NodeConfigFolder.layerStatic({ port }),
+        NodeConfigFolder.layerStatic({ port, healing: options.healing ?? {} }),
         LimitsConfig.layerStatic(options.limits ?? {}),
       ),
     )

@@ -2,24 +2,34 @@ import { Context, Effect, Either, Layer, Mailbox, Option, Stream } from "effect"
 import type { Scope } from "effect/Scope"
 import { type Address, localAddress } from "../../src/domain/Address.js"
 import { decodeFrame, encodeFrame, type Message } from "../../src/domain/Message.js"
+import type { Transaction } from "../../src/domain/Transaction.js"
 import * as NodeConfigFolder from "../../src/layers/NodeConfigFolder.js"
 import * as PeerStoreRef from "../../src/layers/PeerStoreRef.js"
 import * as TransactionPoolMemory from "../../src/layers/TransactionPoolMemory.js"
 import * as TransportMemory from "../../src/layers/TransportMemory.js"
 import { startNode } from "../../src/protocol/Node.js"
+import type { HealingSettings } from "../../src/services/NodeConfig.js"
 import { type PeerSnapshot, PeerStore } from "../../src/services/PeerStore.js"
 import { TransactionPool } from "../../src/services/TransactionPool.js"
-import { type Connection, Transport } from "../../src/services/Transport.js"
+import type { Connection } from "../../src/services/Transport.js"
 
 /** Starts a node on the in-memory network; it stops when the scope closes. */
-export const startMemoryNode = (port: number, knownPeers: ReadonlyArray<number> = []) =>
+export const startMemoryNode = (
+  port: number,
+  knownPeers: ReadonlyArray<number> = [],
+  options: { readonly pool?: ReadonlyArray<Transaction>; readonly healing?: Partial<HealingSettings> } = {},
+) =>
   Effect.gen(function* () {
     const context = yield* Layer.build(
       Layer.mergeAll(
         PeerStoreRef.layer,
-        TransactionPoolMemory.layer(),
+        TransactionPoolMemory.layer(options.pool),
         TransportMemory.layer(),
-        NodeConfigFolder.layerStatic({ port, knownPeers: knownPeers.map(localAddress) }),
+        NodeConfigFolder.layerStatic({
+          port,
+          knownPeers: knownPeers.map(localAddress),
+          ...(options.healing === undefined ? {} : { healing: options.healing }),
+        }),
       ),
     )
     yield* Effect.provide(startNode, context)
@@ -53,8 +63,7 @@ export const sameMembers = (actual: ReadonlyArray<string>, expected: ReadonlyArr
  */
 export const fakePeer = (port: number) =>
   Effect.gen(function* () {
-    const context = yield* Layer.build(TransportMemory.layer())
-    const transport = Context.get(context, Transport)
+    const transport = yield* TransportMemory.make()
     const listener = yield* transport.listen(port)
     const accepted = yield* Mailbox.make<Connection>()
     yield* Effect.forkScoped(Stream.runForEach(listener.accepted, (connection) => accepted.offer(connection)))
@@ -67,8 +76,12 @@ export const fakePeer = (port: number) =>
         Option.getOrElse(() => 0),
       ),
       dial: (address: Address): Effect.Effect<Connection, unknown, Scope> => transport.dial(address),
+      /** Whether this peer answers pings on its connections; false makes it look frozen. */
+      setAnswersPings: transport.setAnswersPings,
     }
   })
+
+const specTypes: ReadonlySet<string> = new Set(["HANDSHAKE", "TRANSACTION"])
 
 /** Records a connection's frames so a test can take them one at a time, in order. */
 export const record = (connection: Connection) =>
@@ -77,13 +90,16 @@ export const record = (connection: Connection) =>
     yield* Effect.forkScoped(
       Stream.runForEach(connection.frames, (frame) => frames.offer(frame)).pipe(Effect.ensuring(frames.end)),
     )
+    const nextMessage = Effect.flatMap(frames.take, (frame) => {
+      const decoded = decodeFrame(frame)
+      return Either.isRight(decoded) ? Effect.succeed(decoded.right) : Effect.fail(decoded.left)
+    })
     return {
       connection,
       /** The next message, decoded; fails if the connection closed first or the frame is not a message. */
-      nextMessage: Effect.flatMap(frames.take, (frame) => {
-        const decoded = decodeFrame(frame)
-        return Either.isRight(decoded) ? Effect.succeed(decoded.right) : Effect.fail(decoded.left)
-      }),
+      nextMessage,
+      /** The next HANDSHAKE or TRANSACTION, skipping what a spec node ignores (our SYNC_ messages). */
+      nextSpecMessage: nextMessage.pipe(Effect.repeat({ until: (message) => specTypes.has(message.type) })),
       /** Frames received and not yet taken. */
       pending: frames.size,
     }

@@ -1,0 +1,115 @@
+import { Clock, Duration, Effect, FiberMap, Queue, Schedule } from "effect"
+import type { Address } from "../domain/Address.js"
+
+/** How redials are paced (from NodeConfig's healing settings). */
+export interface RedialPolicy {
+  /** The delay before the first redial; each further failed redial doubles it. */
+  readonly baseDelay: Duration.DurationInput
+  /** The cap on the delay. A connection that lasted at least this long resets the backoff. */
+  readonly maxDelay: Duration.DurationInput
+  /** Failed dials in a row after which an address learned from a handshake is given up; never a known peer. */
+  readonly learnedAttempts: number
+}
+
+/**
+ * The delays between redials: exponential from `baseDelay`, capped at `maxDelay`, each one jittered
+ * down to between half and all of it ("equal jitter"), so peers that lost each other at the same
+ * moment do not redial in lockstep, and no delay exceeds the cap. It outputs each delay.
+ */
+export const redialSchedule = (policy: RedialPolicy) =>
+  Schedule.exponential(policy.baseDelay, 2).pipe(
+    // union keeps the shorter of the two delays: the cap.
+    Schedule.union(Schedule.spaced(policy.maxDelay)),
+    Schedule.jitteredWith({ min: 0.5, max: 1 }),
+    Schedule.delays,
+  )
+
+/** How one dial of an address ended. */
+export type DialOutcome =
+  /** The address was already connected or being dialled: nothing to do. */
+  | "Busy"
+  /** The dial failed. */
+  | "Unreachable"
+  /** It connected, and the connection has now ended. */
+  | "Dropped"
+
+/**
+ * Keeps dialling addresses until they answer: one loop per address (so never two dials to one address
+ * at once), each redialling with `redialSchedule` after a failed dial or a dropped connection. Asking
+ * to dial an address whose loop is waiting out a delay dials it at once: someone just told us it is up.
+ */
+export const makeRedialer = <R>(options: {
+  readonly policy: RedialPolicy
+  readonly isKnown: (address: Address) => boolean
+  /** One dial: connect, serve the connection until it ends, say how it ended. */
+  readonly connect: (address: Address) => Effect.Effect<DialOutcome, never, R>
+}) =>
+  Effect.gen(function* () {
+    const loops = yield* FiberMap.make<Address>()
+    // Loops run in the context of the redialer's creator, not of the frame that asked for a dial.
+    const runLoop = yield* FiberMap.runtime(loops)<R>()
+    // Each running loop's wake-up call, so that asking for its address again can cut its delay short.
+    const wakeUps = new Map<Address, Queue.Queue<void>>()
+    const stableAfter = Duration.toMillis(options.policy.maxDelay)
+
+    const redialLoop = (address: Address, wakeUp: Queue.Queue<void>) =>
+      Effect.gen(function* () {
+        const known = options.isKnown(address)
+        let failures = 0
+        const delays = yield* Schedule.driver(
+          redialSchedule(options.policy).pipe(
+            Schedule.tapOutput((delay) =>
+              Effect.logDebug("redial scheduled").pipe(
+                Effect.annotateLogs({ delayMillis: Math.round(Duration.toMillis(delay)), failures }),
+              ),
+            ),
+          ),
+        )
+        for (;;) {
+          const started = yield* Clock.currentTimeMillis
+          const outcome = yield* options.connect(address)
+          if (outcome === "Busy") return
+          const lasted = (yield* Clock.currentTimeMillis) - started
+          if (outcome === "Dropped" && lasted >= stableAfter) {
+            // A connection that held is a fresh start; one that keeps dropping at once is not.
+            failures = 0
+            yield* delays.reset
+          } else {
+            failures++
+          }
+          if (!known && failures >= options.policy.learnedAttempts) {
+            return yield* Effect.logInfo("giving up on learned peer").pipe(Effect.annotateLogs({ failures }))
+          }
+          // Wake-up calls that came while it was connected are stale (handshakes list connected peers);
+          // one that came during a failed dial means someone reached the address since: dial again now.
+          if (outcome === "Dropped") yield* Queue.takeAll(wakeUp)
+          // The schedule is endless, so next never fails.
+          yield* Effect.raceFirst(Effect.orDie(delays.next(undefined)), Queue.take(wakeUp))
+        }
+      }).pipe(
+        Effect.ensuring(
+          Effect.sync(() => {
+            if (wakeUps.get(address) === wakeUp) wakeUps.delete(address)
+          }),
+        ),
+        Effect.withSpan("Redial.loop", { attributes: { peer: address } }),
+        Effect.annotateLogs({ peer: address }),
+      )
+
+    /** Dials `address` until it answers (or, learned, until it is given up); if already at it, now. */
+    const dial = (address: Address): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const running = wakeUps.get(address)
+        if (running !== undefined) return Queue.offer(running, undefined)
+        return Effect.flatMap(Queue.sliding<void>(1), (wakeUp) =>
+          Effect.sync(() => {
+            // Checked again in the same synchronous step as the registration: one loop per address.
+            if (wakeUps.has(address)) return
+            wakeUps.set(address, wakeUp)
+            runLoop(address, redialLoop(address, wakeUp), { onlyIfMissing: true })
+          }),
+        )
+      }).pipe(Effect.asVoid)
+
+    return { dial }
+  })

@@ -1,0 +1,103 @@
+import { createHash } from "node:crypto"
+import { Effect } from "effect"
+import {
+  encodeFrame,
+  type SyncHashes,
+  type SyncMessage,
+  type SyncRequest,
+  type SyncSummary,
+} from "../domain/Message.js"
+import type { Transaction } from "../domain/Transaction.js"
+import { TransactionPool } from "../services/TransactionPool.js"
+
+/**
+ * Catch-up between two of our nodes, on top of the spec's protocol (docs/protocol-sync.md). On every
+ * outbound connection the dialler sends SYNC_SUMMARY right after its HANDSHAKE. The listener answers
+ * only if the pools differ, with SYNC_HASHES (its hashes, in ranges); the dialler then asks for what
+ * it lacks with SYNC_REQUEST and sends as TRANSACTION frames what the listener lacks; requested
+ * transactions come back as TRANSACTION frames. Both ends of a pair dial each other, so each pair
+ * reconciles in both directions; a spec node ignores the SYNC_ types and never starts one.
+ */
+
+/** Hashes per SYNC_HASHES or SYNC_REQUEST frame we send (about 68 kB), well under the frame limit. */
+const CHUNK = 1024
+
+/** Answers to the peer on the connection the message came in on. */
+export type Reply = (frame: string) => Effect.Effect<void>
+
+const sortedHashes = (pool: ReadonlyArray<Transaction>): Array<string> => pool.map((tx) => tx.hash).sort()
+
+const digestOf = (sorted: ReadonlyArray<string>): string => createHash("sha256").update(sorted.join("\n")).digest("hex")
+
+/** Our SYNC_SUMMARY: the pool's size and digest. */
+export const poolSummary = Effect.gen(function* () {
+  const sorted = sortedHashes(yield* (yield* TransactionPool).list)
+  return { type: "SYNC_SUMMARY", data: { count: sorted.length, digest: digestOf(sorted) } } satisfies SyncSummary
+})
+
+const chunksOf = <A>(items: ReadonlyArray<A>): Array<ReadonlyArray<A>> =>
+  Array.from({ length: Math.ceil(items.length / CHUNK) }, (_, i) => items.slice(i * CHUNK, (i + 1) * CHUNK))
+
+/** Our hashes as SYNC_HASHES frames whose ranges cover every possible hash, at most CHUNK hashes each. */
+const inventoryOf = (sorted: ReadonlyArray<string>): Array<SyncHashes> => {
+  const chunks = sorted.length === 0 ? [[]] : chunksOf(sorted)
+  return chunks.map((hashes, i) => ({
+    type: "SYNC_HASHES",
+    data: { from: i === 0 ? "" : (hashes[0] ?? ""), to: chunks[i + 1]?.[0] ?? null, hashes },
+  }))
+}
+
+/** A peer's summary: if its pool differs from ours, send it our inventory so it can work out the difference. */
+const onSummary = (message: SyncSummary, reply: Reply) =>
+  Effect.gen(function* () {
+    const sorted = sortedHashes(yield* (yield* TransactionPool).list)
+    if (digestOf(sorted) === message.data.digest) return yield* Effect.logDebug("sync: pools agree")
+    yield* Effect.logInfo("sync: pools differ; sending our hashes").pipe(
+      Effect.annotateLogs({ ours: sorted.length, theirs: message.data.count }),
+    )
+    yield* Effect.forEach(inventoryOf(sorted), (frame) => reply(encodeFrame(frame)), { discard: true })
+  })
+
+/** Part of a peer's inventory: ask for the hashes we lack in its range, send what it lacks there. */
+const onHashes = (message: SyncHashes, reply: Reply) =>
+  Effect.gen(function* () {
+    const { from, to, hashes } = message.data
+    const inRange = (hash: string) => hash >= from && (to === null || hash < to)
+    const theirs = new Set(hashes.filter(inRange))
+    const ours = (yield* (yield* TransactionPool).list).filter((tx) => inRange(tx.hash))
+    const oursByHash = new Set(ours.map((tx) => tx.hash))
+    const missing = [...theirs].filter((hash) => !oursByHash.has(hash))
+    const extra = ours.filter((tx) => !theirs.has(tx.hash))
+    if (missing.length > 0 || extra.length > 0) {
+      yield* Effect.logInfo("sync: reconciling").pipe(
+        Effect.annotateLogs({ requesting: missing.length, sending: extra.length }),
+      )
+    }
+    for (const chunk of chunksOf(missing)) {
+      yield* reply(encodeFrame({ type: "SYNC_REQUEST", data: chunk } satisfies SyncRequest))
+    }
+    yield* Effect.forEach(extra, (tx) => reply(encodeFrame({ type: "TRANSACTION", data: tx })), { discard: true })
+  })
+
+/** A peer asks for transactions: send the ones we hold, as TRANSACTION frames. */
+const onRequest = (message: SyncRequest, reply: Reply) =>
+  Effect.gen(function* () {
+    const wanted = new Set(message.data)
+    const found = (yield* (yield* TransactionPool).list).filter((tx) => wanted.has(tx.hash))
+    yield* Effect.logDebug("sync: answering request").pipe(
+      Effect.annotateLogs({ requested: wanted.size, found: found.length }),
+    )
+    yield* Effect.forEach(found, (tx) => reply(encodeFrame({ type: "TRANSACTION", data: tx })), { discard: true })
+  })
+
+/** A SYNC_ message received on a connection; answers go back on the same connection. */
+export const onSync = (message: SyncMessage, reply: Reply) => {
+  switch (message.type) {
+    case "SYNC_SUMMARY":
+      return onSummary(message, reply)
+    case "SYNC_HASHES":
+      return onHashes(message, reply)
+    case "SYNC_REQUEST":
+      return onRequest(message, reply)
+  }
+}
