@@ -1,6 +1,6 @@
 import { cpus } from "node:os"
 import type { BenchConfig } from "./lib/config.js"
-import { type Figure, type FigureSummary, summarize } from "./lib/results.js"
+import { type Figure, type FigureSummary, problemLines, summarize } from "./lib/results.js"
 
 const formatValue = (value: number | undefined, unit: string): string => {
   if (value === undefined || Number.isNaN(value)) return "n/a"
@@ -30,34 +30,39 @@ const cell = (figure: Figure, summary: FigureSummary, impl: "ours" | "baseline")
 /** The results as a Markdown table (scenario, ours, baseline, ratio), then the problems seen. */
 export const renderTable = (figures: ReadonlyArray<Figure>): string => {
   const lines = ["| scenario | ours | baseline | ratio ours/baseline | |", "|---|---:|---:|---:|---|"]
-  const notes: Array<string> = []
   for (const figure of figures) {
     const summary = summarize(figure)
     const ratio = summary.ratio === undefined ? "" : summary.ratio.toFixed(summary.ratio < 0.1 ? 3 : 2)
     lines.push(
       `| ${figure.label} | ${cell(figure, summary, "ours")} | ${cell(figure, summary, "baseline")} | ${ratio} | ${verdict(figure, summary)} |`,
     )
-    for (const impl of ["ours", "baseline"] as const) {
-      for (const problem of new Set(summary.problems[impl].map((p) => p.detail))) {
-        notes.push(`- ${impl}, ${figure.label}: ${problem}`)
-      }
-    }
   }
+  const notes = problemLines(figures).map((line) => `- ${line}`)
   return [...lines, ...(notes.length > 0 ? ["", "Problems:", ...notes] : [])].join("\n")
 }
 
 export const renderJson = (
   figures: ReadonlyArray<Figure>,
   config: BenchConfig,
-  timing: { readonly startedAt: Date; readonly seconds: number },
+  timing: { readonly startedAt: Date; readonly seconds: number; readonly runs: number; readonly loadAtEnd: number },
   failures: ReadonlyArray<string>,
 ): string =>
   JSON.stringify(
     {
       startedAt: timing.startedAt.toISOString(),
       durationSeconds: Math.round(timing.seconds),
-      machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? "unknown" },
-      config: { ...config, only: [...config.only] },
+      runs: timing.runs,
+      machine: {
+        node: process.version,
+        cpus: cpus().length,
+        cpu: cpus()[0]?.model ?? "unknown",
+        loadAverageAtEnd: timing.loadAtEnd,
+      },
+      config: {
+        ...config,
+        only: [...config.only],
+        ingestTimeoutsMs: config.ingestCounts.map((count) => config.ingestTimeoutMs(count)),
+      },
       figures: figures.map((figure) => {
         const summary = summarize(figure)
         return {

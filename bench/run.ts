@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from "node:fs"
+import { cpus, loadavg } from "node:os"
 import { join, resolve } from "node:path"
 import { type BenchConfig, parseConfig, type ScenarioName, usage } from "./lib/config.js"
 import { implNames, killAllNodes, removeWorkspace } from "./lib/processes.js"
@@ -36,8 +37,16 @@ const run = async (config: BenchConfig): Promise<number> => {
   const start = now()
   const results = new Results()
   const log = (line: string) => process.stderr.write(`[${((now() - start) / 1000).toFixed(1)}s] ${line}\n`)
-  log(`meshnode bench: ${config.runs} run(s), ports ${config.basePort + 1}-${config.basePort + 300}`)
+  log(
+    `meshnode bench: ${config.runs} run(s), ports ${config.basePort + 1}-${config.basePort + 300}, load ${loadavg()[0]?.toFixed(1)}`,
+  )
+  let runsDone = 0
   for (let runIndex = 0; runIndex < config.runs; runIndex++) {
+    const runStart = now()
+    if (runIndex > 0 && (runStart - start) / runIndex + (runStart - start) > config.budgetMs) {
+      log(`stopping after ${runIndex} run(s): another would pass the ${config.budgetMs / 1000} s budget (--budget)`)
+      break
+    }
     // Alternate which implementation goes first, so neither always runs on a warmer machine.
     const order = runIndex % 2 === 0 ? implNames : [...implNames].reverse()
     for (const scenario of scenarios) {
@@ -54,19 +63,22 @@ const run = async (config: BenchConfig): Promise<number> => {
         })
       }
     }
+    runsDone++
   }
   const seconds = (now() - start) / 1000
   const figures = results.all()
   const failures = results.failures(config.quick)
   mkdirSync(join(benchRoot, "results"), { recursive: true })
-  writeFileSync(join(benchRoot, "results/latest.json"), renderJson(figures, config, { startedAt, seconds }, failures))
+  const timing = { startedAt, seconds, runs: runsDone, loadAtEnd: loadavg()[0] ?? 0 }
+  writeFileSync(join(benchRoot, "results/latest.json"), renderJson(figures, config, timing, failures))
   // The chart is the full suite's: a smoke run or a partial run leaves the committed one alone.
   if (!config.quick && config.only.has("latency") && config.only.has("ingest")) {
     writeFileSync(join(benchRoot, "chart.svg"), renderChart(figures))
   }
   process.stdout.write(`\n${renderTable(figures)}\n\n`)
   process.stdout.write(
-    `${config.runs} run(s) in ${seconds.toFixed(0)} s; medians quoted. JSON: bench/results/latest.json\n`,
+    `${runsDone} run(s) in ${seconds.toFixed(0)} s; medians quoted; load average ${timing.loadAtEnd.toFixed(1)} ` +
+      `on ${cpus().length} cores at the end. JSON: bench/results/latest.json\n`,
   )
   if (failures.length > 0) {
     process.stdout.write(`\nFAILED (${failures.length}):\n${failures.map((failure) => `- ${failure}`).join("\n")}\n`)

@@ -1,10 +1,16 @@
 import { join } from "node:path"
-import { addressOf, freshFolder, type ImplName, type NodeProcess, spawnNode, writeNodeFolder } from "./processes.js"
+import {
+  addressOf,
+  freshFolder,
+  type ImplName,
+  type NodeProcess,
+  type SpawnOptions,
+  spawnNode,
+  writeNodeFolder,
+} from "./processes.js"
 
-export interface ClusterOptions {
+export interface ClusterOptions extends SpawnOptions {
   readonly basePort: number
-  readonly logLevel: string
-  readonly startTimeoutMs: number
   /** Node `index`'s known-peers.json; by default the spec's shape for every node: node 1 and node 3. */
   readonly knownPeers?: (index: number) => ReadonlyArray<string>
 }
@@ -33,11 +39,7 @@ export const startCluster = async (impl: ImplName, size: number, options: Cluste
   const ports = Array.from({ length: size }, (_, index) => nodePort(options.basePort, index))
   for (const [index, port] of ports.entries())
     writeNodeFolder(join(folder, `node-${index + 1}`), port, knownPeers(index))
-  const spawnOne = (index: number) =>
-    spawnNode(impl, join(folder, `node-${index + 1}`), ports[index] ?? 0, {
-      logLevel: options.logLevel,
-      timeoutMs: options.startTimeoutMs,
-    })
+  const spawnOne = (index: number) => spawnNode(impl, join(folder, `node-${index + 1}`), ports[index] ?? 0, options)
   const first = await spawnOne(0)
   const others = await Promise.allSettled(ports.slice(1).map((_, index) => spawnOne(index + 1)))
   const nodes = [first]

@@ -1,3 +1,4 @@
+import { resolve } from "node:path"
 import { parseArgs } from "node:util"
 
 export const scenarioNames = ["startup", "mesh", "latency", "frames", "ingest"] as const
@@ -22,19 +23,25 @@ export interface BenchConfig {
   readonly pollMs: number
   /** LOG_LEVEL for our node (the baseline logs only connections). */
   readonly logLevel: string
-  readonly outputDir: string
+  /** No new run starts if it would likely end after this (--budget). */
+  readonly budgetMs: number
+  /** --profile: every node runs with `node --cpu-prof`, profiles in bench/results/profiles. */
+  readonly profileDir: string | undefined
 }
 
 export const usage = `Usage: npm run bench -- [options]
 
   --quick             smoke version (~10 s): N=3 only, 200 ingest, 20 latency samples, 1 run
   --runs K            runs per scenario, medians quoted (default 3; 1 with --quick)
+  --budget S          start no further run that would likely end after S seconds (default 540)
   --base-port P       first port used (default 6000); the bench uses P+1 .. P+300
   --only a,b          only these scenarios: ${scenarioNames.join(", ")} (ingest includes memory)
   --ingest-timeout S  stop waiting for one ingest after S seconds (default 120 for 5,000,
                       45 for 20,000 so the suite fits in 10 minutes; 20 with --quick)
   --poll-ms M         how often pool files are stat-ed, in ms (default 2)
-  --log-level L       LOG_LEVEL for our node (default warning)
+  --log-level L       LOG_LEVEL for our node (default warn: quiet, like the baseline)
+  --profile           run every node with node --cpu-prof; profiles in bench/results/profiles
+                      (summarise one with: npx tsx bench/profile-summary.ts <file.cpuprofile>)
   --help              this text
 `
 
@@ -49,7 +56,9 @@ export const parseConfig = (argv: ReadonlyArray<string>): BenchConfig | "help" =
       only: { type: "string", multiple: true },
       "ingest-timeout": { type: "string" },
       "poll-ms": { type: "string", default: "2" },
-      "log-level": { type: "string", default: "warning" },
+      "log-level": { type: "string", default: "warn" },
+      budget: { type: "string", default: "540" },
+      profile: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
     strict: true,
@@ -85,7 +94,8 @@ export const parseConfig = (argv: ReadonlyArray<string>): BenchConfig | "help" =
     shareClusters: quick,
     pollMs: wholeNumber("--poll-ms", values["poll-ms"], 1, 1000),
     logLevel: values["log-level"],
-    outputDir: "bench/results",
+    budgetMs: 1000 * wholeNumber("--budget", values.budget, 1, 86_400),
+    profileDir: values.profile ? resolve(import.meta.dirname, "../results/profiles") : undefined,
   }
 }
 

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { connect } from "node:net"
 import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
+import { basename, join, resolve } from "node:path"
 import { now, sleep } from "./time.js"
 
 export type ImplName = "ours" | "baseline"
@@ -10,17 +10,30 @@ export const implNames: ReadonlyArray<ImplName> = ["ours", "baseline"]
 
 const root = resolve(import.meta.dirname, "../..")
 
+export interface SpawnOptions {
+  /** LOG_LEVEL for our node. */
+  readonly logLevel: string
+  /** Where `node --cpu-prof` writes a profile of each node when it exits, if profiling. */
+  readonly profileDir: string | undefined
+  /** Longest wait from spawn to listening. */
+  readonly timeoutMs: number
+}
+
 /** How to start one node of an implementation on a node folder. */
-const commandFor = (
-  impl: ImplName,
-  folder: string,
-  logLevel: string,
-): { args: Array<string>; env: NodeJS.ProcessEnv } => {
+const commandFor = (impl: ImplName, folder: string, options: SpawnOptions) => {
   // PORT/HOST in the bench's own environment would override the folder's .env in our node.
   const { PORT: _port, HOST: _host, LOG_FORMAT: _format, ...inherited } = process.env
+  // One folder per node: the default file names carry the thread id (our node's loader hooks run in a thread).
+  const profile =
+    options.profileDir === undefined
+      ? []
+      : ["--cpu-prof", `--cpu-prof-dir=${join(options.profileDir, `${impl}-${basename(folder)}-${Date.now()}`)}`]
   return impl === "ours"
-    ? { args: ["--import", "tsx", join(root, "src/main.ts"), folder], env: { ...inherited, LOG_LEVEL: logLevel } }
-    : { args: [join(root, "bench/baseline/node.mjs"), folder], env: inherited }
+    ? {
+        args: [...profile, "--import", "tsx", join(root, "src/main.ts"), folder],
+        env: { ...inherited, LOG_LEVEL: options.logLevel },
+      }
+    : { args: [...profile, join(root, "bench/baseline/node.mjs"), folder], env: inherited }
 }
 
 export const addressOf = (port: number): string => `ws://localhost:${port}`
@@ -35,7 +48,7 @@ export interface NodeProcess {
   readonly listeningAt: number
   readonly exited: () => boolean
   readonly outputTail: () => string
-  /** SIGTERM, then SIGKILL after 3 s; resolves when the process has exited. */
+  /** SIGTERM, then SIGKILL after 3 s (60 s when profiling); resolves when the process has exited. */
   readonly stop: () => Promise<void>
 }
 
@@ -74,10 +87,10 @@ export const spawnNode = async (
   impl: ImplName,
   folder: string,
   port: number,
-  options: { readonly logLevel: string; readonly timeoutMs: number },
+  options: SpawnOptions,
 ): Promise<NodeProcess> => {
   if (await isPortOpen(port)) throw new Error(`port ${port} is already in use: choose another --base-port`)
-  const { args, env } = commandFor(impl, folder, options.logLevel)
+  const { args, env } = commandFor(impl, folder, options)
   const tail: Array<string> = []
   const spawnedAt = now()
   const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
@@ -113,15 +126,16 @@ export const spawnNode = async (
     listeningAt,
     exited,
     outputTail,
-    stop: () => stopChild(child),
+    // Writing a CPU profile at exit takes a while.
+    stop: () => stopChild(child, options.profileDir === undefined ? 3_000 : 60_000),
   }
 }
 
-const stopChild = async (child: ChildProcess): Promise<void> => {
+const stopChild = async (child: ChildProcess, graceMs: number): Promise<void> => {
   if (child.exitCode !== null || child.signalCode !== null) return
   const exit = new Promise<void>((resolvePromise) => child.once("exit", () => resolvePromise()))
   child.kill("SIGTERM")
-  const timer = setTimeout(() => child.kill("SIGKILL"), 3_000)
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs)
   await exit
   clearTimeout(timer)
 }

@@ -53,20 +53,29 @@ export class Results {
     return [...this.figures.values()]
   }
 
-  /** Correctness failures (losses, duplicates, failed scenarios), and timeouts when `strict`. */
+  /** Correctness failures (losses, duplicates, failed scenarios), and timeouts when `strict`; each told once. */
   failures(strict: boolean): Array<string> {
-    const failures: Array<string> = []
-    for (const figure of this.figures.values()) {
-      for (const impl of ["ours", "baseline"] as const) {
-        for (const sample of figure.samples[impl]) {
-          if (sample.problem !== undefined && (strict || sample.problem.kind !== "timeout")) {
-            failures.push(`${impl}: ${figure.label}: ${sample.problem.detail}`)
-          }
-        }
+    return problemLines(this.all(), (problem) => strict || problem.kind !== "timeout")
+  }
+}
+
+/** "impl, figure: detail" for each distinct problem (one detail is often shared by several figures). */
+export const problemLines = (
+  figures: ReadonlyArray<Figure>,
+  include: (problem: Problem) => boolean = () => true,
+): Array<string> => {
+  const lines = new Map<string, string>()
+  for (const figure of figures) {
+    for (const impl of ["ours", "baseline"] as const) {
+      for (const sample of figure.samples[impl]) {
+        const problem = sample.problem
+        if (problem === undefined || !include(problem)) continue
+        const key = `${impl}: ${problem.detail}`
+        if (!lines.has(key)) lines.set(key, `${impl}, ${figure.label}: ${problem.detail}`)
       }
     }
-    return failures
   }
+  return [...lines.values()]
 }
 
 /** Medians over the runs that produced a value, and their ratio. */

@@ -1,8 +1,10 @@
 import type { Cluster, ClusterOptions } from "../lib/cluster.js"
 import type { BenchConfig } from "../lib/config.js"
-import { type MeshResult, waitForMesh } from "../lib/probe.js"
+import { type MeshResult, openProbe, waitForMesh } from "../lib/probe.js"
 import { addressOf, type ImplName } from "../lib/processes.js"
 import type { FigureSpec, Sample } from "../lib/results.js"
+import { outboundNodePorts } from "../lib/sockets.js"
+import { now, pollUntil } from "../lib/time.js"
 
 /** What a scenario gets for one implementation in one run. */
 export interface ScenarioContext {
@@ -25,7 +27,8 @@ export const clusterOptions = (
 ): ClusterOptions => ({
   basePort: config.basePort,
   logLevel: config.logLevel,
-  startTimeoutMs: 60_000,
+  profileDir: config.profileDir,
+  timeoutMs: 60_000,
   ...(knownPeers !== undefined && { knownPeers }),
 })
 
@@ -48,4 +51,46 @@ export const waitForFullMesh = async (
   const missing =
     incomplete.length === 0 ? undefined : `mesh not formed in ${meshTimeoutMs / 1000} s: ${incomplete.join(", ")}`
   return { result, missing }
+}
+
+/**
+ * Times mesh formation without disturbing it: polls /proc for each node's established outbound TCP
+ * connections until every node has one to every other node. Then checks the result the spec's way: one
+ * HANDSHAKE probe per node must list all N addresses. If one does not, probing goes on and the figure
+ * becomes the time the last probe confirmed (`method: "probe"`).
+ */
+export const timeMeshFormation = async (
+  cluster: Cluster,
+  config: BenchConfig,
+): Promise<{ readonly formedAt: number; readonly method: "tcp" | "probe" }> => {
+  const ports = cluster.nodes.map((node) => node.port)
+  const nodePorts = new Set(ports)
+  const pids = cluster.nodes.map((node) => node.pid)
+  let formedAt = 0
+  const connected = await pollUntil(
+    () => {
+      const outbound = outboundNodePorts(pids, nodePorts)
+      formedAt = now()
+      return outbound.every((peers, index) => ports.every((port, j) => j === index || peers.has(port)))
+    },
+    meshTimeoutMs,
+    config.pollMs,
+  )
+  if (!connected) throw new Error(`mesh not formed in ${meshTimeoutMs / 1000} s (TCP connections missing)`)
+  // One node at a time, with the spec helper's 5 s patience: the check must not load the mesh it checks.
+  const all = ports.map(addressOf)
+  const probe = await openProbe(probePort(config.basePort, 0))
+  let confirmed = true
+  try {
+    for (const port of ports) {
+      const listed = await probe.ask(addressOf(port), 5_000)
+      if (!all.every((address) => listed?.includes(address))) confirmed = false
+    }
+  } finally {
+    await probe.close()
+  }
+  if (confirmed) return { formedAt, method: "tcp" }
+  const { result, missing } = await waitForFullMesh(cluster, config)
+  if (missing !== undefined) throw new Error(missing)
+  return { formedAt: Math.max(...result.completeAt.map((at) => at ?? 0)), method: "probe" }
 }
