@@ -165,7 +165,7 @@ export const renderChart = (figures: ReadonlyArray<Figure>): string => {
   <text x="38" y="${height - 22}">ours (meshnode)</text>
   <rect x="170" y="${height - 32}" width="12" height="12" fill="${colours.baseline}"/>
   <text x="188" y="${height - 22}">baseline (plain ws, starter-kit style)</text>
-  <text x="440" y="${height - 22}" font-size="11" fill="#555">median of runs; * = a run failed or timed out</text>
+  <text x="440" y="${height - 22}" font-size="11" fill="#555">median of runs; * = timed out or failed in a run (see the table)</text>
 </svg>
 `
 }

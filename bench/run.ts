@@ -48,7 +48,7 @@ const run = async (config: BenchConfig): Promise<number> => {
       break
     }
     // Alternate which implementation goes first, so neither always runs on a warmer machine.
-    const order = runIndex % 2 === 0 ? implNames : [...implNames].reverse()
+    const order = (runIndex % 2 === 0 ? implNames : [...implNames].reverse()).filter((impl) => config.impls.has(impl))
     for (const scenario of scenarios) {
       if (!scenario.covers.some((name) => config.only.has(name))) continue
       if ((scenario.once && runIndex > 0) || (scenario.shared && config.shareClusters)) continue

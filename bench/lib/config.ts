@@ -1,5 +1,6 @@
 import { resolve } from "node:path"
 import { parseArgs } from "node:util"
+import { type ImplName, implNames } from "./processes.js"
 
 export const scenarioNames = ["startup", "mesh", "latency", "frames", "ingest"] as const
 export type ScenarioName = (typeof scenarioNames)[number]
@@ -9,6 +10,8 @@ export interface BenchConfig {
   readonly runs: number
   readonly basePort: number
   readonly only: ReadonlySet<ScenarioName>
+  /** --impl: which implementations run (both by default; one alone is for profiling). */
+  readonly impls: ReadonlySet<ImplName>
   readonly meshSizes: ReadonlyArray<number>
   readonly latencySizes: ReadonlyArray<number>
   readonly latencySamples: number
@@ -31,10 +34,11 @@ export interface BenchConfig {
 
 export const usage = `Usage: npm run bench -- [options]
 
-  --quick             smoke version (~10 s): N=3 only, 200 ingest, 20 latency samples, 1 run
+  --quick             smoke version (~20 s): N=3 only, 200 ingest, 20 latency samples, 1 run
   --runs K            runs per scenario, medians quoted (default 3; 1 with --quick)
   --budget S          start no further run that would likely end after S seconds (default 540)
   --base-port P       first port used (default 6000); the bench uses P+1 .. P+300
+  --impl NAME         only one implementation: ours or baseline (for profiling)
   --only a,b          only these scenarios: ${scenarioNames.join(", ")} (ingest includes memory)
   --ingest-timeout S  stop waiting for one ingest after S seconds (default 120 for 5,000,
                       45 for 20,000 so the suite fits in 10 minutes; 20 with --quick)
@@ -54,6 +58,7 @@ export const parseConfig = (argv: ReadonlyArray<string>): BenchConfig | "help" =
       runs: { type: "string" },
       "base-port": { type: "string", default: "6000" },
       only: { type: "string", multiple: true },
+      impl: { type: "string" },
       "ingest-timeout": { type: "string" },
       "poll-ms": { type: "string", default: "2" },
       "log-level": { type: "string", default: "warn" },
@@ -77,6 +82,11 @@ export const parseConfig = (argv: ReadonlyArray<string>): BenchConfig | "help" =
     only.add(scenario)
   }
   if (only.size === 0) for (const name of scenarioNames) only.add(name)
+  const impl = values.impl
+  if (impl !== undefined && !implNames.some((name) => name === impl)) {
+    throw new Error(`--impl: "${impl}" is not one of ${implNames.join(", ")}`)
+  }
+  const impls = new Set(implNames.filter((name) => impl === undefined || name === impl))
   const timeoutFlag = values["ingest-timeout"]
   const ingestTimeout = timeoutFlag === undefined ? undefined : wholeNumber("--ingest-timeout", timeoutFlag, 1, 3600)
   return {
@@ -84,6 +94,7 @@ export const parseConfig = (argv: ReadonlyArray<string>): BenchConfig | "help" =
     runs,
     basePort,
     only,
+    impls,
     meshSizes: quick ? [3] : [3, 10, 20],
     latencySizes: quick ? [3] : [3, 10],
     latencySamples: quick ? 20 : 200,

@@ -152,7 +152,14 @@ export const waitForDelivery = async (
     if (now() > deadline) break
     await sleep(options.pollMs)
   }
-  for (const pool of pools) pool.refresh()
+  // The final count needs a valid read of every file; a file still being rewritten may take a few tries.
+  for (const pool of pools) {
+    pool.stat()
+    for (let attempt = 0; attempt < 200 && !pool.parse(); attempt++) {
+      await sleep(2)
+      pool.stat()
+    }
+  }
   return {
     completeAt,
     delivered: pools.map((pool) => pool.countOf(sent)),

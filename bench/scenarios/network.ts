@@ -7,9 +7,9 @@ import { latencySpecs, measureLatency } from "./latency.js"
 /**
  * (6) start → listening, (1) mesh formation and (2) propagation latency, on one fresh cluster per size:
  * node 1 is started alone (its spawn → listening is the start-up figure), then the others at once;
- * the mesh is timed from the moment every port accepts connections until every node's HANDSHAKE
- * (asked the way the spec's tests ask) lists all N addresses; the latency samples follow on the
- * formed mesh, whose pools are still empty.
+ * the mesh is timed from the moment every port accepts connections until every node is connected to
+ * every other (see timeMeshFormation: /proc TCP state, then checked with the spec's HANDSHAKE probe);
+ * the latency samples follow on the formed mesh, whose pools are still empty.
  */
 export const runNetwork = async (context: ScenarioContext): Promise<void> => {
   const { impl, config, record, log } = context
