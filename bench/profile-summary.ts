@@ -37,6 +37,13 @@ const packageOf = (url: string): string => {
   return local === null ? url : `${local[1]}/${local[2]}`
 }
 
+/** Package and file, for telling one package's functions apart: `effect/internal/fiberRuntime.js`. */
+const fileOf = (url: string): string => {
+  const pkg = packageOf(url)
+  if (!url.includes("node_modules/")) return pkg
+  return `${pkg}/${url.split("/").slice(-2).join("/")}`
+}
+
 const add = (map: Map<string, number>, key: string, micros: number) => map.set(key, (map.get(key) ?? 0) + micros)
 const byPackage = new Map<string, number>()
 const byFunction = new Map<string, number>()
@@ -52,7 +59,7 @@ for (const [id, micros] of selfMicros) {
     continue
   }
   add(byPackage, functionName === "(garbage collector)" ? "(garbage collector)" : packageOf(url), micros)
-  add(byFunction, `${functionName || "(anonymous)"} ${packageOf(url)}:${lineNumber + 1}`, micros)
+  add(byFunction, `${functionName || "(anonymous)"} ${fileOf(url)}:${lineNumber + 1}`, micros)
 }
 
 const busy = total - idle
