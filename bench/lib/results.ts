@@ -15,6 +15,8 @@ export interface Problem {
 export interface Sample {
   readonly value: number | undefined
   readonly problem?: Problem
+  /** How the value was obtained, where a scenario has more than one way (kept in the JSON). */
+  readonly note?: string
 }
 
 export interface FigureSpec {

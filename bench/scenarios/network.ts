@@ -39,7 +39,7 @@ export const runNetwork = async (context: ScenarioContext): Promise<void> => {
       if (measureMesh) {
         const { formedAt, method } = await timeMeshFormation(cluster, config)
         const millis = formedAt - cluster.allListeningAt
-        record(meshSpec, { value: millis })
+        record(meshSpec, { value: millis, note: method === "tcp" ? "seen in /proc TCP state" : "confirmed by probe" })
         log(`N=${size}: mesh formed ${millis.toFixed(1)} ms after the last node listened (seen by ${method})`)
       } else {
         const { missing } = await waitForFullMesh(cluster, config)
