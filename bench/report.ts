@@ -61,6 +61,7 @@ export const renderJson = (
       config: {
         ...config,
         only: [...config.only],
+        impls: [...config.impls],
         ingestTimeoutsMs: config.ingestCounts.map((count) => config.ingestTimeoutMs(count)),
       },
       figures: figures.map((figure) => {
