@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { connect } from "node:net"
 import { tmpdir } from "node:os"
 import { basename, join, resolve } from "node:path"
@@ -9,6 +9,7 @@ export type ImplName = "ours" | "baseline"
 export const implNames: ReadonlyArray<ImplName> = ["ours", "baseline"]
 
 const root = resolve(import.meta.dirname, "../..")
+const bundle = join(root, "dist/main.mjs")
 
 export interface SpawnOptions {
   /** LOG_LEVEL for our node. */
@@ -30,7 +31,11 @@ const commandFor = (impl: ImplName, folder: string, options: SpawnOptions) => {
       : ["--cpu-prof", `--cpu-prof-dir=${join(options.profileDir, `${impl}-${basename(folder)}-${Date.now()}`)}`]
   return impl === "ours"
     ? {
-        args: [...profile, "--import", "tsx", join(root, "src/main.ts"), folder],
+        // The production start (`npm run build`, then `node dist/main.mjs`); `BENCH_OURS=tsx` runs the source.
+        args:
+          process.env.BENCH_OURS === "tsx" || !existsSync(bundle)
+            ? [...profile, "--import", "tsx", join(root, "src/main.ts"), folder]
+            : [...profile, bundle, folder],
         env: { ...inherited, LOG_LEVEL: options.logLevel },
       }
     : { args: [...profile, join(root, "bench/baseline/node.mjs"), folder], env: inherited }

@@ -32,7 +32,12 @@ class FrameTooLarge extends Data.TaggedError("FrameTooLarge") {}
  * Wraps a `ws` socket (open, or still connecting) as a Connection. Listeners are attached at once,
  * so no frame is lost between the socket opening and someone reading `frames`.
  */
-const wrapSocket = (socket: WebSocket, remote: string, maxPayload: number): Connection => {
+const wrapSocket = (
+  socket: WebSocket,
+  remote: string,
+  maxPayload: number,
+  yieldIfBusy: Effect.Effect<void>,
+): Connection => {
   const frames = Effect.runSync(Mailbox.make<Frame, FrameTooLarge>())
   socket.on("message", (data, isBinary) => {
     frames.unsafeOffer(isBinary ? toBytes(data) : data.toString())
@@ -46,8 +51,9 @@ const wrapSocket = (socket: WebSocket, remote: string, maxPayload: number): Conn
   return {
     remote,
     frames: Mailbox.toStream(frames).pipe(
-      // One frame per turn of the event loop: a burst of frames cannot starve other sockets or file writes.
-      Stream.tap(() => nextTurn),
+      // A burst of frames must not starve other sockets or file writes: after a few milliseconds of
+      // work, let the event loop run. At low load no frame waits for anything.
+      Stream.tap(() => yieldIfBusy),
       // Logged by the reader's fiber, so the line carries the node and peer of the connection.
       Stream.catchTag("FrameTooLarge", () =>
         Stream.execute(
@@ -89,6 +95,29 @@ const nextTurn = Effect.async<void>((resume) => {
   return Effect.sync(() => clearImmediate(handle))
 })
 
+/** How long frame handling may hold the event loop before it lets I/O (other sockets, the pool file) run. */
+const sliceMillis = 4
+
+/**
+ * An effect that yields to the event loop once the current turn has lasted a slice, and otherwise
+ * costs a clock read. One per transport: every connection of a process shares one event loop.
+ */
+const makeYieldIfBusy = () => {
+  let turnStartedAt = 0
+  return Effect.suspend(() => {
+    const now = performance.now()
+    if (turnStartedAt === 0) {
+      turnStartedAt = now
+      // The turn ends when the event loop next gets to run; a new slice starts then.
+      setImmediate(() => {
+        turnStartedAt = 0
+      })
+      return Effect.void
+    }
+    return now - turnStartedAt < sliceMillis ? Effect.void : nextTurn
+  })
+}
+
 const toBytes = (data: WebSocket.RawData): Uint8Array =>
   Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data
 
@@ -114,6 +143,7 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
   Effect.gen(function* () {
     const answerPlainHttp = yield* makePlainHttpListener
     const nodeId = randomUUID()
+    const yieldIfBusy = makeYieldIfBusy()
 
     const listen = (port: number) =>
       Effect.gen(function* () {
@@ -125,7 +155,9 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
             const server = createServer(answerPlainHttp)
             server.on("upgrade", (request, socket, head) => {
               wss.handleUpgrade(request, socket, head, (ws) => {
-                accepted.unsafeOffer(withPeerNodeId(wrapSocket(ws, remoteOf(request), options.maxPayload), request))
+                accepted.unsafeOffer(
+                  withPeerNodeId(wrapSocket(ws, remoteOf(request), options.maxPayload, yieldIfBusy), request),
+                )
               })
             })
             server.once("error", (error) => resume(Effect.fail(listenErrorOf(port, error))))
@@ -155,7 +187,7 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
             handshakeTimeout: options.dialTimeoutMillis,
             headers: { [nodeIdHeader]: nodeId },
           })
-          const connection = wrapSocket(socket, address, options.maxPayload)
+          const connection = wrapSocket(socket, address, options.maxPayload, yieldIfBusy)
           let response: IncomingMessage | undefined
           socket.once("upgrade", (upgrade) => {
             response = upgrade

@@ -1,3 +1,4 @@
+import { closeSync, fsyncSync, openSync, renameSync, writeFileSync } from "node:fs"
 import { FileSystem } from "@effect/platform"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { Transaction } from "../domain/Transaction.js"
@@ -40,17 +41,40 @@ export const renderPoolEntry = (tx: Transaction): string => `  ${JSON.stringify(
 export const renderPool = (entries: ReadonlyArray<string>): string =>
   entries.length === 0 ? "[]" : `[\n${entries.join(",\n")}\n]`
 
+/**
+ * The file's text for the first `count` of a growing list of rendered entries, extended from the
+ * last call rather than joined anew: each write costs what was added, not the whole pool.
+ */
+export const makeRenderedPool = (entries: ReadonlyArray<string>) => {
+  let body = ""
+  let included = 0
+  return {
+    upTo: (count: number): string => {
+      if (count > included) {
+        const added = entries.slice(included, count).join(",\n")
+        body = included === 0 ? added : `${body},\n${added}`
+        included = count
+      }
+      return included === 0 ? "[]" : `[\n${body}\n]`
+    },
+  }
+}
+
 /** Replaces `file` atomically: write a temporary file, fsync it, rename it over the old one. */
 export const writeFileAtomic = (file: string, text: string) =>
-  Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
-    const temporary = `${file}.tmp-${process.pid}`
-    yield* Effect.scoped(
-      Effect.gen(function* () {
-        const handle = yield* fs.open(temporary, { flag: "w" })
-        yield* handle.writeAll(new TextEncoder().encode(text))
-        yield* handle.sync
-      }),
-    )
-    yield* fs.rename(temporary, file)
-  }).pipe(Effect.mapError((e) => new PoolError({ reason: "WriteFailed", file, message: e.message })))
+  Effect.try({
+    // Synchronous on purpose: one short blocking call beats five thread-pool round trips, each of
+    // which waits for the event loop; this is the latency from "accepted" to "on disk".
+    try: () => {
+      const temporary = `${file}.tmp-${process.pid}`
+      const descriptor = openSync(temporary, "w")
+      try {
+        writeFileSync(descriptor, text)
+        fsyncSync(descriptor)
+      } finally {
+        closeSync(descriptor)
+      }
+      renameSync(temporary, file)
+    },
+    catch: (error) => new PoolError({ reason: "WriteFailed", file, message: String(error) }),
+  })
