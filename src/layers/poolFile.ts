@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeFileSync } from "node:fs"
+import { closeSync, fsync, openSync, renameSync, writeFileSync } from "node:fs"
 import { FileSystem } from "@effect/platform"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { Transaction } from "../domain/Transaction.js"
@@ -61,20 +61,21 @@ export const makeRenderedPool = (entries: ReadonlyArray<string>) => {
 }
 
 /** Replaces `file` atomically: write a temporary file, fsync it, rename it over the old one. */
-export const writeFileAtomic = (file: string, text: string) =>
-  Effect.try({
-    // Synchronous on purpose: one short blocking call beats five thread-pool round trips, each of
-    // which waits for the event loop; this is the latency from "accepted" to "on disk".
-    try: () => {
-      const temporary = `${file}.tmp-${process.pid}`
-      const descriptor = openSync(temporary, "w")
-      try {
-        writeFileSync(descriptor, text)
-        fsyncSync(descriptor)
-      } finally {
-        closeSync(descriptor)
-      }
-      renameSync(temporary, file)
-    },
-    catch: (error) => new PoolError({ reason: "WriteFailed", file, message: String(error) }),
-  })
+export const writeFileAtomic = (file: string, text: string) => {
+  const temporary = `${file}.tmp-${process.pid}`
+  const fail = (error: unknown) => new PoolError({ reason: "WriteFailed", file, message: String(error) })
+  return Effect.acquireUseRelease(
+    // Writing into the page cache is quick and done in place; only the fsync, which waits for the
+    // disk, goes to the thread pool, so the node keeps handling frames meanwhile.
+    Effect.try({ try: () => openSync(temporary, "w"), catch: fail }),
+    (descriptor) =>
+      Effect.try({ try: () => writeFileSync(descriptor, text), catch: fail }).pipe(
+        Effect.andThen(
+          Effect.async<void, PoolError>((resume) => {
+            fsync(descriptor, (error) => resume(error ? Effect.fail(fail(error)) : Effect.void))
+          }),
+        ),
+      ),
+    (descriptor) => Effect.sync(() => closeSync(descriptor)),
+  ).pipe(Effect.andThen(Effect.try({ try: () => renameSync(temporary, file), catch: fail })))
+}

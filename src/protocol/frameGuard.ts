@@ -5,6 +5,7 @@ import { decodeFrame, type Message } from "../domain/Message.js"
 import { fullBucket, takeToken } from "../domain/tokenBucket.js"
 import { Limits, type LimitsShape } from "../services/Limits.js"
 import { NodeStats } from "../services/NodeStats.js"
+import { TransactionPool } from "../services/TransactionPool.js"
 import type { Frame } from "../services/Transport.js"
 
 /** A peer went over its budget of bad frames: its connection ends. */
@@ -50,9 +51,20 @@ const limitOf = (reason: FrameRefusal, limits: LimitsShape): string => {
 
 const byteLength = (frame: Frame): number => (typeof frame === "string" ? Buffer.byteLength(frame) : frame.byteLength)
 
+/**
+ * The hash of a TRANSACTION frame as JSON.stringify writes one (ours and the spec's). In a mesh most
+ * TRANSACTION frames a node receives are copies of one it already holds: recognising them by hash
+ * skips the decoding and the SHA-256 check. Whatever such a frame holds, it would be dropped anyway.
+ */
+const transactionHashOf = (frame: string): string | undefined =>
+  frame.startsWith('{"type":"TRANSACTION","data":{')
+    ? /"hash":"([0-9a-f]{64})"/.exec(frame.slice(0, 4096))?.[1]
+    : undefined
+
 export const makeFrameGuard = Effect.gen(function* () {
   const limits = yield* Limits
   const stats = yield* NodeStats
+  const pool = yield* Effect.serviceOption(TransactionPool)
   const messageRate = { capacity: limits.messageBurst, perSecond: limits.messagesPerSecond }
   const badFrameRate = { capacity: limits.badFramesPerMinute, perSecond: limits.badFramesPerMinute / 60 }
   const startedAt = yield* Clock.currentTimeMillis
@@ -81,6 +93,12 @@ export const makeFrameGuard = Effect.gen(function* () {
       const size = byteLength(frame)
       if (size > limits.maxPayloadBytes) return yield* refuse("too large", `${size} bytes`)
       if (exceedsJsonDepth(frame, limits.maxJsonDepth)) return yield* refuse("too deeply nested", frame)
+      const knownHash = transactionHashOf(frame)
+      if (knownHash !== undefined && Option.isSome(pool) && (yield* pool.value.has(knownHash))) {
+        yield* stats.messageReceived("TRANSACTION")
+        yield* stats.increment("transactionsDuplicate")
+        return Option.none<Message>()
+      }
       const decoded = decodeFrame(frame)
       if (Either.isRight(decoded)) return Option.some(decoded.right)
       const error = decoded.left
