@@ -2,7 +2,13 @@ import { FileSystem, Path } from "@effect/platform"
 import { Config, ConfigProvider, Data, Effect, Either, Layer, Option, ParseResult, Schema } from "effect"
 import { type Address, localAddress, parseAddress } from "../domain/Address.js"
 import { parseDotenv } from "../domain/dotenv.js"
-import { defaultHealing, type HealingSettings, NodeConfig } from "../services/NodeConfig.js"
+import {
+  defaultHealing,
+  defaultMesh,
+  type HealingSettings,
+  type MeshSettings,
+  NodeConfig,
+} from "../services/NodeConfig.js"
 
 /** A node folder whose configuration cannot be used; the message says what to fix. */
 export class NodeConfigError extends Data.TaggedError("NodeConfigError")<{ readonly message: string }> {}
@@ -56,7 +62,9 @@ export const make = (folder: string) =>
         port: Config.port("PORT"),
         host: Config.string("HOST").pipe(Config.withDefault("localhost")),
         publicKey: Config.option(Config.string("MY_PUBLIC_KEY")),
+        advertised: Config.option(Config.string("ADVERTISED_ADDRESS")),
         healing: healingConfig,
+        mesh: meshConfig,
       }),
       provider,
     ).pipe(
@@ -67,15 +75,17 @@ export const make = (folder: string) =>
           }),
       ),
     )
+    const address = yield* advertisedAddress(settings.advertised, settings.port)
     const knownPeers = yield* readKnownPeers(path.join(absolute, "known-peers.json"))
     return NodeConfig.of({
       folder: absolute,
       port: settings.port,
       host: settings.host,
-      address: localAddress(settings.port),
+      address,
       knownPeers,
       publicKey: Option.filter(settings.publicKey, (key) => key !== ""),
       healing: settings.healing,
+      mesh: settings.mesh,
     })
   })
 
@@ -92,6 +102,39 @@ const healingConfig: Config.Config<HealingSettings> = Config.all({
   heartbeatTimeoutMillis: positiveInteger("HEARTBEAT_TIMEOUT_MS", defaultHealing.heartbeatTimeoutMillis),
 })
 
+/** ADVERTISED_ADDRESS, normalised like every address; unset or empty, the spec's ws://localhost:PORT. */
+const advertisedAddress = (value: Option.Option<string>, port: number) =>
+  Option.match(
+    Option.filter(value, (text) => text.trim() !== ""),
+    {
+      onNone: () => Effect.succeed(localAddress(port)),
+      onSome: (text) =>
+        Either.match(parseAddress(text), {
+          onLeft: (problem) =>
+            new NodeConfigError({
+              message: `ADVERTISED_ADDRESS must be a ws://host:port address that other nodes can dial (${problem}): ${text.slice(0, 200)}`,
+            }),
+          onRight: Effect.succeed,
+        }),
+    },
+  )
+
+const meshConfig: Config.Config<MeshSettings> = Config.all({
+  maxPeers: Config.option(
+    Config.integer("MAX_PEERS").pipe(
+      Config.validate({ message: "MAX_PEERS must be a whole number of at least 2", validation: (n) => n >= 2 }),
+    ),
+  ),
+  gossip: Config.literal("pruned", "flood")("GOSSIP_MODE").pipe(Config.withDefault(defaultMesh.gossip)),
+  announceDelayMillis: Config.integer("PEERS_ANNOUNCE_DELAY_MS").pipe(
+    Config.validate({
+      message: "PEERS_ANNOUNCE_DELAY_MS must be a whole number, 0 or more",
+      validation: (n) => n >= 0,
+    }),
+    Config.withDefault(defaultMesh.announceDelayMillis),
+  ),
+})
+
 const describeConfigError = (text: string): string =>
   text.includes("Expected PORT to exist") ? "PORT is missing (set PORT=4001 in .env)" : text
 
@@ -104,6 +147,9 @@ export const layerStatic = (config: {
   readonly host?: string
   readonly folder?: string
   readonly healing?: Partial<HealingSettings>
+  /** ADVERTISED_ADDRESS; default ws://localhost:PORT. */
+  readonly address?: Address
+  readonly mesh?: Partial<MeshSettings>
 }) =>
   Layer.succeed(
     NodeConfig,
@@ -111,9 +157,10 @@ export const layerStatic = (config: {
       folder: config.folder ?? ".",
       port: config.port,
       host: config.host ?? "localhost",
-      address: localAddress(config.port),
+      address: config.address ?? localAddress(config.port),
       knownPeers: config.knownPeers ?? [],
       publicKey: Option.none(),
       healing: { ...defaultHealing, ...config.healing },
+      mesh: { ...defaultMesh, ...config.mesh },
     }),
   )
