@@ -90,27 +90,38 @@ const observed = (transport: TransportShape, self: Address, log: TransactionLog)
     }),
 })
 
-/** A node of a simulated network: startNode on the in-memory transport, its frames counted. */
-export const startSimNode = (options: {
+export interface SimNodeOptions {
   readonly port: number
-  readonly knownPeers: ReadonlyArray<number>
+  /** Ports on localhost, or whole addresses. */
+  readonly knownPeers: ReadonlyArray<number | Address>
   readonly log: TransactionLog
   readonly mesh?: Partial<MeshSettings>
   readonly healing?: Partial<HealingSettings>
-}) =>
+  /** ADVERTISED_ADDRESS; default ws://localhost:PORT. */
+  readonly address?: Address
+  readonly host?: string
+}
+
+/** A node of a test network on the in-memory transport (listening on `host`), its frames counted. */
+export const startSimNode = (options: SimNodeOptions) => startObservedNode(options, TransportMemory.make(options.host))
+
+/** A node of a test network on `transport`: startNode with every TRANSACTION frame it sends or gets counted. */
+export const startObservedNode = <R>(options: SimNodeOptions, transport: Effect.Effect<TransportShape, never, R>) =>
   Effect.gen(function* () {
-    const address = localAddress(options.port)
+    const address = options.address ?? localAddress(options.port)
     const context = yield* Layer.build(
       Layer.mergeAll(
         PeerStoreRef.layer,
         TransactionPoolMemory.layer(),
         Layer.effect(
           Transport,
-          Effect.map(TransportMemory.make(), (transport) => observed(transport, address, options.log)),
+          Effect.map(transport, (inner) => observed(inner, address, options.log)),
         ),
         NodeConfigFolder.layerStatic({
           port: options.port,
-          knownPeers: options.knownPeers.map(localAddress),
+          address,
+          knownPeers: options.knownPeers.map((peer) => (typeof peer === "number" ? localAddress(peer) : peer)),
+          ...(options.host === undefined ? {} : { host: options.host }),
           ...(options.mesh === undefined ? {} : { mesh: options.mesh }),
           ...(options.healing === undefined ? {} : { healing: options.healing }),
         }),
