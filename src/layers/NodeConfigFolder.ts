@@ -76,6 +76,12 @@ export const make = (folder: string) =>
       ),
     )
     const address = yield* advertisedAddress(settings.advertised, settings.port)
+    if (isLoopback(settings.host) && !isLoopback(new URL(address.replace(/^ws/, "http")).hostname)) {
+      // Not an error (a proxy may forward to it), but usually a forgotten HOST.
+      yield* Effect.logWarning(
+        "ADVERTISED_ADDRESS is on another interface than HOST: other machines may not reach this node",
+      ).pipe(Effect.annotateLogs({ host: settings.host, advertised: address, hint: "set HOST=0.0.0.0" }))
+    }
     const knownPeers = yield* readKnownPeers(path.join(absolute, "known-peers.json"))
     return NodeConfig.of({
       folder: absolute,
@@ -101,6 +107,9 @@ const healingConfig: Config.Config<HealingSettings> = Config.all({
   redialLearnedAttempts: positiveInteger("REDIAL_LEARNED_ATTEMPTS", defaultHealing.redialLearnedAttempts),
   heartbeatTimeoutMillis: positiveInteger("HEARTBEAT_TIMEOUT_MS", defaultHealing.heartbeatTimeoutMillis),
 })
+
+const isLoopback = (host: string): boolean =>
+  host === "localhost" || host.startsWith("127.") || host === "[::1]" || host === "::1"
 
 /** ADVERTISED_ADDRESS, normalised like every address; unset or empty, the spec's ws://localhost:PORT. */
 const advertisedAddress = (value: Option.Option<string>, port: number) =>
