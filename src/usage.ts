@@ -7,7 +7,11 @@ import { defaultLimits, limitVariables } from "./services/Limits.js"
  */
 export const environmentVariables: ReadonlyArray<readonly [name: string, description: string]> = [
   ["PORT", "port of the node's WebSocket and HTTP server (required)"],
-  ["HOST", "interface to listen on (default localhost)"],
+  ["HOST", "interface to listen on (default localhost; 0.0.0.0 for every interface)"],
+  ["ADVERTISED_ADDRESS", "ws://host:port that other hosts dial, sent in the HANDSHAKE (default ws://localhost:PORT)"],
+  ["MAX_PEERS", "keep at most this many peer connections instead of a full mesh (default: no limit)"],
+  ["GOSSIP_MODE", "pruned (default: skip peers the sender already reaches) or flood (every peer)"],
+  ["PEERS_ANNOUNCE_DELAY_MS", "pause before telling peers our peer set changed (default 250)"],
   ["MY_PUBLIC_KEY", "toAddress of the transactions add-transaction makes for this node"],
   ["LOG_FORMAT", "text (default) or json"],
   ["LOG_LEVEL", "debug, info (default), warning or error"],

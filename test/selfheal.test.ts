@@ -229,6 +229,8 @@ describe("self-healing on the in-memory network", () => {
       const fromNode = yield* record(yield* peer.nextInbound)
       expect(yield* fromNode.nextMessage).toMatchObject({ type: "HANDSHAKE" })
       expect(yield* fromNode.nextMessage).toEqual(summary)
+      // Then who it relays to (docs/scaling.md), which is not about the pool.
+      expect(yield* fromNode.nextMessage).toMatchObject({ type: "PEERS" })
       // A fresh transaction is the next thing the peer gets: nothing of the pool was sent.
       const [marker] = txs(50, 51)
       if (marker === undefined) return

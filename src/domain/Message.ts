@@ -58,8 +58,27 @@ export type SyncRequest = typeof SyncRequest.Type
 
 export type SyncMessage = SyncSummary | SyncHashes | SyncRequest
 
+/** The most addresses one PEERS frame may list. */
+export const MAX_PEERS_LISTED = 1024
+
+/**
+ * `{ type: 'PEERS', data: { address, peers, known? } }` (our extension, docs/scaling.md): the sender's
+ * own address and every peer it relays transactions to; with MAX_PEERS, also a few other addresses it
+ * knows, picked at random, so nodes find peers all over the network. Sent after the HANDSHAKE and
+ * whenever the relay set changes; a spec node ignores it. Addresses are checked one by one.
+ */
+export const Peers = Schema.Struct({
+  type: Schema.Literal("PEERS"),
+  data: Schema.Struct({
+    address: Schema.String,
+    peers: Schema.Array(Schema.String).pipe(Schema.maxItems(MAX_PEERS_LISTED)),
+    known: Schema.optional(Schema.Array(Schema.String).pipe(Schema.maxItems(MAX_PEERS_LISTED))),
+  }),
+})
+export type Peers = typeof Peers.Type
+
 /** Every message this node understands. */
-export const Message = Schema.Union(Handshake, TransactionMessage, SyncSummary, SyncHashes, SyncRequest)
+export const Message = Schema.Union(Handshake, TransactionMessage, SyncSummary, SyncHashes, SyncRequest, Peers)
 export type Message = typeof Message.Type
 
 export const knownMessageTypes: ReadonlySet<string> = new Set([
@@ -68,6 +87,7 @@ export const knownMessageTypes: ReadonlySet<string> = new Set([
   "SYNC_SUMMARY",
   "SYNC_HASHES",
   "SYNC_REQUEST",
+  "PEERS",
 ])
 
 /** Why an incoming frame was not turned into a message. */

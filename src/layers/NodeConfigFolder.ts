@@ -4,7 +4,13 @@ import { type Address, localAddress, parseAddress } from "../domain/Address.js"
 import { parseDotenv } from "../domain/dotenv.js"
 import { parseKnownPeersFile } from "../domain/knownPeersFile.js"
 import { parsePort } from "../domain/port.js"
-import { defaultHealing, type HealingSettings, NodeConfig } from "../services/NodeConfig.js"
+import {
+  defaultHealing,
+  defaultMesh,
+  type HealingSettings,
+  type MeshSettings,
+  NodeConfig,
+} from "../services/NodeConfig.js"
 
 /** A node folder whose configuration cannot be used; the message says what to fix. */
 export class NodeConfigError extends Data.TaggedError("NodeConfigError")<{ readonly message: string }> {}
@@ -60,7 +66,9 @@ export const make = (folder: string) =>
         port: Config.option(Config.string("PORT")),
         host: Config.string("HOST").pipe(Config.withDefault("localhost")),
         publicKey: Config.option(Config.string("MY_PUBLIC_KEY")),
+        advertised: Config.option(Config.string("ADVERTISED_ADDRESS")),
         healing: healingConfig,
+        mesh: meshConfig,
       }),
       provider,
     ).pipe(
@@ -72,15 +80,23 @@ export const make = (folder: string) =>
       ),
     )
     const port = yield* readPort(settings.port, path.join(absolute, ".env"))
+    const address = yield* advertisedAddress(settings.advertised, port)
+    if (isLoopback(settings.host) && !isLoopback(new URL(address.replace(/^ws/, "http")).hostname)) {
+      // Not an error (a proxy may forward to it), but usually a forgotten HOST.
+      yield* Effect.logWarning(
+        "ADVERTISED_ADDRESS is on another interface than HOST: other machines may not reach this node",
+      ).pipe(Effect.annotateLogs({ host: settings.host, advertised: address, hint: "set HOST=0.0.0.0" }))
+    }
     const knownPeers = yield* readKnownPeers(path.join(absolute, "known-peers.json"))
     return NodeConfig.of({
       folder: absolute,
       port,
       host: settings.host,
-      address: localAddress(port),
+      address,
       knownPeers,
       publicKey: Option.filter(settings.publicKey, (key) => key !== ""),
       healing: settings.healing,
+      mesh: settings.mesh,
     })
   })
 
@@ -108,6 +124,42 @@ const healingConfig: Config.Config<HealingSettings> = Config.all({
   heartbeatTimeoutMillis: positiveInteger("HEARTBEAT_TIMEOUT_MS", defaultHealing.heartbeatTimeoutMillis),
 })
 
+const isLoopback = (host: string): boolean =>
+  host === "localhost" || host.startsWith("127.") || host === "[::1]" || host === "::1"
+
+/** ADVERTISED_ADDRESS, normalised like every address; unset or empty, the spec's ws://localhost:PORT. */
+const advertisedAddress = (value: Option.Option<string>, port: number) =>
+  Option.match(
+    Option.filter(value, (text) => text.trim() !== ""),
+    {
+      onNone: () => Effect.succeed(localAddress(port)),
+      onSome: (text) =>
+        Either.match(parseAddress(text), {
+          onLeft: (problem) =>
+            new NodeConfigError({
+              message: `ADVERTISED_ADDRESS must be a ws://host:port address that other nodes can dial (${problem}): ${text.slice(0, 200)}`,
+            }),
+          onRight: Effect.succeed,
+        }),
+    },
+  )
+
+const meshConfig: Config.Config<MeshSettings> = Config.all({
+  maxPeers: Config.option(
+    Config.integer("MAX_PEERS").pipe(
+      Config.validate({ message: "MAX_PEERS must be a whole number of at least 2", validation: (n) => n >= 2 }),
+    ),
+  ),
+  gossip: Config.literal("pruned", "flood")("GOSSIP_MODE").pipe(Config.withDefault(defaultMesh.gossip)),
+  announceDelayMillis: Config.integer("PEERS_ANNOUNCE_DELAY_MS").pipe(
+    Config.validate({
+      message: "PEERS_ANNOUNCE_DELAY_MS must be a whole number, 0 or more",
+      validation: (n) => n >= 0,
+    }),
+    Config.withDefault(defaultMesh.announceDelayMillis),
+  ),
+})
+
 export const layer = (folder: string) => Layer.effect(NodeConfig, make(folder))
 
 /** A fixed configuration, for tests. */
@@ -117,6 +169,9 @@ export const layerStatic = (config: {
   readonly host?: string
   readonly folder?: string
   readonly healing?: Partial<HealingSettings>
+  /** ADVERTISED_ADDRESS; default ws://localhost:PORT. */
+  readonly address?: Address
+  readonly mesh?: Partial<MeshSettings>
 }) =>
   Layer.succeed(
     NodeConfig,
@@ -124,9 +179,10 @@ export const layerStatic = (config: {
       folder: config.folder ?? ".",
       port: config.port,
       host: config.host ?? "localhost",
-      address: localAddress(config.port),
+      address: config.address ?? localAddress(config.port),
       knownPeers: config.knownPeers ?? [],
       publicKey: Option.none(),
       healing: { ...defaultHealing, ...config.healing },
+      mesh: { ...defaultMesh, ...config.mesh },
     }),
   )

@@ -11,7 +11,10 @@ import { makeDialQueue } from "./dialQueue.js"
 import { serveFrames } from "./frames.js"
 import { handshakeFor } from "./handshake.js"
 import { untilSilent } from "./heartbeat.js"
+import { type ConnectionLink, makeLinks } from "./links.js"
+import { makePeerBudget } from "./peerBudget.js"
 import { type DialOutcome, makeRedialer } from "./redial.js"
+import { resyncAfterLostLinks } from "./resync.js"
 import { poolSummary } from "./sync.js"
 
 /**
@@ -33,9 +36,18 @@ export const startNode = Effect.gen(function* () {
   const dialQueue = yield* makeDialQueue(slots)
 
   const { healing } = config
+  // Who relays to whom (links.ts) and how many peers we keep (peerBudget.ts).
+  const links = yield* makeLinks({
+    self: config.address,
+    gossip: config.mesh.gossip,
+    announceDelayMillis: config.mesh.announceDelayMillis,
+    onListed: (addresses): Effect.Effect<void> => budget.onListed(addresses, dial),
+    sample: Effect.suspend((): Effect.Effect<ReadonlyArray<Address>> => budget.sample),
+  })
+  const budget = yield* makePeerBudget(links)
   // Serves a connection until it closes, its peer stops answering pings, or it sends too many bad frames.
-  const serve = (connection: Connection) =>
-    serveFrames(connection, dial).pipe(Effect.raceFirst(untilSilent(connection, healing.heartbeatTimeoutMillis)))
+  const serve = (connection: Connection, link: ConnectionLink) =>
+    serveFrames(connection, dial, link).pipe(Effect.raceFirst(untilSilent(connection, healing.heartbeatTimeoutMillis)))
 
   const runOutbound = (address: Address) =>
     Effect.gen(function* () {
@@ -50,9 +62,10 @@ export const startNode = Effect.gen(function* () {
       )
       yield* connection.send(encodeFrame(yield* poolSummary))
       yield* peers.register({ address, send: connection.send })
+      const link = yield* links.outbound(address, connection)
       yield* stats.increment("outboundConnections")
       yield* Effect.logInfo("connected; handshake sent").pipe(Effect.annotateLogs({ type: "HANDSHAKE" }))
-      yield* serve(connection)
+      yield* serve(connection, link)
       yield* Effect.logInfo("peer closed")
       return "Dropped" as const
     }).pipe(
@@ -77,17 +90,20 @@ export const startNode = Effect.gen(function* () {
       learnedAttempts: healing.redialLearnedAttempts,
     },
     isKnown: (address) => config.knownPeers.includes(address),
-    connect: runOutbound,
+    connect: (address) => budget.gate(address, runOutbound(address)),
   })
+  // Our advertised address is ourselves, whatever interface we listen on.
   const dial = (address: Address): Effect.Effect<void> =>
-    Effect.flatMap(dialQueue.admit(address), (admitted) => (admitted ? redialer.dial(address) : Effect.void))
+    budget.admits(address)
+      ? Effect.flatMap(dialQueue.admit(address), (admitted) => (admitted ? redialer.dial(address) : Effect.void))
+      : Effect.void
 
   const runInbound = (connection: Connection) =>
     Effect.gen(function* () {
       if (!(yield* slots.take("inbound"))) return
       yield* Effect.logDebug("inbound connection opened")
       yield* stats.increment("inboundConnections")
-      yield* serve(connection)
+      yield* serve(connection, yield* links.inbound(connection))
       yield* Effect.logDebug("inbound connection closed")
     }).pipe(
       Effect.scoped,
@@ -102,11 +118,13 @@ export const startNode = Effect.gen(function* () {
     Stream.runForEach(({ connected }) => Effect.logDebug("connected peers").pipe(Effect.annotateLogs({ connected }))),
     Effect.forkScoped,
   )
+  yield* Effect.forkScoped(budget.run(dial))
+  yield* Effect.forkScoped(resyncAfterLostLinks(links))
   const listener = yield* transport.listen(config.port)
   yield* Effect.logInfo("listening").pipe(Effect.annotateLogs({ port: listener.port }))
   yield* Effect.forEach(config.knownPeers, dial, { discard: true })
   yield* Stream.runForEach(listener.accepted, (connection) =>
     Effect.sync(() => runConnection(runInbound(connection))),
   ).pipe(Effect.forkScoped)
-  return { port: listener.port }
+  return { port: listener.port, links }
 }).pipe((node) => Effect.flatMap(NodeConfig, (config) => Effect.annotateLogs(node, { node: config.address })))

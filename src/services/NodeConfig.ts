@@ -1,4 +1,4 @@
-import { Context, type Option } from "effect"
+import { Context, Option } from "effect"
 import type { Address } from "../domain/Address.js"
 
 /** What a node knows about itself, read once at start-up. */
@@ -9,7 +9,10 @@ export interface NodeConfigShape {
   readonly port: number
   /** The interface to listen on. */
   readonly host: string
-  /** The address this node announces in its HANDSHAKE. */
+  /**
+   * The address this node announces in its HANDSHAKE (ADVERTISED_ADDRESS, default ws://localhost:PORT):
+   * the one other hosts dial, and the one this node treats as itself.
+   */
   readonly address: Address
   /** known-peers.json, normalised. */
   readonly knownPeers: ReadonlyArray<Address>
@@ -17,7 +20,30 @@ export interface NodeConfigShape {
   readonly publicKey: Option.Option<string>
   /** How the node heals its connections (REDIAL_*, HEARTBEAT_TIMEOUT_MS). */
   readonly healing: HealingSettings
+  /** How many peers it keeps and how it relays transactions (MAX_PEERS, GOSSIP_MODE). */
+  readonly mesh: MeshSettings
 }
+
+/**
+ * How transactions are relayed: `pruned` skips the peers that the peer it came from is connected to
+ * (that peer sends to them itself); `flood` sends every new transaction to every peer, as the spec does.
+ */
+export type GossipMode = "pruned" | "flood"
+
+/** The shape of the network around this node (docs/scaling.md). */
+export interface MeshSettings {
+  /** At most this many peer connections (MAX_PEERS); none: a full mesh, as the spec requires. */
+  readonly maxPeers: Option.Option<number>
+  /** GOSSIP_MODE */
+  readonly gossip: GossipMode
+  /**
+   * How long after its links change a node tells its peers (PEERS_ANNOUNCE_DELAY_MS): a burst of
+   * changes, like start-up, then costs one PEERS message per peer.
+   */
+  readonly announceDelayMillis: number
+}
+
+export const defaultMesh: MeshSettings = { maxPeers: Option.none(), gossip: "pruned", announceDelayMillis: 250 }
 
 /** Timings of redials and liveness checks. */
 export interface HealingSettings {

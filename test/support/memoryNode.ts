@@ -8,7 +8,7 @@ import * as PeerStoreRef from "../../src/layers/PeerStoreRef.js"
 import * as TransactionPoolMemory from "../../src/layers/TransactionPoolMemory.js"
 import * as TransportMemory from "../../src/layers/TransportMemory.js"
 import { startNode } from "../../src/protocol/Node.js"
-import type { HealingSettings } from "../../src/services/NodeConfig.js"
+import type { HealingSettings, MeshSettings } from "../../src/services/NodeConfig.js"
 import { type PeerSnapshot, PeerStore } from "../../src/services/PeerStore.js"
 import { TransactionPool } from "../../src/services/TransactionPool.js"
 import type { Connection } from "../../src/services/Transport.js"
@@ -17,7 +17,11 @@ import type { Connection } from "../../src/services/Transport.js"
 export const startMemoryNode = (
   port: number,
   knownPeers: ReadonlyArray<number> = [],
-  options: { readonly pool?: ReadonlyArray<Transaction>; readonly healing?: Partial<HealingSettings> } = {},
+  options: {
+    readonly pool?: ReadonlyArray<Transaction>
+    readonly healing?: Partial<HealingSettings>
+    readonly mesh?: Partial<MeshSettings>
+  } = {},
 ) =>
   Effect.gen(function* () {
     const context = yield* Layer.build(
@@ -29,12 +33,14 @@ export const startMemoryNode = (
           port,
           knownPeers: knownPeers.map(localAddress),
           ...(options.healing === undefined ? {} : { healing: options.healing }),
+          ...(options.mesh === undefined ? {} : { mesh: options.mesh }),
         }),
       ),
     )
-    yield* Effect.provide(startNode, context)
+    const { links } = yield* Effect.provide(startNode, context)
     return {
       address: localAddress(port),
+      links,
       peers: Context.get(context, PeerStore),
       pool: Context.get(context, TransactionPool),
     }

@@ -53,9 +53,17 @@ export interface NodeProcess {
 export const messageText = (line: LogLine): string =>
   Array.isArray(line.message) ? line.message.join(" ") : String(line.message)
 
-/** Starts a node process on `folder` with JSON logs, and follows its output. */
-export const startNodeProcess = (folder: string, env: Record<string, string> = {}): NodeProcess => {
-  const child = spawn(process.execPath, ["--import", "tsx", mainScript, folder], {
+/**
+ * Starts a node process on `folder` with JSON logs, and follows its output. `prefix` runs it through
+ * another command (`ip netns exec <ns>`, which replaces itself with the node: signals still reach it).
+ */
+export const startNodeProcess = (
+  folder: string,
+  env: Record<string, string> = {},
+  prefix: ReadonlyArray<string> = [],
+): NodeProcess => {
+  const [command = process.execPath, ...args] = [...prefix, process.execPath, "--import", "tsx", mainScript, folder]
+  const child = spawn(command, args, {
     cwd: repoRoot,
     env: { ...process.env, LOG_FORMAT: "json", LOG_LEVEL: "debug", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,0 +1,308 @@
+import { Effect, Either, Queue, type Scope, Stream, SubscriptionRef } from "effect"
+import { type Address, parseAddress } from "../domain/Address.js"
+import { encodeFrame, MAX_PEERS_LISTED, type Peers } from "../domain/Message.js"
+import type { GossipMode } from "../services/NodeConfig.js"
+import { NodeStats } from "../services/NodeStats.js"
+import type { Connection } from "../services/Transport.js"
+
+/**
+ * The peers a node relays transactions to, and what each of them told us it relays to (docs/scaling.md).
+ *
+ * A link is a connection whose peer's address we know: every outbound connection (the address we
+ * dialled) and every inbound one whose peer named itself in a PEERS message (our nodes do; spec nodes
+ * never do, and they keep being reached through our outbound connections to them, as the spec wants).
+ * A node relays on one link per address, its outbound one if it has both.
+ *
+ * With `pruned` gossip a node that accepts a new transaction from peer P skips P and every address
+ * P listed in its last PEERS: P sends to those itself. Whoever sent it, P accepted it first, so by
+ * induction every peer of every node that accepts it gets it, as long as each listed set is one the
+ * peer really sends to. A node that drops a peer on purpose tells its other peers first; otherwise a
+ * lost link leaves the sets listing it stale until the next announcement, so the two ends of every
+ * lost link catch up with other peers afterwards (resync.ts).
+ */
+
+/** Parsed addresses remembered per node (a bound, so a hostile peer cannot grow it). */
+const PARSED_CACHE_SIZE = 4096
+
+export type LinkDirection = "outbound" | "inbound"
+
+interface Link {
+  readonly address: Address
+  readonly direction: LinkDirection
+  readonly send: (frame: string) => Effect.Effect<void>
+  readonly close: Effect.Effect<void>
+  /** Increases with every link made, so the newest link is known. */
+  readonly serial: number
+}
+
+/** A link as observers see it. */
+export interface LinkInfo {
+  readonly address: Address
+  readonly direction: LinkDirection
+  readonly serial: number
+}
+
+export interface LinkSnapshot {
+  /** Every link, oldest first. */
+  readonly links: ReadonlyArray<LinkInfo>
+  /** The addresses transactions are relayed to: each linked address once. */
+  readonly relayTo: ReadonlyArray<Address>
+}
+
+/** What the frame handlers of one connection need from the link table. */
+export interface ConnectionLink {
+  /**
+   * Sends a TRANSACTION frame that arrived on this connection on to the relay targets (all of them
+   * in `flood` mode; with `pruned`, those this connection's peer does not reach itself). Answers how
+   * many frames it sent.
+   */
+  readonly relay: (frame: string) => Effect.Effect<number>
+  /** A PEERS message that arrived on this connection. */
+  readonly onPeers: (message: Peers) => Effect.Effect<void>
+}
+
+export const makeLinks = (options: {
+  /** Our own advertised address: never a link, and the address our PEERS names. */
+  readonly self: Address
+  readonly gossip: GossipMode
+  /** How long to wait after the links change before telling peers: start-up brings many changes at once. */
+  readonly announceDelayMillis: number
+  /** Addresses a peer listed in PEERS, relayed to or known (the peer budget may dial some of them). */
+  readonly onListed: (addresses: ReadonlyArray<Address>) => Effect.Effect<void>
+  /** Other addresses to tell peers about (the peer budget's random picks; none in a full mesh). */
+  readonly sample: Effect.Effect<ReadonlyArray<Address>>
+}) =>
+  Effect.gen(function* () {
+    const stats = yield* NodeStats
+    const byAddress = new Map<Address, Array<Link>>()
+    // What each linked peer told us it relays to; set once per PEERS, read once per transaction.
+    const views = new Map<Address, ReadonlySet<Address>>()
+    // The link each address is relayed on (its outbound one if any), and the same as a list.
+    const relayLinks = new Map<Address, Link>()
+    let targets: ReadonlyArray<Link> = []
+    let serial = 0
+    // Bumped on every change; snapshots are built only when someone asks.
+    const version = yield* SubscriptionRef.make(0)
+    const changed = yield* Queue.sliding<void>(1)
+    // Addresses being dropped on purpose: no longer announced, still relayed to until closed.
+    const leaving = new Set<Address>()
+    // Addresses we no longer have a link to, for resync.ts.
+    const lost = yield* Queue.sliding<Address>(64)
+
+    const peersFrame = Effect.map(options.sample, (known) => {
+      const peers: Array<Address> = []
+      for (const link of targets) {
+        if (peers.length < MAX_PEERS_LISTED && !leaving.has(link.address)) peers.push(link.address)
+      }
+      const data = known.length > 0 ? { address: options.self, peers, known } : { address: options.self, peers }
+      return encodeFrame({ type: "PEERS", data } satisfies Peers)
+    })
+
+    /** After a change of `address`'s links: which link it is relayed on, then tell observers and peers. */
+    const refresh = (address: Address) =>
+      Effect.suspend(() => {
+        const links = byAddress.get(address) ?? []
+        const chosen = links.find((link) => link.direction === "outbound") ?? links[0]
+        const before = relayLinks.get(address)
+        if (chosen !== before) {
+          if (chosen === undefined) relayLinks.delete(address)
+          else relayLinks.set(address, chosen)
+          targets = [...relayLinks.values()]
+        }
+        const setChanged = (before === undefined) !== (chosen === undefined)
+        return SubscriptionRef.update(version, (n) => n + 1).pipe(
+          Effect.zipRight(setChanged ? Queue.offer(changed, undefined) : Effect.void),
+        )
+      })
+
+    const snapshotNow = (): LinkSnapshot => ({
+      links: [...byAddress.values()]
+        .flat()
+        .sort((a, b) => a.serial - b.serial)
+        .map(({ address, direction, serial }) => ({ address, direction, serial })),
+      relayTo: targets.map((link) => link.address),
+    })
+
+    const add = (address: Address, direction: LinkDirection, connection: Connection) =>
+      Effect.suspend(() => {
+        const link: Link = { address, direction, send: connection.send, close: connection.close, serial: serial++ }
+        byAddress.set(address, [...(byAddress.get(address) ?? []), link])
+        return Effect.as(refresh(address), link)
+      })
+
+    const remove = (link: Link) =>
+      Effect.suspend(() => {
+        const rest = (byAddress.get(link.address) ?? []).filter((other) => other !== link)
+        if (rest.length > 0) {
+          byAddress.set(link.address, rest)
+          return refresh(link.address)
+        }
+        byAddress.delete(link.address)
+        views.delete(link.address)
+        leaving.delete(link.address)
+        return Effect.zipRight(refresh(link.address), Queue.offer(lost, link.address))
+      })
+
+    const sendPeers = (send: (frame: string) => Effect.Effect<void>) =>
+      Effect.flatMap(peersFrame, send).pipe(Effect.zipRight(stats.messagesSent("PEERS", 1)))
+
+    const announce = Effect.gen(function* () {
+      const frame = yield* peersFrame
+      yield* Effect.forEach(targets, (link) => link.send(frame), { discard: true }).pipe(
+        Effect.zipRight(stats.messagesSent("PEERS", targets.length)),
+        Effect.zipRight(Effect.logDebug("peers announced").pipe(Effect.annotateLogs({ peers: targets.length }))),
+      )
+    })
+
+    // A burst of changes (start-up, a peer that left) costs one announcement.
+    yield* Queue.take(changed).pipe(
+      Effect.zipRight(Effect.sleep(options.announceDelayMillis)),
+      Effect.zipRight(Queue.takeAll(changed)),
+      Effect.zipRight(announce),
+      Effect.forever,
+      Effect.forkScoped,
+    )
+
+    // Peers list the same few addresses over and over: parse each spelling once.
+    const parsed = new Map<string, Address | undefined>()
+    const parseListed = (entry: string): Address | undefined => {
+      if (parsed.has(entry)) return parsed.get(entry)
+      if (parsed.size >= PARSED_CACHE_SIZE) parsed.clear()
+      const address = Either.getOrUndefined(parseAddress(entry))
+      parsed.set(entry, address)
+      return address
+    }
+
+    /** The addresses a PEERS message lists, as a set; bad entries are left out (a smaller set is safe). */
+    const listedIn = (message: Peers): ReadonlySet<Address> => {
+      const listed = new Set<Address>()
+      for (const entry of message.data.peers) {
+        const address = parseListed(entry)
+        if (address !== undefined) listed.add(address)
+      }
+      return listed
+    }
+
+    /** The link handle of one connection; `origin` says who is on the other end, once known. */
+    const connectionLink = (origin: () => Address | undefined, identify: (address: Address) => Effect.Effect<void>) => {
+      const relay = (frame: string) =>
+        Effect.suspend(() => {
+          const from = origin()
+          const covered = options.gossip === "pruned" && from !== undefined ? views.get(from) : undefined
+          const to =
+            options.gossip === "flood"
+              ? targets
+              : targets.filter((link) => link.address !== from && covered?.has(link.address) !== true)
+          return Effect.as(
+            Effect.forEach(to, (link) => link.send(frame), { discard: true }),
+            to.length,
+          )
+        })
+
+      const onPeers = (message: Peers) =>
+        Effect.gen(function* () {
+          const claimed = parseAddress(message.data.address)
+          if (Either.isLeft(claimed) || claimed.right === options.self) {
+            return yield* Effect.logWarning("peers refused: bad sender address").pipe(
+              Effect.annotateLogs({ address: String(message.data.address).slice(0, 200) }),
+            )
+          }
+          if (origin() === undefined) yield* identify(claimed.right)
+          const from = origin()
+          if (from === undefined) return
+          const listed = listedIn(message)
+          views.set(from, listed)
+          yield* Effect.logDebug("peers received").pipe(Effect.annotateLogs({ from, peers: listed.size }))
+          const known: Array<Address> = []
+          for (const entry of message.data.known ?? []) {
+            const address = parseListed(entry)
+            if (address !== undefined) known.push(address)
+          }
+          yield* options.onListed([...known, ...listed])
+        })
+
+      return { relay, onPeers } satisfies ConnectionLink
+    }
+
+    /**
+     * An outbound connection to `address`, after its HANDSHAKE: tells the peer our relay set (which
+     * also tells it who we are) and relays on it until the scope closes.
+     */
+    const outbound = (address: Address, connection: Connection): Effect.Effect<ConnectionLink, never, Scope.Scope> =>
+      Effect.gen(function* () {
+        yield* sendPeers(connection.send)
+        yield* Effect.acquireRelease(add(address, "outbound", connection), remove)
+        return connectionLink(
+          () => address,
+          () => Effect.void,
+        )
+      })
+
+    /**
+     * An inbound connection: a link once its peer names itself in PEERS, until the scope closes. If we
+     * have no outbound connection to that peer, we relay on this one and tell it our relay set.
+     */
+    const inbound = (connection: Connection): Effect.Effect<ConnectionLink, never, Scope.Scope> =>
+      Effect.gen(function* () {
+        let named: Link | undefined
+        yield* Effect.addFinalizer(() => (named === undefined ? Effect.void : remove(named)))
+        const identify = (address: Address) =>
+          Effect.gen(function* () {
+            const hadOutbound = (byAddress.get(address) ?? []).some((link) => link.direction === "outbound")
+            named = yield* add(address, "inbound", connection)
+            yield* Effect.annotateCurrentSpan({ peer: address })
+            yield* Effect.logDebug("inbound peer named itself").pipe(Effect.annotateLogs({ peer: address }))
+            if (!hadOutbound) yield* sendPeers(connection.send)
+          })
+        return connectionLink(() => named?.address, identify)
+      })
+
+    return {
+      outbound,
+      inbound,
+      /** Whether we have a link to `address`, in either direction. */
+      has: (address: Address) => byAddress.has(address),
+      /** Links by direction (a peer linked both ways counts twice). */
+      count: (direction: LinkDirection) => {
+        let n = 0
+        for (const links of byAddress.values()) for (const link of links) if (link.direction === direction) n++
+        return n
+      },
+      /** How many peers `address` told us it relays to, if it told us. */
+      viewSize: (address: Address) => views.get(address)?.size,
+      /**
+       * Closes every link to `address` on purpose. Our other peers hear first that we no longer relay
+       * to it (so none counts on us for it), and it gets our relay set, to know where else to go.
+       */
+      drop: (address: Address) =>
+        Effect.suspend(() => {
+          const dropped = byAddress.get(address) ?? []
+          if (dropped.length === 0) return Effect.void
+          leaving.add(address)
+          return announce.pipe(Effect.zipRight(Effect.forEach(dropped, (link) => link.close, { discard: true })))
+        }),
+      /** Waits for a peer we lost our last link to. */
+      lost: Queue.take(lost),
+      /** The peers lost that nobody has taken yet. */
+      lostSince: Queue.takeAll(lost),
+      /** Sends `frame` on the links of `addresses` we relay on. */
+      sendTo: (addresses: ReadonlyArray<Address>, frame: string) =>
+        Effect.forEach(
+          targets.filter((link) => addresses.includes(link.address)),
+          (link) => link.send(frame),
+          { discard: true },
+        ),
+      /** Closes one link. */
+      close: (address: Address, direction: LinkDirection) =>
+        Effect.forEach(
+          (byAddress.get(address) ?? []).filter((link) => link.direction === direction),
+          (link) => link.close,
+          { discard: true },
+        ),
+      snapshot: Effect.sync(snapshotNow),
+      /** The current snapshot, then every change (changes in a burst may come as one). */
+      changes: Stream.map(version.changes, snapshotNow),
+    }
+  })
+
+export type Links = Effect.Effect.Success<ReturnType<typeof makeLinks>>

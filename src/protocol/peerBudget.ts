@@ -1,0 +1,211 @@
+import { Effect, Option, Queue, Random, Stream } from "effect"
+import type { Address } from "../domain/Address.js"
+import { NodeConfig } from "../services/NodeConfig.js"
+import type { LinkSnapshot, Links } from "./links.js"
+import type { DialOutcome } from "./redial.js"
+
+/** Addresses remembered as candidates for new links. */
+const ADDRESS_BOOK_SIZE = 1024
+
+/** How many remembered addresses a PEERS message passes on. */
+const SAMPLE_SIZE = 16
+
+/**
+ * How many peers a node keeps (MAX_PEERS, docs/scaling.md). Without MAX_PEERS it allows everything:
+ * the spec's full mesh. With MAX_PEERS=k:
+ * - it dials (known peers and learned addresses alike) only while it has fewer than ceil(k/2) links,
+ *   and never an address it is already linked to (in bounded mode a pair shares one connection);
+ * - it accepts every inbound peer, and when that makes more than k links, it drops one of its other
+ *   peers that is not a known peer, preferring one that told us it has more than ceil(k/2) peers (so
+ *   it can spare one); the dropped peer first gets our PEERS, to know where else to go;
+ * - two links to one peer (both dialled at once) become one: the connection dialled by the smaller
+ *   address stays, on both ends alike;
+ * - below ceil(k/2) links it dials addresses learned from HANDSHAKE and PEERS messages, at random.
+ * Dialling up to half and accepting up to all of k leaves room for newcomers, so nodes rarely need to
+ * drop anyone, and a dropped node usually keeps enough peers not to dial again.
+ */
+export const makePeerBudget = (links: Links) =>
+  Effect.gen(function* () {
+    const config = yield* NodeConfig
+    if (Option.isNone(config.mesh.maxPeers)) return unlimited
+    const max = config.mesh.maxPeers.value
+    const target = Math.ceil(max / 2)
+    const self = config.address
+    const known = new Set(config.knownPeers)
+    // Outbound dials in flight or connected, counted from the moment they pass the gate.
+    let outbound = 0
+    const book = makeAddressBook((address) => known.has(address))
+    for (const address of config.knownPeers) if (address !== self) book.add(address)
+    // Addresses being dropped, so one surplus is not answered by two drops.
+    const dropping = new Set<Address>()
+    const short = yield* Queue.sliding<void>(1)
+
+    const count = () => outbound + links.count("inbound")
+
+    /** Whether to start dialling `address` at all (it is remembered either way). */
+    const admits = (address: Address) => {
+      if (address !== self) book.add(address)
+      return !links.has(address) && count() < target
+    }
+
+    /** Runs one dial of `address` if the budget allows it when the dial starts, holding its place until it ends. */
+    const gate = <R>(address: Address, connect: Effect.Effect<DialOutcome, never, R>) =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => {
+          if (links.has(address) || count() >= target) return false
+          outbound++
+          return true
+        }),
+        (passed) =>
+          passed
+            ? Effect.tap(connect, (outcome) =>
+                Effect.sync(() => {
+                  if (outcome === "Unreachable" && !known.has(address)) book.delete(address)
+                }),
+              )
+            : Effect.succeed<DialOutcome>("Busy"),
+        (passed) =>
+          Effect.sync(() => {
+            if (passed) outbound--
+          }),
+      )
+
+    const dropOneSurplus = (snapshot: LinkSnapshot) =>
+      Effect.gen(function* () {
+        const newest = snapshot.links.at(-1)?.address
+        const candidates = snapshot.relayTo.filter(
+          (address) => !known.has(address) && address !== newest && !dropping.has(address),
+        )
+        const spare = candidates.filter((address) => (links.viewSize(address) ?? 0) > target)
+        const pool = spare.length > 0 ? spare : candidates.length > 0 ? candidates : [newest].filter(isDroppable)
+        const victim = pool[yield* Random.nextIntBetween(0, Math.max(pool.length, 1))]
+        if (victim === undefined) return
+        dropping.add(victim)
+        yield* Effect.logInfo("peer dropped: over MAX_PEERS").pipe(
+          Effect.annotateLogs({ dropped: victim, links: count(), max }),
+        )
+        yield* links.drop(victim)
+      })
+    const isDroppable = (address: Address | undefined): address is Address =>
+      address !== undefined && !known.has(address) && !dropping.has(address)
+
+    /** After every change of the links: one connection per pair, at most k, and a top-up when short. */
+    const reconcile = (snapshot: LinkSnapshot) =>
+      Effect.gen(function* () {
+        for (const address of dropping) if (!links.has(address)) dropping.delete(address)
+        const directions = new Map<Address, number>()
+        for (const link of snapshot.links) {
+          directions.set(link.address, (directions.get(link.address) ?? 0) | (link.direction === "outbound" ? 1 : 2))
+        }
+        for (const [address, both] of directions) {
+          // The connection dialled by the smaller address stays; both ends agree on which that is.
+          if (both === 3) yield* links.close(address, self < address ? "inbound" : "outbound")
+        }
+        if (count() - dropping.size > max) yield* dropOneSurplus(snapshot)
+        if (count() < target) yield* Queue.offer(short, undefined)
+      })
+
+    /** Dials random remembered addresses while there are fewer than `target` links. */
+    const topUp = (dial: (address: Address) => Effect.Effect<void>) =>
+      Effect.gen(function* () {
+        const missing = target - count()
+        if (missing <= 0) return
+        const candidates = book.all().filter((address) => !links.has(address))
+        const picked = Array.from(yield* Random.shuffle(candidates)).slice(0, missing)
+        if (picked.length > 0) {
+          yield* Effect.logDebug("dialling for more peers").pipe(Effect.annotateLogs({ links: count(), target }))
+        }
+        yield* Effect.forEach(picked, dial, { discard: true })
+      })
+
+    /** Keeps the budget: reacts to every change of the links, and tops up when short (also every few seconds). */
+    const run = (dial: (address: Address) => Effect.Effect<void>) =>
+      Effect.all(
+        [
+          Stream.runForEach(links.changes, reconcile),
+          // Only a change of the links (or the clock, rarely) tops up: a dial that fails changes nothing,
+          // so unreachable addresses are not hammered; their redial loops keep their own backoff.
+          Effect.forever(
+            Effect.zipRight(
+              Effect.raceFirst(Queue.take(short), Effect.sleep(config.healing.redialMaxMillis)),
+              topUp(dial),
+            ),
+          ),
+        ],
+        { concurrency: "unbounded", discard: true },
+      )
+
+    return {
+      admits,
+      gate,
+      run,
+      /**
+       * Addresses a peer listed in PEERS: in bounded mode they are how a node finds more peers. All are
+       * remembered; as many as we lack are dialled, picked at random.
+       */
+      onListed: (addresses: ReadonlyArray<Address>, dial: (address: Address) => Effect.Effect<void>) =>
+        Effect.gen(function* () {
+          for (const address of addresses) if (address !== self) book.add(address)
+          const missing = target - count()
+          if (missing <= 0) return
+          const fresh = addresses.filter((address) => address !== self && !links.has(address))
+          const picked = Array.from(yield* Random.shuffle(fresh)).slice(0, missing)
+          yield* Effect.forEach(picked, dial, { discard: true })
+        }),
+      /** A few remembered addresses, at random, for our PEERS messages. */
+      sample: Effect.map(
+        Effect.forEach(Array.from({ length: Math.min(SAMPLE_SIZE, book.size()) }), () =>
+          Random.nextIntBetween(0, book.size()),
+        ),
+        (picks) => [...new Set(picks.map(book.at))].filter(isDefined),
+      ),
+    }
+  })
+
+const isDefined = <A>(value: A | undefined): value is A => value !== undefined
+
+/**
+ * Addresses to try, with random picks in constant time. Once full, a new address replaces a random
+ * remembered one (never a known peer), so the book keeps sampling the whole network.
+ */
+const makeAddressBook = (keep: (address: Address) => boolean) => {
+  const entries: Array<Address> = []
+  const index = new Map<Address, number>()
+  const remove = (address: Address) => {
+    const i = index.get(address)
+    const last = entries.pop()
+    if (i === undefined || last === undefined) return
+    index.delete(address)
+    if (last !== address) {
+      entries[i] = last
+      index.set(last, i)
+    }
+  }
+  return {
+    add: (address: Address) => {
+      if (index.has(address)) return
+      if (entries.length >= ADDRESS_BOOK_SIZE) {
+        const evicted = entries[Math.floor(Math.random() * entries.length)]
+        if (evicted !== undefined && !keep(evicted)) remove(evicted)
+      }
+      index.set(address, entries.length)
+      entries.push(address)
+    },
+    delete: remove,
+    size: () => entries.length,
+    at: (i: number): Address | undefined => entries[i],
+    all: (): ReadonlyArray<Address> => entries,
+  }
+}
+
+/** No MAX_PEERS: every address is dialled and every peer kept, as the spec's full mesh needs. */
+const unlimited = {
+  admits: (_address: Address) => true,
+  gate: <R>(_address: Address, connect: Effect.Effect<DialOutcome, never, R>) => connect,
+  run: (_dial: (address: Address) => Effect.Effect<void>) => Effect.void,
+  // HANDSHAKEs already tell a full mesh everything: PEERS lists are not dialled.
+  onListed: (_addresses: ReadonlyArray<Address>, _dial: (address: Address) => Effect.Effect<void>) => Effect.void,
+  sample: Effect.succeed<ReadonlyArray<Address>>([]),
+}
+
+export type PeerBudget = typeof unlimited
