@@ -17,7 +17,7 @@ import { makeTransactionLog, type SimNode, startSimNode, type TransactionLog } f
 import { startSpecPeer } from "./support/specPeer.js"
 
 const tx = (n: number): Transaction =>
-  makeTransaction({ fromAddress: null, toAddress: "04abcdef", amount: 1 + (n % 100), timeStamp: 1_700_000_000_000 + n })
+  makeTransaction({ fromAddress: null, toAddress: "04abcdef", amount: 1 + (n % 100), timeStamp: n })
 
 /** Waits until a node's links satisfy `predicate`. */
 const waitForLinks = (node: SimNode, predicate: (snapshot: LinkSnapshot) => boolean) =>
