@@ -37,10 +37,6 @@ export const readPoolFile = (file: string) =>
 /** One transaction as `JSON.stringify(pool, null, 2)` prints it inside the array. */
 export const renderPoolEntry = (tx: Transaction): string => `  ${JSON.stringify(tx, null, 2).replaceAll("\n", "\n  ")}`
 
-/** The whole file from its rendered entries: byte for byte `JSON.stringify(pool, null, 2)`. */
-export const renderPool = (entries: ReadonlyArray<string>): string =>
-  entries.length === 0 ? "[]" : `[\n${entries.join(",\n")}\n]`
-
 /**
  * The file's text for the first `count` of a growing list of rendered entries, extended from the
  * last call rather than joined anew: each write costs what was added, not the whole pool.
