@@ -1,6 +1,7 @@
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import * as HttpHandlerNode from "./layers/HttpHandlerNode.js"
+import * as LimitsConfig from "./layers/LimitsConfig.js"
 import * as Logging from "./layers/Logging.js"
 import * as NodeConfigFolder from "./layers/NodeConfigFolder.js"
 import * as NodeStatsRef from "./layers/NodeStatsRef.js"
@@ -9,7 +10,9 @@ import * as Tracing from "./layers/Tracing.js"
 import * as TransactionPoolFile from "./layers/TransactionPoolFile.js"
 import * as TransportWs from "./layers/TransportWs.js"
 import { startNode } from "./protocol/Node.js"
+import { Limits } from "./services/Limits.js"
 import { NodeConfig } from "./services/NodeConfig.js"
+import { describeStartupError } from "./startupError.js"
 import { usage } from "./usage.js"
 
 const args = process.argv.slice(2)
@@ -27,13 +30,22 @@ const HttpLive = HttpHandlerNode.layer.pipe(
   Layer.provide(Layer.mergeAll(PoolLive, PeerStoreRef.layer, NodeStatsRef.layer)),
 )
 const TransportLive = Layer.unwrapEffect(
-  Effect.map(NodeConfig, (config) => TransportWs.layer({ ...TransportWs.defaultOptions, host: config.host })),
+  Effect.gen(function* () {
+    const config = yield* NodeConfig
+    const limits = yield* Limits
+    return TransportWs.layer({
+      host: config.host,
+      maxPayload: limits.maxPayloadBytes,
+      dialTimeoutMillis: limits.dialTimeoutMillis,
+    })
+  }),
 ).pipe(Layer.provide(HttpLive))
 const TracingLive = Layer.unwrapEffect(Effect.map(NodeConfig, (config) => Tracing.layer(config.address)))
 
 const NodeLive = Layer.scopedDiscard(startNode).pipe(
   Layer.provide(Layer.mergeAll(PoolLive, TransportLive, PeerStoreRef.layer, NodeStatsRef.layer)),
   Layer.provide(TracingLive),
+  Layer.provideMerge(LimitsConfig.layer),
   Layer.provideMerge(NodeConfigFolder.layer(folder)),
   Layer.provide(NodeContext.layer),
   Layer.provide(Logging.layerFromEnv),
@@ -41,7 +53,7 @@ const NodeLive = Layer.scopedDiscard(startNode).pipe(
 
 Layer.launch(NodeLive).pipe(
   // A bad folder, a corrupt pool or a taken port: one clear line, then exit 1.
-  Effect.tapError((error) => Effect.logError(error.message)),
+  Effect.tapError((error) => Effect.logError(describeStartupError(error, folder))),
   Effect.tapDefect((defect) => Effect.logError("unexpected failure", defect)),
   Effect.provide(Logging.layerFromEnv),
   NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true }),

@@ -1,3 +1,6 @@
+import { Record } from "effect"
+import { defaultLimits, limitVariables } from "./services/Limits.js"
+
 /**
  * Everything a node reads from its environment. This is the one list: `tsx src/main.ts --help`
  * and `meshnode node --help` both print it, so a new variable is added here, one entry a line.
@@ -20,6 +23,11 @@ export const environmentVariables: ReadonlyArray<readonly [name: string, descrip
   ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "full OTLP/HTTP traces URL (takes precedence over the above)"],
   ["OTEL_SERVICE_NAME", "service name shown by the tracing backend (default meshnode)"],
   ["OTEL_BSP_SCHEDULE_DELAY", "milliseconds between span exports (default 5000)"],
+  // The limits on what peers may send (docs/limits.md says what happens past each).
+  ...Record.collect(
+    limitVariables,
+    (key, [name, description]) => [name, `${description} (default ${defaultLimits[key]})`] as const,
+  ),
 ]
 
 /** What a node answers on its port besides the WebSocket protocol. */

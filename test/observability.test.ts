@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Schema } from "effect"
+import { Effect, Either, Schema, TestClock } from "effect"
 import { decodeFrame } from "../src/domain/Message.js"
 import { NodeStatus, poolDigest } from "../src/domain/NodeStatus.js"
 import { Traceparent } from "../src/domain/TraceContext.js"
@@ -17,6 +17,8 @@ const traceparent = Traceparent.make(`00-${traceId}-00f067aa0ba902b7-01`)
 describe("per-node statistics and the HTTP side", () => {
   it.scoped("each node of a process keeps its own counters, and /status and /metrics report them", () =>
     Effect.gen(function* () {
+      // Nodes refuse transactions from the future: let the test's clock read the transaction's time.
+      yield* TestClock.setTime(tx.timeStamp)
       const a = yield* startObservedNode(4001)
       const b = yield* startObservedNode(4002)
       const client = yield* fakePeer(4200)
@@ -67,6 +69,7 @@ describe("per-node statistics and the HTTP side", () => {
 
   it.scoped("three connected nodes report each other, agree on the pool digest, and count handshakes", () =>
     Effect.gen(function* () {
+      yield* TestClock.setTime(tx.timeStamp)
       const nodes = yield* Effect.forEach([4001, 4002, 4003], (port) => startObservedNode(port, [4001, 4003]))
       for (const node of nodes) yield* waitForPeers(node.peers, (s) => s.connected.length === 2)
       const client = yield* fakePeer(4200)
@@ -129,6 +132,7 @@ describe("trace context in TRANSACTION messages", () => {
 
   it.scoped("with propagation on, a forwarded transaction continues the sender's trace", () =>
     Effect.gen(function* () {
+      yield* TestClock.setTime(tx.timeStamp)
       const { node, inbound } = yield* nodeWithObserver(true)
       const client = yield* fakePeer(4200)
       yield* send(yield* client.dial(node.address), { type: "TRANSACTION", data: tx, traceparent })
@@ -143,6 +147,7 @@ describe("trace context in TRANSACTION messages", () => {
 
   it.scoped("with propagation on, a transaction without trace context starts a trace of its own", () =>
     Effect.gen(function* () {
+      yield* TestClock.setTime(tx.timeStamp)
       const { node, inbound } = yield* nodeWithObserver(true)
       const client = yield* fakePeer(4200)
       yield* send(yield* client.dial(node.address), { type: "TRANSACTION", data: tx })
@@ -154,6 +159,7 @@ describe("trace context in TRANSACTION messages", () => {
 
   it.scoped("with propagation off (no tracing backend), forwarded frames are exactly the spec's", () =>
     Effect.gen(function* () {
+      yield* TestClock.setTime(tx.timeStamp)
       const { node, inbound } = yield* nodeWithObserver(false)
       const client = yield* fakePeer(4200)
       yield* send(yield* client.dial(node.address), { type: "TRANSACTION", data: tx, traceparent })

@@ -32,13 +32,13 @@ describe("a 3-node network started with `meshnode network`", () => {
 
   it("`network` shows progress and ends its start-up with a one-line summary", () => {
     const own = network?.lines.filter((line) => !line.startsWith("[node-")) ?? []
-    // Nodes start one after another, each once the one before answers.
+    // Nodes start all at once (they redial each other until every one is up), then report as they come up.
     expect(own.slice(0, 6)).toEqual([
       "starting node-1 (:7310)",
-      "nodes up: 1/3",
       "starting node-2 (:7311)",
-      "nodes up: 2/3",
       "starting node-3 (:7312)",
+      "nodes up: 1/3",
+      "nodes up: 2/3",
       "nodes up: 3/3",
     ])
     expect(own.at(-2)).toBe("connections: 6/6")

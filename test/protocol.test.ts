@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, TestClock } from "effect"
 
 import { makeTransaction } from "../src/domain/Transaction.js"
 import * as TransportMemory from "../src/layers/TransportMemory.js"
@@ -106,6 +106,8 @@ describe("protocol on the in-memory network", () => {
 
   it.scoped("a transaction is stored once by every node and forwarded once by each (GOSSIP_MODE=flood)", () =>
     Effect.gen(function* () {
+      // Nodes refuse transactions from the future: let the test's clock read the transaction's time.
+      yield* TestClock.setTime(tx.timeStamp)
       // Flood is the spec's relay: every node sends every new transaction to every peer.
       const nodes = yield* Effect.forEach([4001, 4002, 4003], (port) =>
         startMemoryNode(port, [4001, 4003], { mesh: { gossip: "flood" } }),
@@ -145,6 +147,7 @@ describe("protocol on the in-memory network", () => {
 
   it.scoped("an invalid transaction or a bad frame is dropped and the node carries on", () =>
     Effect.gen(function* () {
+      yield* TestClock.setTime(tx.timeStamp)
       const node = yield* startMemoryNode(4001)
       const client = yield* fakePeer(4200)
       const socket = yield* client.dial(node.address)

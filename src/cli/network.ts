@@ -92,28 +92,37 @@ export const networkCommand = Command.make("network", { nodes }, ({ nodes: count
       }
       folders.push(yield* readNodeFolder(folder))
     }
-    // One after another, each once the one before answers: a spec node dials its known peers only
-    // once, at start, so a peer that is not listening yet would stay unconnected.
+    // All at once: a node redials known peers that are not up yet, so start order does not matter.
     const children: Array<CommandExecutor.Process> = []
     const probes: Array<Effect.Effect<Option.Option<NodeStatus>, never, HttpClient.HttpClient>> = []
-    let up = 0
     for (const [i, node] of folders.entries()) {
       yield* Console.log(`starting ${node.name} (:${node.port})`)
       const child = yield* startNode(node, colours[i % colours.length] ?? 36)
       children.push(child)
       // A node whose process has exited is down, even if something else answers on its port.
-      const probe = Effect.flatMap(
-        Effect.orElseSucceed(child.isRunning, () => false),
-        (running) => (running ? fetchStatus(node.port, "1 second") : Effect.succeedNone),
+      probes.push(
+        Effect.flatMap(
+          Effect.orElseSucceed(child.isRunning, () => false),
+          (running) => (running ? fetchStatus(node.port, "1 second") : Effect.succeedNone),
+        ),
       )
-      probes.push(probe)
-      if (yield* waitUntilUp(probe, child, 30_000)) {
-        up++
-        yield* Console.log(`nodes up: ${up}/${folders.length}`)
-      } else {
-        yield* Console.log(`${node.name} did not come up; see its output above`)
-      }
     }
+    let up = 0
+    yield* Effect.forEach(
+      folders,
+      (node, i) =>
+        Effect.gen(function* () {
+          const [probe, child] = [probes[i], children[i]]
+          if (probe === undefined || child === undefined) return
+          if (yield* waitUntilUp(probe, child, 30_000)) {
+            up++
+            yield* Console.log(`nodes up: ${up}/${folders.length}`)
+          } else {
+            yield* Console.log(`${node.name} did not come up; see its output above`)
+          }
+        }),
+      { concurrency: "unbounded", discard: true },
+    )
     const addresses: ReadonlyArray<string> = folders.map((node) => localAddress(node.port))
     const possible = folders.length * (folders.length - 1)
     const linked = (answers: ReadonlyArray<Option.Option<{ readonly connected: ReadonlyArray<string> }>>) =>

@@ -11,45 +11,66 @@ export type Address = typeof Address.Type
 export type AddressProblem =
   | "not a string"
   | "too long"
+  | "whitespace or non-ASCII characters"
   | "not a ws:// or wss:// URL"
   | "credentials are not allowed"
   | "missing host"
+  | "invalid host"
+  | "unspecified host (0.0.0.0 or [::])"
   | "missing port"
+  | "invalid port"
   | "port out of range"
   | "paths, queries and fragments are not allowed"
 
 export const MAX_ADDRESS_LENGTH = 2048
 
-// scheme, authority, then at most a bare trailing slash.
-const addressPattern = /^(wss?):\/\/([^/?#]*)(\/?)(.*)$/i
-// [ipv6]:port or host:port; the port is mandatory.
-const authorityPattern = /^(\[[0-9a-f:.]+\]|[^:@[\]]*)(?::(\d*))?$/i
+// Printable ASCII only: no whitespace, control characters or look-alike Unicode to hide a target in.
+const printableAscii = /^[\x21-\x7e]*$/
+// scheme://authority, then anything (only nothing or a bare "/" is allowed there).
+const addressPattern = /^(wss?):\/\/([^/?#\\]*)(.*)$/i
+const ipv6Authority = /^(\[[0-9a-f:.]+\])(?::(.*))?$/i
+const nameAuthority = /^([^:]*)(?::(.*))?$/
+// Host names and dotted IPv4 as written, without the shorthand forms URL would rewrite (127.1, 0x7f.1).
+const hostName = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?$/i
+const canonicalPort = /^[1-9][0-9]{0,4}$/
 
 /** Parses and normalises an address, or says what is wrong with it. */
 export const parseAddress = (input: unknown): Either.Either<Address, AddressProblem> => {
   if (typeof input !== "string") return Either.left("not a string")
   if (input.length > MAX_ADDRESS_LENGTH) return Either.left("too long")
-  const match = addressPattern.exec(input.trim())
+  if (!printableAscii.test(input)) return Either.left("whitespace or non-ASCII characters")
+  const match = addressPattern.exec(input)
   if (match === null) return Either.left("not a ws:// or wss:// URL")
-  const [, scheme = "", authority = "", , rest = ""] = match
-  if (rest !== "") return Either.left("paths, queries and fragments are not allowed")
+  const [, scheme = "", authority = "", rest = ""] = match
+  if (rest !== "" && rest !== "/") return Either.left("paths, queries and fragments are not allowed")
   if (authority.includes("@")) return Either.left("credentials are not allowed")
-  const parts = authorityPattern.exec(authority)
-  if (parts === null) return Either.left("not a ws:// or wss:// URL")
+  const parts = authority.startsWith("[") ? ipv6Authority.exec(authority) : nameAuthority.exec(authority)
+  if (parts === null) return Either.left(authority.startsWith("[") ? "invalid host" : "invalid port")
   const [, rawHost = "", rawPort] = parts
   if (rawHost === "") return Either.left("missing host")
   if (rawPort === undefined || rawPort === "") return Either.left("missing port")
+  if (!/^[0-9]+$/.test(rawPort)) return Either.left("invalid port")
+  if (!canonicalPort.test(rawPort)) return Either.left(/^0+$/.test(rawPort) ? "port out of range" : "invalid port")
   const port = Number(rawPort)
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return Either.left("port out of range")
+  if (port > 65535) return Either.left("port out of range")
+  const host = normaliseHost(rawHost)
+  if (host === undefined) return Either.left("invalid host")
+  if (host === "0.0.0.0" || host === "[::]") return Either.left("unspecified host (0.0.0.0 or [::])")
+  return Either.right(Address.make(`${scheme.toLowerCase()}://${host}:${port}`))
+}
+
+/** The host in its canonical form (lower case, compressed IPv6), or undefined if it is not a plain host. */
+const normaliseHost = (raw: string): string | undefined => {
+  const isIpv6 = raw.startsWith("[")
+  if (!isIpv6 && !hostName.test(raw)) return undefined
   let host: string
   try {
-    // URL does the host normalisation (case, IDN, IPv4 forms) for us.
-    host = new URL(`http://${rawHost}`).hostname
+    host = new URL(`http://${raw}`).hostname
   } catch {
-    return Either.left("not a ws:// or wss:// URL")
+    return undefined
   }
-  if (host === "") return Either.left("missing host")
-  return Either.right(Address.make(`${scheme.toLowerCase()}://${host}:${port}`))
+  // URL rewrites numeric shorthands (127.1, 2130706433) into other hosts: refuse those, keep case folding.
+  return isIpv6 || host === raw.toLowerCase() ? host : undefined
 }
 
 /** The address a node on `port` announces, as the spec requires. */

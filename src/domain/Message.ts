@@ -121,10 +121,15 @@ export const decodeFrame = (frame: string | Uint8Array): Either.Either<Message, 
   if (!knownMessageTypes.has(type)) return Either.left(new UnknownMessageType({ type }))
   return Either.mapLeft(
     decodeMessage(json.right),
-    (error) =>
-      new FrameRejected({ reason: "invalid message", detail: ParseResult.TreeFormatter.formatErrorSync(error) }),
+    (error) => new FrameRejected({ reason: "invalid message", detail: describeIssues(error) }),
   )
 }
+
+/** `data.amount: Expected a positive number, actual -1`: the path and the problem, without the schema. */
+const describeIssues = (error: ParseResult.ParseError): string =>
+  ParseResult.ArrayFormatter.formatErrorSync(error)
+    .map((issue) => `${issue.path.join(".") || "message"}: ${issue.message}`)
+    .join("; ")
 
 const typeOf = (json: unknown): string | undefined =>
   typeof json === "object" && json !== null && "type" in json && typeof json.type === "string" ? json.type : undefined

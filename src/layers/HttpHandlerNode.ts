@@ -1,5 +1,5 @@
 import { FileSystem, Path } from "@effect/platform"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { renderMetrics } from "../http/metrics.js"
 import { collectStatus } from "../http/status.js"
 import { HttpHandler, type PlainRequest, type PlainResponse } from "../services/HttpHandler.js"
@@ -21,7 +21,14 @@ const respond = (status: number, contentType: string, body: string): PlainRespon
 export const make = Effect.gen(function* () {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
-  const dashboard = yield* fs.readFileString(path.join(import.meta.dirname, "../http/dashboard.html"))
+  // Beside the sources (src/layers → src/http) or beside the bundle (dist → dist/http).
+  const candidates = ["../http/dashboard.html", "http/dashboard.html"].map((file) =>
+    path.join(import.meta.dirname, file),
+  )
+  const dashboardFile = yield* Effect.findFirst(candidates, (file) =>
+    fs.exists(file).pipe(Effect.orElseSucceed(() => false)),
+  )
+  const dashboard = yield* fs.readFileString(Option.getOrElse(dashboardFile, () => candidates[0] ?? ""))
   const context = yield* Effect.context<NodeConfig | PeerStore | TransactionPool>()
   const status = Effect.provide(collectStatus, context)
 

@@ -17,6 +17,17 @@ const renderValue = (value: unknown): string => {
   return /[\s"=]/.test(text) && typeof value === "string" ? JSON.stringify(text) : text
 }
 
+/** LOG_LEVEL's accepted names; an unknown one means the default, info. */
+const levelsByName: Record<string, LogLevel.LogLevel> = {
+  trace: LogLevel.Trace,
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warn: LogLevel.Warning,
+  warning: LogLevel.Warning,
+  error: LogLevel.Error,
+  none: LogLevel.None,
+}
+
 /**
  * The logger and level, chosen once at start-up: JSON lines with `LOG_FORMAT=json`, readable text
  * otherwise; `LOG_LEVEL` (debug, info, warning, error; default info).
@@ -24,8 +35,11 @@ const renderValue = (value: unknown): string => {
 export const layerFromEnv = Layer.unwrapEffect(
   Effect.gen(function* () {
     const format = yield* Config.literal("json", "text")("LOG_FORMAT").pipe(Config.withDefault("text"))
-    const level = yield* Config.logLevel("LOG_LEVEL").pipe(Config.withDefault(LogLevel.Info))
+    const level = yield* Config.string("LOG_LEVEL").pipe(
+      Config.map((name) => levelsByName[name.toLowerCase()]),
+      Config.withDefault(LogLevel.Info),
+    )
     const logger = format === "json" ? Logger.json : Logger.replace(Logger.defaultLogger, textLogger)
-    return Layer.merge(logger, Logger.minimumLogLevel(level))
+    return Layer.merge(logger, Logger.minimumLogLevel(level ?? LogLevel.Info))
   }).pipe(Effect.orElseSucceed(() => Logger.replace(Logger.defaultLogger, textLogger))),
 )

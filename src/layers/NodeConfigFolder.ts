@@ -1,7 +1,9 @@
 import { FileSystem, Path } from "@effect/platform"
-import { Config, ConfigProvider, Data, Effect, Either, Layer, Option, ParseResult, Schema } from "effect"
+import { Config, ConfigProvider, Data, Effect, Either, Layer, Option } from "effect"
 import { type Address, localAddress, parseAddress } from "../domain/Address.js"
 import { parseDotenv } from "../domain/dotenv.js"
+import { parseKnownPeersFile } from "../domain/knownPeersFile.js"
+import { parsePort } from "../domain/port.js"
 import {
   defaultHealing,
   defaultMesh,
@@ -12,8 +14,6 @@ import {
 
 /** A node folder whose configuration cannot be used; the message says what to fix. */
 export class NodeConfigError extends Data.TaggedError("NodeConfigError")<{ readonly message: string }> {}
-
-const KnownPeersFile = Schema.parseJson(Schema.Array(Schema.String))
 
 /** The node folder's .env values, with the process environment taking precedence. */
 export const folderConfigProvider = (folder: string) =>
@@ -30,15 +30,19 @@ export const folderConfigProvider = (folder: string) =>
 const readKnownPeers = (file: string) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
-    const text = yield* fs
-      .readFileString(file)
-      .pipe(Effect.mapError((e) => new NodeConfigError({ message: `cannot read ${file}: ${e.message}` })))
-    const entries = Schema.decodeUnknownEither(KnownPeersFile)(text)
-    if (Either.isLeft(entries)) {
-      return yield* new NodeConfigError({
-        message: `${file} must be a JSON array of ws:// addresses: ${ParseResult.TreeFormatter.formatErrorSync(entries.left)}`,
-      })
-    }
+    const text = yield* fs.readFileString(file).pipe(
+      Effect.mapError(
+        (e) =>
+          new NodeConfigError({
+            message:
+              e._tag === "SystemError" && e.reason === "NotFound"
+                ? `${file} is missing: create it with a JSON array of peer addresses, e.g. ["ws://localhost:4001"]`
+                : `cannot read ${file}: ${e.message}`,
+          }),
+      ),
+    )
+    const entries = parseKnownPeersFile(text)
+    if (Either.isLeft(entries)) return yield* new NodeConfigError({ message: `${file} ${entries.left}` })
     const peers: Array<Address> = []
     for (const entry of entries.right) {
       const parsed = parseAddress(entry)
@@ -59,7 +63,7 @@ export const make = (folder: string) =>
     const provider = yield* folderConfigProvider(absolute)
     const settings = yield* Effect.withConfigProvider(
       Config.all({
-        port: Config.port("PORT"),
+        port: Config.option(Config.string("PORT")),
         host: Config.string("HOST").pipe(Config.withDefault("localhost")),
         publicKey: Config.option(Config.string("MY_PUBLIC_KEY")),
         advertised: Config.option(Config.string("ADVERTISED_ADDRESS")),
@@ -71,11 +75,12 @@ export const make = (folder: string) =>
       Effect.mapError(
         (error) =>
           new NodeConfigError({
-            message: `bad configuration in ${path.join(absolute, ".env")} or the environment: ${describeConfigError(error.toString())}`,
+            message: `bad configuration in ${path.join(absolute, ".env")} or the environment: ${error}`,
           }),
       ),
     )
-    const address = yield* advertisedAddress(settings.advertised, settings.port)
+    const port = yield* readPort(settings.port, path.join(absolute, ".env"))
+    const address = yield* advertisedAddress(settings.advertised, port)
     if (isLoopback(settings.host) && !isLoopback(new URL(address.replace(/^ws/, "http")).hostname)) {
       // Not an error (a proxy may forward to it), but usually a forgotten HOST.
       yield* Effect.logWarning(
@@ -85,7 +90,7 @@ export const make = (folder: string) =>
     const knownPeers = yield* readKnownPeers(path.join(absolute, "known-peers.json"))
     return NodeConfig.of({
       folder: absolute,
-      port: settings.port,
+      port,
       host: settings.host,
       address,
       knownPeers,
@@ -93,6 +98,17 @@ export const make = (folder: string) =>
       healing: settings.healing,
       mesh: settings.mesh,
     })
+  })
+
+/** PORT is read as text and checked here: Config's own errors would call a bad PORT a missing one. */
+const readPort = (text: Option.Option<string>, envFile: string) =>
+  Option.match(text, {
+    onNone: () => new NodeConfigError({ message: `PORT is missing: set PORT=4001 in ${envFile} or the environment` }),
+    onSome: (value) =>
+      Either.mapLeft(
+        parsePort(value),
+        (problem) => new NodeConfigError({ message: `${problem}; set PORT in ${envFile} or the environment` }),
+      ),
   })
 
 const positiveInteger = (name: string, fallback: number) =>
@@ -143,9 +159,6 @@ const meshConfig: Config.Config<MeshSettings> = Config.all({
     Config.withDefault(defaultMesh.announceDelayMillis),
   ),
 })
-
-const describeConfigError = (text: string): string =>
-  text.includes("Expected PORT to exist") ? "PORT is missing (set PORT=4001 in .env)" : text
 
 export const layer = (folder: string) => Layer.effect(NodeConfig, make(folder))
 

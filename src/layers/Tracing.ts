@@ -25,7 +25,8 @@ export const layer = (instance: string): Layer.Layer<TracePropagation, TracingCo
   Layer.unwrapEffect(
     Effect.gen(function* () {
       const url = yield* tracesUrl
-      if (Option.isNone(url)) return Layer.succeed(TracePropagation, false)
+      // Nothing reads the spans: do not make them (a span per frame costs a stack trace and more).
+      if (Option.isNone(url)) return Layer.merge(Layer.succeed(TracePropagation, false), Layer.setTracerEnabled(false))
       const serviceName = yield* Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("meshnode"))
       // The OpenTelemetry variable for how often a batch of spans is sent, in milliseconds.
       const delay = yield* Config.integer("OTEL_BSP_SCHEDULE_DELAY").pipe(Config.withDefault(5000))

@@ -2,19 +2,16 @@ import { FileSystem } from "@effect/platform"
 import { Duration, Effect, Layer, Queue, Schedule, Stream, SubscriptionRef } from "effect"
 import type { Transaction } from "../domain/Transaction.js"
 import { TransactionPool } from "../services/TransactionPool.js"
-import { readPoolFile, renderPool, renderPoolEntry, writeFileAtomic } from "./poolFile.js"
+import { makeRenderedPool, readPoolFile, renderPoolEntry, writeFileAtomic } from "./poolFile.js"
 import { makePoolIndex } from "./poolIndex.js"
-
-/** The pause after each write; what arrives meanwhile goes out together in the next one. */
-const writeSpacing = Duration.millis(20)
 
 /**
  * The pool in a transactions.json file, in the spec's format (`JSON.stringify(pool, null, 2)`).
  *
  * Writes are coalesced: one writer fiber rewrites the file whenever something new was added since
- * its last write. At low load a transaction is written at once; under a burst, everything that
- * arrived during one write and the short pause after it goes out in the next, so the number of
- * writes stays small and a transaction reaches the disk within about two writes and a pause.
+ * its last write. At low load a transaction is written at once, with no batch window; under a burst,
+ * everything that arrived during one write (and, in a burst, a pause as long as two writes) goes out
+ * in the next, so the number of writes stays small and a transaction reaches the disk within a few writes.
  */
 export const make = (file: string) =>
   Effect.gen(function* () {
@@ -24,10 +21,11 @@ export const make = (file: string) =>
     const entries = initial.map(renderPoolEntry)
     const wake = yield* Queue.dropping<void>(1)
     const persistedCount = yield* SubscriptionRef.make(entries.length)
+    const rendered = makeRenderedPool(entries)
 
     const writeOnce = Effect.suspend(() => {
       const count = entries.length
-      return writeFileAtomic(file, renderPool(entries)).pipe(
+      return writeFileAtomic(file, rendered.upTo(count)).pipe(
         Effect.timed,
         // One line per write: how many writes a burst costs, and how long each takes.
         Effect.tap(([took]) =>
@@ -43,14 +41,15 @@ export const make = (file: string) =>
       Effect.retry(Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")))),
     )
 
-    yield* Queue.take(wake).pipe(
-      Effect.andThen(writeUntilDone),
-      // Under a burst, writes start at most every few ms apart: fewer writes, each at most this much later.
-      Effect.andThen(Effect.sleep(writeSpacing)),
-      Effect.forever,
-      Effect.provideService(FileSystem.FileSystem, fs),
-      Effect.forkScoped,
-    )
+    // When transactions arrived while a write was under way (a burst), the next write waits until
+    // twice that write's time has passed, so writes take a bounded share of the time and each carries
+    // everything that arrived meanwhile. Otherwise (low load) the next transaction goes to disk at once.
+    const burstSpacingFactor = 2
+    yield* Effect.gen(function* () {
+      yield* Queue.take(wake)
+      const [took] = yield* Effect.timed(writeUntilDone)
+      if ((yield* Queue.size(wake)) > 0) yield* Effect.sleep(Duration.times(took, burstSpacingFactor))
+    }).pipe(Effect.forever, Effect.provideService(FileSystem.FileSystem, fs), Effect.forkScoped)
 
     const add = (tx: Transaction) =>
       index.add(tx).pipe(

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto"
 import { Context, Effect, Exit, Layer, Mailbox } from "effect"
 import type { Address } from "../domain/Address.js"
 import { type Connection, DialError, type Frame, ListenError, Transport } from "../services/Transport.js"
@@ -11,10 +12,14 @@ export class MemoryNetwork extends Context.Tag("meshnode/MemoryNetwork")<
   { readonly listeners: Map<string, MemoryListener> }
 >() {}
 
-/** A listening TransportMemory: where its accepted connections go, and whether its end answers pings. */
+/**
+ * A listening TransportMemory: where its accepted connections go, whether its end answers pings, and
+ * its node id (as WebSocket nodes exchange theirs in a header).
+ */
 export interface MemoryListener {
   readonly accepted: Mailbox.Mailbox<Connection>
   readonly answersPings: () => boolean
+  readonly nodeId?: string
 }
 
 export const layerNetwork = Layer.sync(MemoryNetwork, () => ({ listeners: new Map() }))
@@ -25,12 +30,14 @@ const always = () => true
 
 /**
  * Two connected ends: what one sends, the other receives; closing either closes both. A ping on one
- * end is answered while the other end's owner answers pings (a stand-in for a frozen process).
+ * end is answered while the other end's owner answers pings (a stand-in for a frozen process). Each
+ * end knows the other's node id, when there is one.
  */
 export const makeConnectionPair = (
   leftName: string,
   rightName: string,
   answers: { readonly left: () => boolean; readonly right: () => boolean } = { left: always, right: always },
+  nodeIds: { readonly left?: string | undefined; readonly right?: string | undefined } = {},
 ) =>
   Effect.gen(function* () {
     const toLeft = yield* Mailbox.make<Frame>()
@@ -44,19 +51,25 @@ export const makeConnectionPair = (
       outbox: Mailbox.Mailbox<Frame>,
       remote: string,
       remoteAnswers: () => boolean,
+      peerNodeId: string | undefined,
     ): Connection => ({
       remote,
       frames: Mailbox.toStream(inbox),
       send: (frame) => Effect.sync(() => outbox.unsafeOffer(frame)),
       close,
       ping: Effect.suspend(() => (remoteAnswers() ? Effect.void : Effect.never)),
+      ...(peerNodeId === undefined ? {} : { peerNodeId }),
     })
-    return [end(toLeft, toRight, rightName, answers.right), end(toRight, toLeft, leftName, answers.left)] as const
+    return [
+      end(toLeft, toRight, rightName, answers.right, nodeIds.right),
+      end(toRight, toLeft, leftName, answers.left, nodeIds.left),
+    ] as const
   })
 
 export const make = (host = "localhost") =>
   Effect.gen(function* () {
     const network = yield* MemoryNetwork
+    const nodeId = randomUUID()
     let nextEphemeralPort = 50_000
     // Per transport, like a process: a node whose transport stops answering looks frozen to its peers.
     let answering = true
@@ -69,7 +82,7 @@ export const make = (host = "localhost") =>
           return yield* new ListenError({ reason: "AddressInUse", port, message: `port ${port} is already in use` })
         }
         const accepted = yield* Mailbox.make<Connection>()
-        const listener: MemoryListener = { accepted, answersPings }
+        const listener: MemoryListener = { accepted, answersPings, nodeId }
         yield* Effect.acquireRelease(
           Effect.sync(() => network.listeners.set(key, listener)),
           () =>
@@ -86,10 +99,12 @@ export const make = (host = "localhost") =>
         if (listener === undefined) {
           return yield* new DialError({ address, message: `connect ECONNREFUSED ${keyOf(address)}` })
         }
-        const [outbound, inbound] = yield* makeConnectionPair(`${host}:${nextEphemeralPort++}`, address, {
-          left: answersPings,
-          right: listener.answersPings,
-        })
+        const [outbound, inbound] = yield* makeConnectionPair(
+          `${host}:${nextEphemeralPort++}`,
+          address,
+          { left: answersPings, right: listener.answersPings },
+          { left: nodeId, right: listener.nodeId },
+        )
         yield* Effect.addFinalizer(() => outbound.close)
         if (!listener.accepted.unsafeOffer(inbound)) {
           return yield* new DialError({ address, message: `connect ECONNREFUSED ${keyOf(address)}` })
@@ -98,7 +113,7 @@ export const make = (host = "localhost") =>
       })
 
     return {
-      ...Transport.of({ listen, dial }),
+      ...Transport.of({ listen, dial, nodeId }),
       /** Whether this transport's connections answer pings; false simulates a frozen process. */
       setAnswersPings: (answers: boolean) =>
         Effect.sync(() => {

@@ -1,7 +1,9 @@
+import { randomUUID } from "node:crypto"
 import { createServer, type IncomingMessage } from "node:http"
-import { Effect, Exit, Layer, Mailbox, Stream } from "effect"
+import { Data, Effect, Exit, Layer, Mailbox, Stream } from "effect"
 import { WebSocket, WebSocketServer } from "ws"
 import type { Address } from "../domain/Address.js"
+import { NodeStats } from "../services/NodeStats.js"
 import { type Connection, DialError, type Frame, ListenError, Transport } from "../services/Transport.js"
 import { makePlainHttpListener } from "./plainHttp.js"
 
@@ -20,23 +22,52 @@ export const defaultOptions: TransportWsOptions = {
   dialTimeoutMillis: 5_000,
 }
 
+/** The HTTP header that carries a node's random id on dial and in the upgrade response. */
+export const nodeIdHeader = "meshnode-node-id"
+
+/** ws ended the connection because a frame was larger than maxPayload. */
+class FrameTooLarge extends Data.TaggedError("FrameTooLarge") {}
+
 /**
  * Wraps a `ws` socket (open, or still connecting) as a Connection. Listeners are attached at once,
  * so no frame is lost between the socket opening and someone reading `frames`.
  */
-const wrapSocket = (socket: WebSocket, remote: string): Connection => {
-  const frames = Effect.runSync(Mailbox.make<Frame>())
+const wrapSocket = (
+  socket: WebSocket,
+  remote: string,
+  maxPayload: number,
+  yieldIfBusy: Effect.Effect<void>,
+): Connection => {
+  const frames = Effect.runSync(Mailbox.make<Frame, FrameTooLarge>())
   socket.on("message", (data, isBinary) => {
     frames.unsafeOffer(isBinary ? toBytes(data) : data.toString())
   })
   socket.on("close", () => frames.unsafeDone(Exit.void))
-  // Errors are followed by "close"; the listener only keeps ws from throwing.
-  socket.on("error", () => {})
+  // Errors are followed by "close"; only an oversized frame is worth telling the reader about.
+  socket.on("error", (error: Error & { code?: string }) => {
+    if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") frames.unsafeDone(Exit.fail(new FrameTooLarge()))
+  })
   if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) frames.unsafeDone(Exit.void)
   return {
     remote,
-    // One frame per turn of the event loop: a burst of frames cannot starve other sockets or file writes.
-    frames: Mailbox.toStream(frames).pipe(Stream.tap(() => nextTurn)),
+    frames: Mailbox.toStream(frames).pipe(
+      // A burst of frames must not starve other sockets or file writes: after a few milliseconds of
+      // work, let the event loop run. At low load no frame waits for anything.
+      Stream.tap(() => yieldIfBusy),
+      // Logged by the reader's fiber, so the line carries the node and peer of the connection.
+      Stream.catchTag("FrameTooLarge", () =>
+        Stream.execute(
+          Effect.logWarning("frame refused").pipe(
+            Effect.annotateLogs({
+              reason: "too large",
+              limit: `${maxPayload} bytes`,
+              detail: "connection closed (1009)",
+            }),
+            Effect.zipRight(Effect.flatMap(NodeStats, (stats) => stats.increment("framesRefused"))),
+          ),
+        ),
+      ),
+    ),
     send: (frame) =>
       Effect.sync(() => {
         if (socket.readyState === WebSocket.OPEN) socket.send(frame)
@@ -53,10 +84,39 @@ const wrapSocket = (socket: WebSocket, remote: string): Connection => {
   }
 }
 
+/** The connection with the node id its peer sent in `message`'s headers, if any. */
+const withPeerNodeId = (connection: Connection, message: IncomingMessage | undefined): Connection => {
+  const id = message?.headers[nodeIdHeader]
+  return typeof id === "string" && id !== "" ? { ...connection, peerNodeId: id } : connection
+}
+
 const nextTurn = Effect.async<void>((resume) => {
   const handle = setImmediate(() => resume(Effect.void))
   return Effect.sync(() => clearImmediate(handle))
 })
+
+/** How long frame handling may hold the event loop before it lets I/O (other sockets, the pool file) run. */
+const sliceMillis = 4
+
+/**
+ * An effect that yields to the event loop once the current turn has lasted a slice, and otherwise
+ * costs a clock read. One per transport: every connection of a process shares one event loop.
+ */
+const makeYieldIfBusy = () => {
+  let turnStartedAt = 0
+  return Effect.suspend(() => {
+    const now = performance.now()
+    if (turnStartedAt === 0) {
+      turnStartedAt = now
+      // The turn ends when the event loop next gets to run; a new slice starts then.
+      setImmediate(() => {
+        turnStartedAt = 0
+      })
+      return Effect.void
+    }
+    return now - turnStartedAt < sliceMillis ? Effect.void : nextTurn
+  })
+}
 
 const toBytes = (data: WebSocket.RawData): Uint8Array =>
   Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data
@@ -82,16 +142,22 @@ const listenErrorOf = (port: number, error: NodeJS.ErrnoException): ListenError 
 export const make = (options: TransportWsOptions = defaultOptions) =>
   Effect.gen(function* () {
     const answerPlainHttp = yield* makePlainHttpListener
+    const nodeId = randomUUID()
+    const yieldIfBusy = makeYieldIfBusy()
+
     const listen = (port: number) =>
       Effect.gen(function* () {
         const accepted = yield* Mailbox.make<Connection>()
         const { server } = yield* Effect.acquireRelease(
           Effect.async<{ server: ReturnType<typeof createServer>; wss: WebSocketServer }, ListenError>((resume) => {
             const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload })
+            wss.on("headers", (headers) => headers.push(`${nodeIdHeader}: ${nodeId}`))
             const server = createServer(answerPlainHttp)
             server.on("upgrade", (request, socket, head) => {
               wss.handleUpgrade(request, socket, head, (ws) => {
-                accepted.unsafeOffer(wrapSocket(ws, remoteOf(request)))
+                accepted.unsafeOffer(
+                  withPeerNodeId(wrapSocket(ws, remoteOf(request), options.maxPayload, yieldIfBusy), request),
+                )
               })
             })
             server.once("error", (error) => resume(Effect.fail(listenErrorOf(port, error))))
@@ -119,20 +185,25 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
           const socket = new WebSocket(address, {
             maxPayload: options.maxPayload,
             handshakeTimeout: options.dialTimeoutMillis,
+            headers: { [nodeIdHeader]: nodeId },
           })
-          const connection = wrapSocket(socket, address)
+          const connection = wrapSocket(socket, address, options.maxPayload, yieldIfBusy)
+          let response: IncomingMessage | undefined
+          socket.once("upgrade", (upgrade) => {
+            response = upgrade
+          })
           const onError = (error: Error) => resume(Effect.fail(new DialError({ address, message: error.message })))
           socket.once("error", onError)
           socket.once("open", () => {
             socket.off("error", onError)
-            resume(Effect.succeed({ socket, connection }))
+            resume(Effect.succeed({ socket, connection: withPeerNodeId(connection, response) }))
           })
           return Effect.sync(() => socket.terminate())
         }),
         ({ socket }) => Effect.sync(() => closeSocket(socket)),
       ).pipe(Effect.map(({ connection }) => connection))
 
-    return Transport.of({ listen, dial })
+    return Transport.of({ listen, dial, nodeId })
   })
 
 export const layer = (options: TransportWsOptions = defaultOptions) => Layer.effect(Transport, make(options))

@@ -6,7 +6,9 @@ import { NodeStats } from "../services/NodeStats.js"
 import { PeerStore } from "../services/PeerStore.js"
 import type { TransactionPool } from "../services/TransactionPool.js"
 import { type Connection, Transport } from "../services/Transport.js"
-import { receiveFrame } from "./frames.js"
+import { makeConnectionSlots } from "./connectionSlots.js"
+import { makeDialQueue } from "./dialQueue.js"
+import { serveFrames } from "./frames.js"
 import { handshakeFor } from "./handshake.js"
 import { untilSilent } from "./heartbeat.js"
 import { type ConnectionLink, makeLinks } from "./links.js"
@@ -30,6 +32,9 @@ export const startNode = Effect.gen(function* () {
   // Connection fibers run in the node's own context, not in that of the frame that started them.
   const runConnection = yield* FiberSet.runtime(connections)<NodeConfig | PeerStore | TransactionPool | Transport>()
 
+  const slots = yield* makeConnectionSlots
+  const dialQueue = yield* makeDialQueue(slots)
+
   const { healing } = config
   // Who relays to whom (links.ts) and how many peers we keep (peerBudget.ts).
   const links = yield* makeLinks({
@@ -40,17 +45,16 @@ export const startNode = Effect.gen(function* () {
     sample: Effect.suspend((): Effect.Effect<ReadonlyArray<Address>> => budget.sample),
   })
   const budget = yield* makePeerBudget(links)
-  // Serves a connection until it closes or its peer stops answering pings.
+  // Serves a connection until it closes, its peer stops answering pings, or it sends too many bad frames.
   const serve = (connection: Connection, link: ConnectionLink) =>
-    Stream.runForEach(connection.frames, (frame) => receiveFrame(frame, dial, connection.send, link)).pipe(
-      Effect.raceFirst(untilSilent(connection, healing.heartbeatTimeoutMillis)),
-    )
+    serveFrames(connection, dial, link).pipe(Effect.raceFirst(untilSilent(connection, healing.heartbeatTimeoutMillis)))
 
   const runOutbound = (address: Address) =>
     Effect.gen(function* () {
-      if (!(yield* peers.claim(address))) return "Busy" satisfies DialOutcome
+      // Checked again on every redial: the address may since have proved to lead back to this node.
+      if ((yield* dialQueue.isOwn(address)) || !(yield* peers.claim(address))) return "Busy" satisfies DialOutcome
       yield* Effect.logDebug("dial started")
-      const connection = yield* transport.dial(address).pipe(Effect.withSpan("Node.dial"))
+      const connection = yield* dialQueue.dial(address).pipe(Effect.withSpan("Node.dial"))
       // The HANDSHAKE is the first frame on every outbound connection; our pool's summary follows it.
       yield* Effect.flatMap(handshakeFor(address), (handshake) => connection.send(encodeFrame(handshake))).pipe(
         Effect.zipRight(stats.messagesSent("HANDSHAKE", 1)),
@@ -90,10 +94,13 @@ export const startNode = Effect.gen(function* () {
   })
   // Our advertised address is ourselves, whatever interface we listen on.
   const dial = (address: Address): Effect.Effect<void> =>
-    address === config.address || !budget.admits(address) ? Effect.void : redialer.dial(address)
+    budget.admits(address)
+      ? Effect.flatMap(dialQueue.admit(address), (admitted) => (admitted ? redialer.dial(address) : Effect.void))
+      : Effect.void
 
   const runInbound = (connection: Connection) =>
     Effect.gen(function* () {
+      if (!(yield* slots.take("inbound"))) return
       yield* Effect.logDebug("inbound connection opened")
       yield* stats.increment("inboundConnections")
       yield* serve(connection, yield* links.inbound(connection))

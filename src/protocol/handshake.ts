@@ -1,6 +1,8 @@
-import { Effect, Either } from "effect"
-import { type Address, parseAddress } from "../domain/Address.js"
+import { Effect } from "effect"
+import type { Address } from "../domain/Address.js"
+import { screenAddresses } from "../domain/addressList.js"
 import type { Handshake } from "../domain/Message.js"
+import { Limits } from "../services/Limits.js"
 import { NodeConfig } from "../services/NodeConfig.js"
 import { PeerStore } from "../services/PeerStore.js"
 
@@ -14,18 +16,25 @@ export const handshakeFor = (dialled: Address) =>
     return { type: "HANDSHAKE", data } satisfies Handshake
   })
 
-/** A HANDSHAKE received: dial every valid address in it (the dialler skips known ones and ourselves). */
+/**
+ * A HANDSHAKE received: dial every valid address among its first few (the dialler skips known ones and
+ * ourselves). Refused and dropped entries are summed up in one line each, so a hostile list cannot
+ * flood the log.
+ */
 export const onHandshake = (message: Handshake, dial: (address: Address) => Effect.Effect<void>) =>
   Effect.gen(function* () {
+    const limits = yield* Limits
     yield* Effect.logDebug("handshake received").pipe(Effect.annotateLogs({ addresses: message.data.length }))
-    for (const entry of message.data) {
-      const address = parseAddress(entry)
-      if (Either.isRight(address)) {
-        yield* dial(address.right)
-      } else {
-        yield* Effect.logWarning("address refused").pipe(
-          Effect.annotateLogs({ address: String(entry).slice(0, 200), reason: address.left }),
-        )
-      }
+    const { addresses, refused, dropped } = screenAddresses(message.data, limits.maxHandshakeAddresses)
+    if (dropped > 0) {
+      yield* Effect.logWarning("handshake addresses dropped").pipe(
+        Effect.annotateLogs({ dropped, limit: `${limits.maxHandshakeAddresses} addresses a handshake` }),
+      )
     }
+    if (refused.length > 0) {
+      yield* Effect.logWarning("address refused").pipe(
+        Effect.annotateLogs({ count: refused.length, refused: refused.slice(0, 10) }),
+      )
+    }
+    yield* Effect.forEach(addresses, dial, { discard: true })
   }).pipe(Effect.withSpan("Handshake.receive", { attributes: { addresses: message.data.length } }))

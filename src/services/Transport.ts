@@ -19,6 +19,8 @@ export interface Connection {
    * peer does not answer (a frozen process, a half-open TCP connection): callers bound it with a timeout.
    */
   readonly ping: Effect.Effect<void>
+  /** The random id of the node at the other end, when its transport sends one (spec nodes do not). */
+  readonly peerNodeId?: string
 }
 
 /** A listening server. */
@@ -46,6 +48,8 @@ export interface TransportShape {
   readonly listen: (port: number) => Effect.Effect<Listener, ListenError, Scope.Scope>
   /** Opens a connection to `address`; it closes when the scope closes. */
   readonly dial: (address: Address) => Effect.Effect<Connection, DialError, Scope.Scope>
+  /** This node's random id, sent on every dial, so a node can tell when it has dialled itself. */
+  readonly nodeId?: string
 }
 
 export class Transport extends Context.Tag("meshnode/Transport")<Transport, TransportShape>() {}

@@ -1,0 +1,119 @@
+import { resolve } from "node:path"
+import { parseArgs } from "node:util"
+import { type ImplName, implNames } from "./processes.js"
+
+export const scenarioNames = ["startup", "mesh", "latency", "frames", "ingest"] as const
+export type ScenarioName = (typeof scenarioNames)[number]
+
+export interface BenchConfig {
+  readonly quick: boolean
+  readonly runs: number
+  readonly basePort: number
+  readonly only: ReadonlySet<ScenarioName>
+  /** --impl: which implementations run (both by default; one alone is for profiling). */
+  readonly impls: ReadonlySet<ImplName>
+  readonly meshSizes: ReadonlyArray<number>
+  readonly latencySizes: ReadonlyArray<number>
+  readonly latencySamples: number
+  readonly frameSizes: ReadonlyArray<number>
+  readonly frameSamples: number
+  readonly ingestCounts: ReadonlyArray<number>
+  /** Longest wait for an ingest of `count` to reach every pool. */
+  readonly ingestTimeoutMs: (count: number) => number
+  /** --quick: the ingest runs on the N=3 mesh after the latency samples rather than on a cluster of its own. */
+  readonly shareClusters: boolean
+  /** How often pool files are stat-ed. */
+  readonly pollMs: number
+  /** LOG_LEVEL for our node (the baseline logs only connections). */
+  readonly logLevel: string
+  /** No new run starts if it would likely end after this (--budget). */
+  readonly budgetMs: number
+  /** --profile: every node runs with `node --cpu-prof`, profiles in bench/results/profiles. */
+  readonly profileDir: string | undefined
+}
+
+export const usage = `Usage: npm run bench -- [options]
+
+  --quick             smoke version (~20 s): N=3 only, 200 ingest, 20 latency samples, 1 run
+  --runs K            runs per scenario, medians quoted (default 3; 1 with --quick)
+  --budget S          start no further run that would likely end after S seconds (default 540)
+  --base-port P       first port used (default 6000); the bench uses P+1 .. P+300
+  --impl NAME         only one implementation: ours or baseline (for profiling)
+  --only a,b          only these scenarios: ${scenarioNames.join(", ")} (ingest includes memory)
+  --ingest-timeout S  stop waiting for one ingest after S seconds (default 120 for 5,000,
+                      45 for 20,000 so the suite fits in 10 minutes; 20 with --quick)
+  --poll-ms M         how often pool files are stat-ed, in ms (default 2)
+  --log-level L       LOG_LEVEL for our node (default warn: quiet, like the baseline)
+  --profile           run every node with node --cpu-prof; profiles in bench/results/profiles
+                      (summarise one with: npx tsx bench/profile-summary.ts <file.cpuprofile>)
+  --help              this text
+`
+
+/** Parses the command line; throws with a message for the user on a bad option. */
+export const parseConfig = (argv: ReadonlyArray<string>): BenchConfig | "help" => {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      quick: { type: "boolean", default: false },
+      runs: { type: "string" },
+      "base-port": { type: "string", default: "6000" },
+      only: { type: "string", multiple: true },
+      impl: { type: "string" },
+      "ingest-timeout": { type: "string" },
+      "poll-ms": { type: "string", default: "2" },
+      "log-level": { type: "string", default: "warn" },
+      budget: { type: "string", default: "540" },
+      profile: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  })
+  if (values.help) return "help"
+  const quick = values.quick
+  const runs = wholeNumber("--runs", values.runs ?? (quick ? "1" : "3"), 1, 50)
+  const basePort = wholeNumber("--base-port", values["base-port"], 1024, 65_000)
+  // The spec's ports are where everyone else tests: never touch them.
+  if (basePort + 300 >= 4000 && basePort <= 4099) throw new Error("--base-port: the range must stay clear of 4000-4099")
+  const only = new Set<ScenarioName>()
+  for (const name of (values.only ?? []).flatMap((entry) => entry.split(","))) {
+    const scenario = scenarioNames.find((candidate) => candidate === name.trim() || `${candidate}s` === name.trim())
+    if (scenario === undefined) throw new Error(`--only: unknown scenario "${name}" (${scenarioNames.join(", ")})`)
+    only.add(scenario)
+  }
+  if (only.size === 0) for (const name of scenarioNames) only.add(name)
+  const impl = values.impl
+  if (impl !== undefined && !implNames.some((name) => name === impl)) {
+    throw new Error(`--impl: "${impl}" is not one of ${implNames.join(", ")}`)
+  }
+  const impls = new Set(implNames.filter((name) => impl === undefined || name === impl))
+  const timeoutFlag = values["ingest-timeout"]
+  const ingestTimeout = timeoutFlag === undefined ? undefined : wholeNumber("--ingest-timeout", timeoutFlag, 1, 3600)
+  return {
+    quick,
+    runs,
+    basePort,
+    only,
+    impls,
+    meshSizes: quick ? [3] : [3, 10, 20],
+    latencySizes: quick ? [3] : [3, 10],
+    latencySamples: quick ? 20 : 200,
+    frameSizes: quick ? [3] : [3, 10],
+    frameSamples: quick ? 10 : 30,
+    ingestCounts: quick ? [200] : [5_000, 20_000],
+    ingestTimeoutMs: (count) => 1000 * (ingestTimeout ?? (quick ? 20 : count > 5_000 ? 45 : 120)),
+    shareClusters: quick,
+    pollMs: wholeNumber("--poll-ms", values["poll-ms"], 1, 1000),
+    logLevel: values["log-level"],
+    budgetMs: 1000 * wholeNumber("--budget", values.budget, 1, 86_400),
+    profileDir: values.profile ? resolve(import.meta.dirname, "../results/profiles") : undefined,
+  }
+}
+
+const wholeNumber = (flag: string, text: string, min: number, max: number): number => {
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${flag} takes a whole number from ${min} to ${max}, not "${text}"`)
+  }
+  return value
+}

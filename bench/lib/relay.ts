@@ -1,0 +1,80 @@
+import { WebSocket, WebSocketServer } from "ws"
+import { addressOf } from "./processes.js"
+
+/**
+ * A WebSocket relay in front of one node that counts the TRANSACTION frames passing through it, in
+ * both directions. Every connection to the relay's port gets its own connection to the node; frames
+ * are forwarded one for one. Addresses in HANDSHAKE frames going into the node are rewritten by
+ * `rewrite`, so that nodes learn (and dial) each other's relays instead of each other directly, and a
+ * node still recognises its own address. Works for any implementation: nothing in the node changes.
+ */
+export interface CountingRelay {
+  readonly transactionFrames: () => number
+  readonly close: () => Promise<void>
+}
+
+export const startRelay = (
+  port: number,
+  nodePort: number,
+  rewrite: (address: string) => string,
+): Promise<CountingRelay> =>
+  new Promise((resolveRelay, rejectRelay) => {
+    let transactionFrames = 0
+    const server = new WebSocketServer({ port, host: "localhost" })
+    const upstreams = new Set<WebSocket>()
+
+    server.on("connection", (client) => {
+      const upstream = new WebSocket(addressOf(nodePort))
+      upstreams.add(upstream)
+      const queued: Array<{ data: string | Buffer; binary: boolean }> = []
+      const toNode = (data: string | Buffer, binary: boolean) =>
+        upstream.readyState === WebSocket.OPEN ? upstream.send(data, { binary }) : queued.push({ data, binary })
+      client.on("message", (raw, binary) => {
+        const data = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.toString())
+        const message = binary ? undefined : parse(data.toString())
+        if (message?.type === "TRANSACTION") transactionFrames++
+        if (message?.type === "HANDSHAKE" && Array.isArray(message.data)) {
+          const data = message.data.map((entry) => (typeof entry === "string" ? rewrite(entry) : entry))
+          toNode(JSON.stringify({ ...message, data }), false)
+        } else toNode(binary ? data : data.toString(), binary)
+      })
+      upstream.on("message", (raw, binary) => {
+        const data = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.toString())
+        if (!binary && parse(data.toString())?.type === "TRANSACTION") transactionFrames++
+        if (client.readyState === WebSocket.OPEN) client.send(binary ? data : data.toString(), { binary })
+      })
+      upstream.once("open", () => {
+        for (const { data, binary } of queued.splice(0)) upstream.send(data, { binary })
+      })
+      const closeBoth = () => {
+        upstreams.delete(upstream)
+        if (client.readyState !== WebSocket.CLOSED) client.close()
+        if (upstream.readyState !== WebSocket.CLOSED) upstream.terminate()
+      }
+      client.on("close", closeBoth)
+      upstream.on("close", closeBoth)
+      client.on("error", () => {})
+      upstream.on("error", () => {})
+    })
+    server.once("error", rejectRelay)
+    server.once("listening", () =>
+      resolveRelay({
+        transactionFrames: () => transactionFrames,
+        close: () =>
+          new Promise<void>((resolveClose) => {
+            for (const upstream of upstreams) upstream.terminate()
+            for (const client of server.clients) client.terminate()
+            server.close(() => resolveClose())
+          }),
+      }),
+    )
+  })
+
+const parse = (text: string): { readonly type?: unknown; readonly data?: unknown } | undefined => {
+  try {
+    const value: unknown = JSON.parse(text)
+    return typeof value === "object" && value !== null ? value : undefined
+  } catch {
+    return undefined
+  }
+}

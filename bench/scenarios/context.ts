@@ -1,0 +1,96 @@
+import type { Cluster, ClusterOptions } from "../lib/cluster.js"
+import type { BenchConfig } from "../lib/config.js"
+import { type MeshResult, openProbe, waitForMesh } from "../lib/probe.js"
+import { addressOf, type ImplName } from "../lib/processes.js"
+import type { FigureSpec, Sample } from "../lib/results.js"
+import { outboundNodePorts } from "../lib/sockets.js"
+import { now, pollUntil } from "../lib/time.js"
+
+/** What a scenario gets for one implementation in one run. */
+export interface ScenarioContext {
+  readonly impl: ImplName
+  readonly config: BenchConfig
+  readonly record: (spec: FigureSpec, sample: Sample) => void
+  readonly log: (line: string) => void
+}
+
+/** Where the bench's own servers listen, above the nodes' ports. */
+export const relayPort = (basePort: number, index: number): number => basePort + 101 + index
+export const probePort = (basePort: number, index: number): number => basePort + 201 + index
+
+export const meshTimeoutMs = 15_000
+
+/** How the scenarios start their clusters. */
+export const clusterOptions = (
+  config: BenchConfig,
+  knownPeers?: (index: number) => ReadonlyArray<string>,
+): ClusterOptions => ({
+  basePort: config.basePort,
+  logLevel: config.logLevel,
+  profileDir: config.profileDir,
+  timeoutMs: 60_000,
+  ...(knownPeers !== undefined && { knownPeers }),
+})
+
+/**
+ * Waits until every node of the cluster lists every node in its HANDSHAKE (or, with `expectedFor`,
+ * the addresses given for it). Resolves the probe result and a description of what is missing, if any.
+ */
+export const waitForFullMesh = async (
+  cluster: Cluster,
+  config: BenchConfig,
+  expectedFor: (index: number) => ReadonlyArray<string> = () => cluster.nodes.map((node) => addressOf(node.port)),
+): Promise<{ readonly result: MeshResult; readonly missing: string | undefined }> => {
+  const targets = cluster.nodes.map((node, index) => ({ address: addressOf(node.port), expected: expectedFor(index) }))
+  const result = await waitForMesh(targets, probePort(config.basePort, 0), meshTimeoutMs)
+  const incomplete = targets.flatMap((target, index) =>
+    result.completeAt[index] === undefined
+      ? [`node ${index + 1} listed ${result.listed[index] ?? 0}/${target.expected.length}`]
+      : [],
+  )
+  const missing =
+    incomplete.length === 0 ? undefined : `mesh not formed in ${meshTimeoutMs / 1000} s: ${incomplete.join(", ")}`
+  return { result, missing }
+}
+
+/**
+ * Times mesh formation without disturbing it: polls /proc for each node's established outbound TCP
+ * connections until every node has one to every other node. Then checks the result the spec's way: one
+ * HANDSHAKE probe per node must list all N addresses. If one does not, probing goes on and the figure
+ * becomes the time the last probe confirmed (`method: "probe"`).
+ */
+export const timeMeshFormation = async (
+  cluster: Cluster,
+  config: BenchConfig,
+): Promise<{ readonly formedAt: number; readonly method: "tcp" | "probe" }> => {
+  const ports = cluster.nodes.map((node) => node.port)
+  const nodePorts = new Set(ports)
+  const pids = cluster.nodes.map((node) => node.pid)
+  let formedAt = 0
+  const connected = await pollUntil(
+    () => {
+      const outbound = outboundNodePorts(pids, nodePorts)
+      formedAt = now()
+      return outbound.every((peers, index) => ports.every((port, j) => j === index || peers.has(port)))
+    },
+    meshTimeoutMs,
+    config.pollMs,
+  )
+  if (!connected) throw new Error(`mesh not formed in ${meshTimeoutMs / 1000} s (TCP connections missing)`)
+  // One node at a time, with the spec helper's 5 s patience: the check must not load the mesh it checks.
+  const all = ports.map(addressOf)
+  const probe = await openProbe(probePort(config.basePort, 0))
+  let confirmed = true
+  try {
+    for (const port of ports) {
+      const listed = await probe.ask(addressOf(port), 5_000)
+      if (!all.every((address) => listed?.includes(address))) confirmed = false
+    }
+  } finally {
+    await probe.close()
+  }
+  if (confirmed) return { formedAt, method: "tcp" }
+  const { result, missing } = await waitForFullMesh(cluster, config)
+  if (missing !== undefined) throw new Error(missing)
+  return { formedAt: Math.max(...result.completeAt.map((at) => at ?? 0)), method: "probe" }
+}

@@ -1,0 +1,137 @@
+import { type Cluster, startCluster } from "../lib/cluster.js"
+import { PoolWatcher, waitForDelivery } from "../lib/pools.js"
+import { addressOf, readRssKb } from "../lib/processes.js"
+import type { FigureSpec, Problem } from "../lib/results.js"
+import { now, sleep } from "../lib/time.js"
+import { makeTransactions, openSender, transactionFrame } from "../lib/transactions.js"
+import { clusterOptions, type ScenarioContext, waitForFullMesh } from "./context.js"
+
+/** With no pool file changing for this long, what is missing counts as lost rather than pending. */
+const stallMs = 5_000
+
+const meanRssMb = (cluster: Cluster): number | undefined => {
+  const values = cluster.nodes.flatMap((node) => {
+    const kb = readRssKb(node.pid)
+    return kb === undefined ? [] : [kb / 1024]
+  })
+  return values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0) / values.length
+}
+
+const ingestSpecs = (count: number) => {
+  const figure = (id: string, label: string, unit: string, better: "lower" | "higher"): FigureSpec => ({
+    id: `ingest-${count}-${id}`,
+    scenario: "ingest",
+    label: `ingest ${count.toLocaleString("en-US")} into 1 of 3: ${label}`,
+    unit,
+    better,
+  })
+  return {
+    rate: figure("rate", "tx/s", "tx/s", "higher"),
+    lost: figure("lost", "lost", "tx", "lower"),
+    duplicated: figure("duplicated", "duplicated", "tx", "lower"),
+    invalid: figure("invalid-reads", "invalid pool-file reads", "reads", "lower"),
+    idleRss: {
+      id: "rss-idle",
+      scenario: "ingest",
+      label: "RSS per node, idle mesh of 3 (MB)",
+      unit: "MB",
+      better: "lower",
+    } satisfies FigureSpec,
+    afterRss: {
+      id: `rss-after-${count}`,
+      scenario: "ingest",
+      label: `RSS per node after ingest of ${count.toLocaleString("en-US")} (MB)`,
+      unit: "MB",
+      better: "lower",
+    } satisfies FigureSpec,
+  }
+}
+
+/**
+ * (3) Sustained ingest on a formed 3-node mesh: `count` transactions written into node 1 over one
+ * socket as fast as ws sends them, timed from the first send until every pool file holds all of them.
+ * Also (5) memory: each node's mean RSS with the mesh idle, and again after the ingest.
+ */
+export const measureIngest = async (
+  { config, record, log }: ScenarioContext,
+  cluster: Cluster,
+  count: number,
+): Promise<void> => {
+  const specs = ingestSpecs(count)
+  await sleep(1_000)
+  record(specs.idleRss, { value: meanRssMb(cluster) })
+
+  const transactions = makeTransactions(count)
+  const frames = transactions.map(transactionFrame)
+  const sent = new Set(transactions.map((tx) => tx.hash))
+  const pools = cluster.nodes.map((node) => new PoolWatcher(node.poolFile))
+  const sender = await openSender(addressOf(cluster.nodes[0]?.port ?? 0))
+  const startedAt = now()
+  for (const frame of frames) sender.send(frame)
+  const outcome = await waitForDelivery(pools, sent, {
+    expectedBytes: Buffer.byteLength(JSON.stringify(transactions, null, 2)),
+    timeoutMs: config.ingestTimeoutMs(count),
+    stallMs,
+    pollMs: Math.max(config.pollMs, 5),
+  })
+  const endedAt = outcome.completeAt ?? now()
+  sender.close()
+  const inEvery = Math.min(...outcome.delivered)
+  const seconds = (endedAt - startedAt) / 1000
+  const perNode = outcome.delivered.join("/")
+  const problem: Problem | undefined =
+    outcome.completeAt !== undefined
+      ? undefined
+      : outcome.stalled
+        ? { kind: "lost", detail: `${count - inEvery} of ${count} never reached every pool (${perNode} per node)` }
+        : {
+            kind: "timeout",
+            detail: `did not finish in ${seconds.toFixed(0)} s: ${inEvery}/${count} in every pool (${perNode} per node), still writing; rate is over that window`,
+          }
+  record(specs.rate, { value: inEvery / seconds, ...(problem && { problem }) })
+  record(
+    specs.lost,
+    problem?.kind === "timeout"
+      ? { value: undefined, problem }
+      : { value: count - inEvery, ...(problem && { problem }) },
+  )
+  record(specs.duplicated, {
+    value: outcome.duplicates,
+    ...(outcome.duplicates > 0 && {
+      problem: { kind: "duplicated", detail: `${outcome.duplicates} duplicate entries in a pool` },
+    }),
+  })
+  record(specs.invalid, { value: outcome.invalidReads })
+  record(specs.afterRss, { value: meanRssMb(cluster) })
+  log(
+    `${count}: ${(inEvery / seconds).toFixed(0)} tx/s over ${seconds.toFixed(1)} s, in each pool ${perNode}, ` +
+      `duplicated ${outcome.duplicates}, invalid reads ${outcome.invalidReads}${problem ? ` [${problem.kind.toUpperCase()}]` : ""}`,
+  )
+}
+
+export const recordIngestFailure = ({ record }: ScenarioContext, count: number, detail: string): void => {
+  const specs = ingestSpecs(count)
+  for (const spec of [specs.rate, specs.lost, specs.duplicated]) {
+    record(spec, { value: undefined, problem: { kind: "failed", detail } })
+  }
+}
+
+/** (3) and (5), each ingest on a fresh 3-node network with empty pools. */
+export const runIngest = async (context: ScenarioContext): Promise<void> => {
+  const { impl, config, log } = context
+  for (const count of config.ingestCounts) {
+    let cluster: Cluster | undefined
+    try {
+      cluster = await startCluster(impl, 3, clusterOptions(config))
+      const { missing } = await waitForFullMesh(cluster, config)
+      if (missing !== undefined) throw new Error(missing)
+      await measureIngest(context, cluster, count)
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error)
+      recordIngestFailure(context, count, detail)
+      log(`${count}: failed: ${detail}`)
+    } finally {
+      await cluster?.stop()
+    }
+  }
+}

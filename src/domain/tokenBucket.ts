@@ -1,0 +1,19 @@
+/** A token bucket: `capacity` tokens at most, refilled continuously at `perSecond`. */
+export interface TokenBucket {
+  readonly tokens: number
+  readonly updatedAt: number
+}
+
+export interface BucketRate {
+  readonly capacity: number
+  readonly perSecond: number
+}
+
+export const fullBucket = (rate: BucketRate, now: number): TokenBucket => ({ tokens: rate.capacity, updatedAt: now })
+
+/** Takes one token at time `now` (milliseconds): whether there was one, and the bucket after. */
+export const takeToken = (bucket: TokenBucket, rate: BucketRate, now: number): readonly [boolean, TokenBucket] => {
+  const elapsed = Math.max(0, now - bucket.updatedAt)
+  const tokens = Math.min(rate.capacity, bucket.tokens + (elapsed * rate.perSecond) / 1000)
+  return tokens >= 1 ? [true, { tokens: tokens - 1, updatedAt: now }] : [false, { tokens, updatedAt: now }]
+}

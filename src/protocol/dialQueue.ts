@@ -1,0 +1,91 @@
+import { Effect } from "effect"
+import type { Address } from "../domain/Address.js"
+import { Limits } from "../services/Limits.js"
+import { DialError, Transport } from "../services/Transport.js"
+import type { ConnectionSlots } from "./connectionSlots.js"
+import { makeSelfAliases } from "./selfAliases.js"
+import { makeThrottledWarning } from "./throttledWarning.js"
+
+/**
+ * How a node dials: never itself, through a bounded queue with a few dials in flight at once, each
+ * with a timeout and a connection slot. A handshake full of unreachable addresses then costs a bounded
+ * number of sockets and fibers, and dials past the queue's end are refused at once.
+ */
+export const makeDialQueue = (slots: ConnectionSlots) =>
+  Effect.gen(function* () {
+    const limits = yield* Limits
+    const transport = yield* Transport
+    const self = yield* makeSelfAliases
+    const inFlight = yield* Effect.makeSemaphore(limits.dialConcurrency)
+    const capacity = limits.dialQueueSize + limits.dialConcurrency
+    // Dials waiting or in flight. Each change is one synchronous step, so fibers cannot interleave in it.
+    let pending = 0
+    const queueFull = yield* makeThrottledWarning("dial queue full: addresses dropped", 1_000)
+
+    /** Whether `address` is this node's own address or an alias of it, which it never dials. */
+    const isOwn = (address: Address) =>
+      Effect.gen(function* () {
+        if (!(yield* self.isSelf(address))) return false
+        yield* Effect.logDebug("own address not dialled").pipe(Effect.annotateLogs({ address }))
+        return true
+      })
+
+    /**
+     * Whether `address` may be dialled now: not this node's own, and room in the queue. Checked before
+     * a dial's fiber is even started, so a flood of handshakes costs little.
+     */
+    const admit = (address: Address) =>
+      Effect.gen(function* () {
+        if (yield* isOwn(address)) return false
+        if (pending >= capacity) {
+          yield* queueFull({ address, limit: `${limits.dialQueueSize} waiting dials` })
+          return false
+        }
+        return true
+      })
+
+    const attempt = (address: Address) =>
+      Effect.gen(function* () {
+        if (!(yield* slots.take("outbound"))) {
+          return yield* new DialError({ address, message: `too many connections (limit ${limits.maxConnections})` })
+        }
+        const connection = yield* transport.dial(address).pipe(
+          Effect.timeoutFail({
+            duration: limits.dialTimeoutMillis,
+            onTimeout: () => new DialError({ address, message: `dial timed out after ${limits.dialTimeoutMillis} ms` }),
+          }),
+        )
+        if (transport.nodeId !== undefined && connection.peerNodeId === transport.nodeId) {
+          yield* self.remember(address)
+          yield* connection.close
+          yield* Effect.logWarning("dialled itself: address remembered as its own").pipe(
+            Effect.annotateLogs({ address }),
+          )
+          return yield* new DialError({ address, message: "the address leads back to this node" })
+        }
+        return connection
+      })
+
+    /**
+     * Dials `address` through the queue (refused if it is full: admit's check came before other dials
+     * took the room). The connection and its slot last as long as the caller's scope.
+     */
+    const dial = (address: Address) =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => {
+          if (pending >= capacity) return false
+          pending++
+          return true
+        }),
+        (entered) =>
+          entered
+            ? inFlight.withPermits(1)(attempt(address))
+            : new DialError({ address, message: `dial queue full (limit ${limits.dialQueueSize} waiting dials)` }),
+        (entered) =>
+          Effect.sync(() => {
+            if (entered) pending--
+          }),
+      )
+
+    return { admit, isOwn, dial }
+  })

@@ -1,0 +1,67 @@
+import { Context } from "effect"
+
+/** Every limit that protects a node from what its peers send; docs/limits.md lists them with their variables. */
+export interface LimitsShape {
+  /** Largest frame accepted, in bytes (a larger one is refused and, on WebSocket, ends the connection). */
+  readonly maxPayloadBytes: number
+  /** Deepest nesting of arrays and objects a JSON frame may have. */
+  readonly maxJsonDepth: number
+  /** Bad frames a peer may send per minute; one more and it is disconnected. */
+  readonly badFramesPerMinute: number
+  /** Messages per second a connection may send, sustained. */
+  readonly messagesPerSecond: number
+  /** Messages a connection may send in a burst above the sustained rate. */
+  readonly messageBurst: number
+  /** Addresses of one HANDSHAKE considered; the rest are dropped. */
+  readonly maxHandshakeAddresses: number
+  /** Open connections, inbound and outbound together. */
+  readonly maxConnections: number
+  /** Dials in flight at once. */
+  readonly dialConcurrency: number
+  /** Dials waiting for a free dial slot; more are refused. */
+  readonly dialQueueSize: number
+  /** How long a dial may take. */
+  readonly dialTimeoutMillis: number
+  /** How far ahead of this node's clock a transaction's timeStamp may be. */
+  readonly futureToleranceMillis: number
+}
+
+export const defaultLimits: LimitsShape = {
+  maxPayloadBytes: 1024 * 1024,
+  maxJsonDepth: 32,
+  badFramesPerMinute: 20,
+  // Generous: a pool catch-up (docs/protocol-sync.md) answers with one TRANSACTION frame per missing transaction.
+  messagesPerSecond: 5_000,
+  messageBurst: 20_000,
+  maxHandshakeAddresses: 1_000,
+  // A full mesh of n nodes holds 2(n-1) connections per node (one each way): 256 fits a mesh of 100.
+  maxConnections: 256,
+  dialConcurrency: 16,
+  dialQueueSize: 1_000,
+  dialTimeoutMillis: 5_000,
+  // Bitcoin allows a block timestamp two hours ahead of the network's time.
+  futureToleranceMillis: 2 * 60 * 60 * 1000,
+}
+
+/** Each limit's environment variable (also read from the node folder's .env) and what it bounds. */
+export const limitVariables: { readonly [K in keyof LimitsShape]: readonly [variable: string, description: string] } = {
+  maxPayloadBytes: ["MAX_PAYLOAD_BYTES", "largest frame accepted, in bytes"],
+  maxJsonDepth: ["MAX_JSON_DEPTH", "deepest nesting of arrays and objects in a frame"],
+  badFramesPerMinute: ["BAD_FRAMES_PER_MINUTE", "bad frames a peer may send a minute before it is disconnected"],
+  messagesPerSecond: ["MESSAGES_PER_SECOND", "messages a connection may send a second, sustained"],
+  messageBurst: ["MESSAGE_BURST", "messages a connection may send at once above that rate"],
+  maxHandshakeAddresses: ["MAX_HANDSHAKE_ADDRESSES", "addresses read from one HANDSHAKE"],
+  maxConnections: ["MAX_CONNECTIONS", "open connections, inbound and outbound"],
+  dialConcurrency: ["DIAL_CONCURRENCY", "dials in flight at once"],
+  dialQueueSize: ["DIAL_QUEUE_SIZE", "dials waiting for their turn"],
+  dialTimeoutMillis: ["DIAL_TIMEOUT_MS", "milliseconds a dial may take"],
+  futureToleranceMillis: ["TX_FUTURE_TOLERANCE_MS", "milliseconds a transaction's timeStamp may be ahead of the clock"],
+}
+
+/**
+ * The node's limits. A Reference: code that needs a limit reads it without adding a requirement, and
+ * gets the defaults unless a layer (LimitsConfig in production, a test's override) provides others.
+ */
+export class Limits extends Context.Reference<Limits>()("meshnode/Limits", {
+  defaultValue: (): LimitsShape => defaultLimits,
+}) {}
