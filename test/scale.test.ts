@@ -16,8 +16,9 @@ import { fakePeer, record, send } from "./support/memoryNode.js"
 import { makeTransactionLog, type SimNode, startSimNode, type TransactionLog } from "./support/simNetwork.js"
 import { startSpecPeer } from "./support/specPeer.js"
 
+// Timestamps near the test clock's zero: nodes refuse transactions from the future.
 const tx = (n: number): Transaction =>
-  makeTransaction({ fromAddress: null, toAddress: "04abcdef", amount: 1 + (n % 100), timeStamp: 1_700_000_000_000 + n })
+  makeTransaction({ fromAddress: null, toAddress: "04abcdef", amount: 1 + (n % 100), timeStamp: n })
 
 /** Waits until a node's links satisfy `predicate`. */
 const waitForLinks = (node: SimNode, predicate: (snapshot: LinkSnapshot) => boolean) =>
