@@ -13,8 +13,10 @@ import type { Connection } from "../services/Transport.js"
  * never do, and they keep being reached through our outbound connections to them, as the spec wants).
  * A node relays on one link per address, its outbound one if it has both.
  *
- * With `pruned` gossip a node that accepts a new transaction from peer P skips P and every address
- * P listed in its last PEERS on the same connection: P sends to those itself. A node sends its PEERS
+ * With `pruned` gossip a node that accepts a new transaction from peer P skips P and every node of
+ * ours (one that sent us PEERS) that P listed in its last PEERS on the same connection: P sends to
+ * those itself. Spec nodes are never skipped: each of their peers sends them every transaction, as the
+ * spec's relay does. A node sends its PEERS
  * announcements on the very link it relays transactions on, so each connection delivers a peer's
  * list before the transactions that depend on it. Whoever sent it, P accepted it first, so by
  * induction every peer of every node that accepts it gets it, as long as each listed set is one the
@@ -77,8 +79,9 @@ export const makeLinks = (options: {
   Effect.gen(function* () {
     const stats = yield* NodeStats
     const byAddress = new Map<Address, Array<Link>>()
-    // How many peers each linked peer last said it relays to (the peer budget prefers to drop big ones).
-    const viewSizes = new Map<Address, number>()
+    // The linked peers that sent PEERS, so are our nodes, and how many peers each last said it relays
+    // to (the peer budget prefers to drop big ones).
+    const ours = new Map<Address, number>()
     // The link each address is relayed on (its outbound one if any), and the same as a list.
     const relayLinks = new Map<Address, Link>()
     let targets: ReadonlyArray<Link> = []
@@ -140,7 +143,7 @@ export const makeLinks = (options: {
           return refresh(link.address)
         }
         byAddress.delete(link.address)
-        viewSizes.delete(link.address)
+        ours.delete(link.address)
         leaving.delete(link.address)
         return Effect.zipRight(refresh(link.address), Queue.offer(lost, link.address))
       })
@@ -194,10 +197,13 @@ export const makeLinks = (options: {
         Effect.suspend(() => {
           const from = origin()
           const covered = options.gossip === "pruned" && from !== undefined ? view : undefined
+          // Only our nodes are left to the sender: a spec node gets it from each of its peers, as in the spec.
           const to =
             options.gossip === "flood"
               ? targets
-              : targets.filter((link) => link.address !== from && covered?.has(link.address) !== true)
+              : targets.filter(
+                  (link) => link.address !== from && !(covered?.has(link.address) === true && ours.has(link.address)),
+                )
           return Effect.as(
             Effect.forEach(to, (link) => link.send(frame), { discard: true }),
             to.length,
@@ -217,7 +223,7 @@ export const makeLinks = (options: {
           if (from === undefined) return
           const listed = listedIn(message)
           view = listed
-          viewSizes.set(from, listed.size)
+          ours.set(from, listed.size)
           yield* Effect.logDebug("peers received").pipe(Effect.annotateLogs({ from, peers: listed.size }))
           const known: Array<Address> = []
           for (const entry of message.data.known ?? []) {
@@ -275,7 +281,7 @@ export const makeLinks = (options: {
         return n
       },
       /** How many peers `address` last told us it relays to, if it told us. */
-      viewSize: (address: Address) => viewSizes.get(address),
+      viewSize: (address: Address) => ours.get(address),
       /**
        * Closes every link to `address` on purpose. Our other peers hear first that we no longer relay
        * to it (so none counts on us for it), and it gets our relay set, to know where else to go.
