@@ -13,8 +13,12 @@ import type { Connection } from "../services/Transport.js"
  * never do, and they keep being reached through our outbound connections to them, as the spec wants).
  * A node relays on one link per address, its outbound one if it has both.
  *
- * With `pruned` gossip a node that accepts a new transaction from peer P skips P and every address
- * P listed in its last PEERS: P sends to those itself. Whoever sent it, P accepted it first, so by
+ * With `pruned` gossip a node that accepts a new transaction from peer P skips P and every node of
+ * ours (one that sent us PEERS) that P listed in its last PEERS on the same connection: P sends to
+ * those itself. Spec nodes are never skipped: each of their peers sends them every transaction, as the
+ * spec's relay does. A node sends its PEERS
+ * announcements on the very link it relays transactions on, so each connection delivers a peer's
+ * list before the transactions that depend on it. Whoever sent it, P accepted it first, so by
  * induction every peer of every node that accepts it gets it, as long as each listed set is one the
  * peer really sends to. A node that drops a peer on purpose tells its other peers first; otherwise a
  * lost link leaves the sets listing it stale until the next announcement, so the two ends of every
@@ -75,8 +79,9 @@ export const makeLinks = (options: {
   Effect.gen(function* () {
     const stats = yield* NodeStats
     const byAddress = new Map<Address, Array<Link>>()
-    // What each linked peer told us it relays to; set once per PEERS, read once per transaction.
-    const views = new Map<Address, ReadonlySet<Address>>()
+    // The linked peers that sent PEERS, so are our nodes, and how many peers each last said it relays
+    // to (the peer budget prefers to drop big ones).
+    const ours = new Map<Address, number>()
     // The link each address is relayed on (its outbound one if any), and the same as a list.
     const relayLinks = new Map<Address, Link>()
     let targets: ReadonlyArray<Link> = []
@@ -138,7 +143,7 @@ export const makeLinks = (options: {
           return refresh(link.address)
         }
         byAddress.delete(link.address)
-        views.delete(link.address)
+        ours.delete(link.address)
         leaving.delete(link.address)
         return Effect.zipRight(refresh(link.address), Queue.offer(lost, link.address))
       })
@@ -185,14 +190,20 @@ export const makeLinks = (options: {
 
     /** The link handle of one connection; `origin` says who is on the other end, once known. */
     const connectionLink = (origin: () => Address | undefined, identify: (address: Address) => Effect.Effect<void>) => {
+      // What the peer on this connection last said it relays to: set once per PEERS, read once per
+      // transaction. Per connection, so a peer that lies about who it is can only mislead itself.
+      let view: ReadonlySet<Address> | undefined
       const relay = (frame: string) =>
         Effect.suspend(() => {
           const from = origin()
-          const covered = options.gossip === "pruned" && from !== undefined ? views.get(from) : undefined
+          const covered = options.gossip === "pruned" && from !== undefined ? view : undefined
+          // Only our nodes are left to the sender: a spec node gets it from each of its peers, as in the spec.
           const to =
             options.gossip === "flood"
               ? targets
-              : targets.filter((link) => link.address !== from && covered?.has(link.address) !== true)
+              : targets.filter(
+                  (link) => link.address !== from && !(covered?.has(link.address) === true && ours.has(link.address)),
+                )
           return Effect.as(
             Effect.forEach(to, (link) => link.send(frame), { discard: true }),
             to.length,
@@ -211,7 +222,8 @@ export const makeLinks = (options: {
           const from = origin()
           if (from === undefined) return
           const listed = listedIn(message)
-          views.set(from, listed)
+          view = listed
+          ours.set(from, listed.size)
           yield* Effect.logDebug("peers received").pipe(Effect.annotateLogs({ from, peers: listed.size }))
           const known: Array<Address> = []
           for (const entry of message.data.known ?? []) {
@@ -268,8 +280,8 @@ export const makeLinks = (options: {
         for (const links of byAddress.values()) for (const link of links) if (link.direction === direction) n++
         return n
       },
-      /** How many peers `address` told us it relays to, if it told us. */
-      viewSize: (address: Address) => views.get(address)?.size,
+      /** How many peers `address` last told us it relays to, if it told us. */
+      viewSize: (address: Address) => ours.get(address),
       /**
        * Closes every link to `address` on purpose. Our other peers hear first that we no longer relay
        * to it (so none counts on us for it), and it gets our relay set, to know where else to go.
