@@ -2,7 +2,7 @@ import { FileSystem } from "@effect/platform"
 import { Duration, Effect, Layer, Queue, Schedule, Stream, SubscriptionRef } from "effect"
 import type { Transaction } from "../domain/Transaction.js"
 import { TransactionPool } from "../services/TransactionPool.js"
-import { makeRenderedPool, readPoolFile, renderPoolEntry, writeFileAtomic } from "./poolFile.js"
+import { makeRenderedPool, readPoolFile, writeFileAtomic } from "./poolFile.js"
 import { makePoolIndex } from "./poolIndex.js"
 
 /**
@@ -18,14 +18,13 @@ export const make = (file: string) =>
     const fs = yield* FileSystem.FileSystem
     const initial = yield* readPoolFile(file)
     const index = yield* makePoolIndex(initial)
-    const entries = initial.map(renderPoolEntry)
+    const rendered = makeRenderedPool(initial)
     const wake = yield* Queue.dropping<void>(1)
-    const persistedCount = yield* SubscriptionRef.make(entries.length)
-    const rendered = makeRenderedPool(entries)
+    const persistedCount = yield* SubscriptionRef.make(rendered.count())
 
     const writeOnce = Effect.suspend(() => {
-      const count = entries.length
-      return writeFileAtomic(file, rendered.upTo(count)).pipe(
+      const count = rendered.count()
+      return writeFileAtomic(file, rendered.file()).pipe(
         Effect.timed,
         // One line per write: how many writes a burst costs, and how long each takes.
         Effect.tap(([took]) =>
@@ -51,17 +50,17 @@ export const make = (file: string) =>
       if ((yield* Queue.size(wake)) > 0) yield* Effect.sleep(Duration.times(took, burstSpacingFactor))
     }).pipe(Effect.forever, Effect.provideService(FileSystem.FileSystem, fs), Effect.forkScoped)
 
-    const add = (tx: Transaction) =>
-      index.add(tx).pipe(
-        Effect.tap((isNew) => {
-          if (!isNew) return Effect.void
-          entries.push(renderPoolEntry(tx))
+    const addAll = (txs: ReadonlyArray<Transaction>) =>
+      index.addAll(txs).pipe(
+        Effect.tap((added) => {
+          if (added.length === 0) return Effect.void
+          for (const tx of added) rendered.append(tx)
           return Queue.offer(wake, undefined)
         }),
       )
 
     const flush = Effect.suspend(() => {
-      const target = entries.length
+      const target = rendered.count()
       return persistedCount.changes.pipe(
         Stream.takeUntil((count) => count >= target),
         Stream.runDrain,
@@ -71,7 +70,12 @@ export const make = (file: string) =>
     // On shutdown, what was accepted reaches the disk before the node exits.
     yield* Effect.addFinalizer(() => flush.pipe(Effect.timeout("5 seconds"), Effect.ignore))
 
-    return TransactionPool.of({ ...index, add, flush })
+    return TransactionPool.of({
+      ...index,
+      add: (tx) => Effect.map(addAll([tx]), (added) => added.length > 0),
+      addAll,
+      flush,
+    })
   })
 
 export const layer = (file: string) => Layer.scoped(TransactionPool, make(file))

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto"
 import { createServer, type IncomingMessage } from "node:http"
-import { Data, Effect, Exit, Layer, Mailbox, Stream } from "effect"
+import { Chunk, Data, Effect, Exit, Layer, Mailbox, Stream } from "effect"
 import { WebSocket, WebSocketServer } from "ws"
 import type { Address } from "../domain/Address.js"
 import { NodeStats } from "../services/NodeStats.js"
@@ -51,9 +51,13 @@ const wrapSocket = (
   return {
     remote,
     frames: Mailbox.toStream(frames).pipe(
-      // A burst of frames must not starve other sockets or file writes: after a few milliseconds of
-      // work, let the event loop run. At low load no frame waits for anything.
+      // Frames come in runs of at most `runLength`, whatever arrived meanwhile; a burst must not
+      // starve other sockets or file writes: after a few milliseconds of work, let the event loop
+      // run. At low load no frame waits for anything.
+      Stream.chunks,
+      Stream.mapConcat((run) => Chunk.chunksOf(run, runLength)),
       Stream.tap(() => yieldIfBusy),
+      Stream.flattenChunks,
       // Logged by the reader's fiber, so the line carries the node and peer of the connection.
       Stream.catchTag("FrameTooLarge", () =>
         Stream.execute(
@@ -94,6 +98,9 @@ const nextTurn = Effect.async<void>((resume) => {
   const handle = setImmediate(() => resume(Effect.void))
   return Effect.sync(() => clearImmediate(handle))
 })
+
+/** The most frames handed to the reader at once. */
+const runLength = 64
 
 /** How long frame handling may hold the event loop before it lets I/O (other sockets, the pool file) run. */
 const sliceMillis = 4

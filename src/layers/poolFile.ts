@@ -1,4 +1,4 @@
-import { closeSync, fsync, openSync, renameSync, writeFileSync } from "node:fs"
+import { closeSync, fsync, openSync, renameSync, writevSync } from "node:fs"
 import { FileSystem } from "@effect/platform"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { Transaction } from "../domain/Transaction.js"
@@ -37,27 +37,45 @@ export const readPoolFile = (file: string) =>
 /** One transaction as `JSON.stringify(pool, null, 2)` prints it inside the array. */
 export const renderPoolEntry = (tx: Transaction): string => `  ${JSON.stringify(tx, null, 2).replaceAll("\n", "\n  ")}`
 
+const opening = Buffer.from("[\n")
+const closing = Buffer.from("\n]")
+const separator = Buffer.from(",\n")
+const empty = Buffer.from("[]")
+
 /**
- * The file's text for the first `count` of a growing list of rendered entries, extended from the
- * last call rather than joined anew: each write costs what was added, not the whole pool.
+ * The file's bytes, kept rendered and extended as transactions are added: each entry is rendered
+ * and encoded once, into one buffer that grows by doubling, so a write costs a copy of the bytes and
+ * no allocation, whatever the size of the pool.
  */
-export const makeRenderedPool = (entries: ReadonlyArray<string>) => {
-  let body = ""
-  let included = 0
+export const makeRenderedPool = (initial: ReadonlyArray<Transaction>) => {
+  let body = Buffer.allocUnsafe(64 * 1024)
+  let used = 0
+  let count = 0
+  const reserve = (bytes: number) => {
+    if (used + bytes <= body.length) return
+    const grown = Buffer.allocUnsafe(Math.max(body.length * 2, used + bytes))
+    body.copy(grown, 0, 0, used)
+    body = grown
+  }
+  const append = (tx: Transaction) => {
+    const entry = renderPoolEntry(tx)
+    reserve(separator.length + Buffer.byteLength(entry))
+    if (count > 0) used += separator.copy(body, used)
+    used += body.write(entry, used)
+    count++
+  }
+  for (const tx of initial) append(tx)
   return {
-    upTo: (count: number): string => {
-      if (count > included) {
-        const added = entries.slice(included, count).join(",\n")
-        body = included === 0 ? added : `${body},\n${added}`
-        included = count
-      }
-      return included === 0 ? "[]" : `[\n${body}\n]`
-    },
+    append,
+    /** How many entries are rendered. */
+    count: () => count,
+    /** The whole file as it stands, as views on the rendered bytes (valid until the next append). */
+    file: (): ReadonlyArray<Uint8Array> => (count === 0 ? [empty] : [opening, body.subarray(0, used), closing]),
   }
 }
 
 /** Replaces `file` atomically: write a temporary file, fsync it, rename it over the old one. */
-export const writeFileAtomic = (file: string, text: string) => {
+export const writeFileAtomic = (file: string, parts: ReadonlyArray<Uint8Array>) => {
   const temporary = `${file}.tmp-${process.pid}`
   const fail = (error: unknown) => new PoolError({ reason: "WriteFailed", file, message: String(error) })
   return Effect.acquireUseRelease(
@@ -65,7 +83,7 @@ export const writeFileAtomic = (file: string, text: string) => {
     // disk, goes to the thread pool, so the node keeps handling frames meanwhile.
     Effect.try({ try: () => openSync(temporary, "w"), catch: fail }),
     (descriptor) =>
-      Effect.try({ try: () => writeFileSync(descriptor, text), catch: fail }).pipe(
+      Effect.try({ try: () => writeAll(descriptor, parts), catch: fail }).pipe(
         Effect.andThen(
           Effect.async<void, PoolError>((resume) => {
             fsync(descriptor, (error) => resume(error ? Effect.fail(fail(error)) : Effect.void))
@@ -74,4 +92,21 @@ export const writeFileAtomic = (file: string, text: string) => {
       ),
     (descriptor) => Effect.sync(() => closeSync(descriptor)),
   ).pipe(Effect.andThen(Effect.try({ try: () => renameSync(temporary, file), catch: fail })))
+}
+
+/** Writes every part, however many calls writev needs. */
+const writeAll = (descriptor: number, parts: ReadonlyArray<Uint8Array>) => {
+  let pending = parts.filter((part) => part.byteLength > 0)
+  while (pending.length > 0) {
+    let written = writevSync(descriptor, pending)
+    const rest: Array<Uint8Array> = []
+    for (const part of pending) {
+      if (written >= part.byteLength) written -= part.byteLength
+      else {
+        rest.push(part.subarray(written))
+        written = 0
+      }
+    }
+    pending = rest
+  }
 }

@@ -9,16 +9,23 @@ export const makePoolIndex = (initial: ReadonlyArray<Transaction>) =>
     for (const tx of initial) if (!byHash.has(tx.hash)) byHash.set(tx.hash, tx)
     const size = yield* SubscriptionRef.make(byHash.size)
 
-    const add = (tx: Transaction) =>
+    const addAll = (txs: ReadonlyArray<Transaction>) =>
       Effect.suspend(() => {
-        if (byHash.has(tx.hash)) return Effect.succeed(false)
-        byHash.set(tx.hash, tx)
-        return Effect.as(SubscriptionRef.set(size, byHash.size), true)
+        const added: Array<Transaction> = []
+        for (const tx of txs) {
+          if (byHash.has(tx.hash)) continue
+          byHash.set(tx.hash, tx)
+          added.push(tx)
+        }
+        // Subscribers hear once per batch.
+        return added.length === 0 ? Effect.succeed(added) : Effect.as(SubscriptionRef.set(size, byHash.size), added)
       })
 
     return {
-      add,
+      add: (tx: Transaction) => Effect.map(addAll([tx]), (added) => added.length > 0),
+      addAll,
       has: (hash: string) => Effect.sync(() => byHash.has(hash)),
+      holds: (hash: string) => byHash.has(hash),
       list: Effect.sync(() => [...byHash.values()]),
       size: SubscriptionRef.get(size),
       sizeChanges: size.changes,

@@ -21,14 +21,29 @@ export type FrameRefusal =
   | "no message type"
   | "invalid message"
 
+/** What the guard made of one frame. */
+export type Verdict =
+  | { readonly _tag: "Message"; readonly message: Message }
+  /** A TRANSACTION frame whose hash the pool already holds: a copy, dropped without decoding. */
+  | { readonly _tag: "Known" }
+  | { readonly _tag: "Refused"; readonly reason: FrameRefusal; readonly detail: string }
+  | { readonly _tag: "Unknown"; readonly type: string }
+
 /** Checks one connection's frames, in order; built per connection because it keeps that peer's budgets. */
 export interface FrameGuard {
   /**
-   * The message a frame holds, or None if it was refused (one warning line naming the reason and the
-   * limit) or is of a type this node does not know (one debug line). Fails with TooManyBadFrames once
-   * the peer has sent more bad frames than its budget allows.
+   * What one frame holds, decided synchronously at time `now` (ms): a message, a copy of a known
+   * transaction, a refusal, or a message of a type this node does not know. Runs for every frame, so
+   * it is plain code; what a verdict costs in logs and budgets is `refuse` and `ignore`.
    */
-  readonly admit: (frame: Frame) => Effect.Effect<Option.Option<Message>, TooManyBadFrames>
+  readonly inspect: (frame: Frame, now: number) => Verdict
+  /**
+   * A refused frame: one warning line naming the reason and the limit, counted against the peer's
+   * budget of bad frames. Fails with TooManyBadFrames once the peer has sent more than it allows.
+   */
+  readonly refuse: (reason: FrameRefusal, detail: string) => Effect.Effect<void, TooManyBadFrames>
+  /** A message of an unknown type: one debug line. */
+  readonly ignore: (type: string) => Effect.Effect<void>
 }
 
 const limitOf = (reason: FrameRefusal, limits: LimitsShape): string => {
@@ -65,12 +80,31 @@ export const makeFrameGuard = Effect.gen(function* () {
   const limits = yield* Limits
   const stats = yield* NodeStats
   const pool = yield* Effect.serviceOption(TransactionPool)
+  const holds = Option.match(pool, { onNone: () => () => false, onSome: (pool) => pool.holds })
   const messageRate = { capacity: limits.messageBurst, perSecond: limits.messagesPerSecond }
   const badFrameRate = { capacity: limits.badFramesPerMinute, perSecond: limits.badFramesPerMinute / 60 }
   const startedAt = yield* Clock.currentTimeMillis
   // One fiber reads a connection's frames in order, so plain variables are enough here.
   let messages = fullBucket(messageRate, startedAt)
   let badFrames = fullBucket(badFrameRate, startedAt)
+
+  const refused = (reason: FrameRefusal, detail: string): Verdict => ({ _tag: "Refused", reason, detail })
+
+  const inspect = (frame: Frame, now: number): Verdict => {
+    const [allowed, next] = takeToken(messages, messageRate, now)
+    messages = next
+    if (!allowed) return refused("rate limit exceeded", "frame dropped")
+    if (typeof frame !== "string") return refused("binary frame", `${frame.byteLength} bytes`)
+    const size = byteLength(frame)
+    if (size > limits.maxPayloadBytes) return refused("too large", `${size} bytes`)
+    if (exceedsJsonDepth(frame, limits.maxJsonDepth)) return refused("too deeply nested", frame)
+    const knownHash = transactionHashOf(frame)
+    if (knownHash !== undefined && holds(knownHash)) return known
+    const decoded = decodeFrame(frame)
+    if (Either.isRight(decoded)) return { _tag: "Message", message: decoded.right }
+    const error = decoded.left
+    return error._tag === "FrameRejected" ? refused(error.reason, error.detail) : { _tag: "Unknown", type: error.type }
+  }
 
   const refuse = (reason: FrameRefusal, detail: string) =>
     Effect.gen(function* () {
@@ -81,35 +115,16 @@ export const makeFrameGuard = Effect.gen(function* () {
       const [allowed, next] = takeToken(badFrames, badFrameRate, yield* Clock.currentTimeMillis)
       badFrames = next
       if (!allowed) return yield* new TooManyBadFrames({ limit: `${limits.badFramesPerMinute} bad frames a minute` })
-      return Option.none<Message>()
     })
 
-  const admit = (frame: Frame) =>
-    Effect.gen(function* () {
-      const [allowed, next] = takeToken(messages, messageRate, yield* Clock.currentTimeMillis)
-      messages = next
-      if (!allowed) return yield* refuse("rate limit exceeded", "frame dropped")
-      if (typeof frame !== "string") return yield* refuse("binary frame", `${frame.byteLength} bytes`)
-      const size = byteLength(frame)
-      if (size > limits.maxPayloadBytes) return yield* refuse("too large", `${size} bytes`)
-      if (exceedsJsonDepth(frame, limits.maxJsonDepth)) return yield* refuse("too deeply nested", frame)
-      const knownHash = transactionHashOf(frame)
-      if (knownHash !== undefined && Option.isSome(pool) && (yield* pool.value.has(knownHash))) {
-        yield* stats.messageReceived("TRANSACTION")
-        yield* stats.increment("transactionsDuplicate")
-        return Option.none<Message>()
-      }
-      const decoded = decodeFrame(frame)
-      if (Either.isRight(decoded)) return Option.some(decoded.right)
-      const error = decoded.left
-      if (error._tag === "FrameRejected") return yield* refuse(error.reason, error.detail)
-      yield* Effect.logDebug("message of unknown type ignored").pipe(
-        Effect.annotateLogs({ type: showEntry(error.type) }),
-      )
+  const ignore = (type: string) =>
+    Effect.logDebug("message of unknown type ignored").pipe(
+      Effect.annotateLogs({ type: showEntry(type) }),
       // One label for every unknown type: a peer must not grow our counters without bound.
-      yield* stats.messageReceived("OTHER")
-      return Option.none<Message>()
-    })
+      Effect.zipRight(stats.messageReceived("OTHER")),
+    )
 
-  return { admit } satisfies FrameGuard
+  return { inspect, refuse, ignore } satisfies FrameGuard
 })
+
+const known: Verdict = { _tag: "Known" }

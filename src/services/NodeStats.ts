@@ -32,11 +32,12 @@ export interface NodeStatsSnapshot {
 }
 
 export interface NodeStatsShape {
-  readonly increment: (counter: Counter) => Effect.Effect<void>
-  readonly messageReceived: (type: string) => Effect.Effect<void>
+  /** Adds `by` (default 1) to a counter. */
+  readonly increment: (counter: Counter, by?: number) => Effect.Effect<void>
+  readonly messageReceived: (type: string, count?: number) => Effect.Effect<void>
   readonly messagesSent: (type: string, count: number) => Effect.Effect<void>
-  /** Counts an accepted transaction and keeps it among the recent ones. */
-  readonly transactionAccepted: (tx: Transaction) => Effect.Effect<void>
+  /** Counts accepted transactions (oldest first) and keeps the newest among the recent ones. */
+  readonly transactionsAccepted: (txs: ReadonlyArray<Transaction>) => Effect.Effect<void>
   readonly snapshot: Effect.Effect<NodeStatsSnapshot>
 }
 
@@ -58,7 +59,7 @@ export class NodeStats extends Context.Reference<NodeStats>()("meshnode/NodeStat
     increment: () => Effect.void,
     messageReceived: () => Effect.void,
     messagesSent: () => Effect.void,
-    transactionAccepted: () => Effect.void,
+    transactionsAccepted: () => Effect.void,
     snapshot: Effect.succeed({
       startedAt: 0,
       counters: zeroCounters,

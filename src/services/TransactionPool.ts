@@ -11,7 +11,14 @@ export class PoolError extends Data.TaggedError("PoolError")<{
 export interface TransactionPoolShape {
   /** Adds `tx` if its hash is new; answers whether it was new. */
   readonly add: (tx: Transaction) => Effect.Effect<boolean>
+  /** Adds those of `txs` whose hashes are new, in order; answers them. One step for a whole batch. */
+  readonly addAll: (txs: ReadonlyArray<Transaction>) => Effect.Effect<ReadonlyArray<Transaction>>
   readonly has: (hash: string) => Effect.Effect<boolean>
+  /**
+   * Whether the pool holds `hash`, read synchronously from the in-memory index: for the per-frame
+   * path, which checks every incoming TRANSACTION frame against it before decoding.
+   */
+  readonly holds: (hash: string) => boolean
   readonly list: Effect.Effect<ReadonlyArray<Transaction>>
   readonly size: Effect.Effect<number>
   /** The current size, then every change. */
