@@ -155,6 +155,22 @@ export const readRssKb = (pid: number): number | undefined => {
   }
 }
 
+/** User plus system CPU time a process has used, in ms, from /proc/<pid>/stat (10 ms resolution). */
+export const readCpuMs = (pid: number): number | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    const ticks = Number(fields[11]) + Number(fields[12])
+    return Number.isFinite(ticks) ? ticks * (1000 / clockTicksPerSecond) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** USER_HZ: 100 on every Linux the bench runs on. */
+const clockTicksPerSecond = 100
+
 let workspace: string | undefined
 
 /** A fresh folder under the bench's temporary workspace (os.tmpdir()/meshnode-bench-*). */

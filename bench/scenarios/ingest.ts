@@ -1,6 +1,6 @@
 import { type Cluster, startCluster } from "../lib/cluster.js"
 import { PoolWatcher, waitForDelivery } from "../lib/pools.js"
-import { addressOf, readRssKb } from "../lib/processes.js"
+import { addressOf, readCpuMs, readRssKb } from "../lib/processes.js"
 import type { FigureSpec, Problem } from "../lib/results.js"
 import { now, sleep } from "../lib/time.js"
 import { makeTransactions, openSender, transactionFrame } from "../lib/transactions.js"
@@ -17,6 +17,17 @@ const meanRssMb = (cluster: Cluster): number | undefined => {
   return values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0) / values.length
 }
 
+/** CPU time used so far by all of the cluster's nodes, in ms. */
+const totalCpuMs = (cluster: Cluster): number | undefined => {
+  let total = 0
+  for (const node of cluster.nodes) {
+    const ms = readCpuMs(node.pid)
+    if (ms === undefined) return undefined
+    total += ms
+  }
+  return total
+}
+
 const ingestSpecs = (count: number) => {
   const figure = (id: string, label: string, unit: string, better: "lower" | "higher"): FigureSpec => ({
     id: `ingest-${count}-${id}`,
@@ -30,6 +41,7 @@ const ingestSpecs = (count: number) => {
     lost: figure("lost", "lost", "tx", "lower"),
     duplicated: figure("duplicated", "duplicated", "tx", "lower"),
     invalid: figure("invalid-reads", "invalid pool-file reads", "reads", "lower"),
+    cpu: figure("cpu", "CPU per transaction, 3 nodes together (µs)", "µs", "lower"),
     idleRss: {
       id: "rss-idle",
       scenario: "ingest",
@@ -66,6 +78,7 @@ export const measureIngest = async (
   const sent = new Set(transactions.map((tx) => tx.hash))
   const pools = cluster.nodes.map((node) => new PoolWatcher(node.poolFile))
   const sender = await openSender(addressOf(cluster.nodes[0]?.port ?? 0))
+  const cpuBefore = totalCpuMs(cluster)
   const startedAt = now()
   for (const frame of frames) sender.send(frame)
   const outcome = await waitForDelivery(pools, sent, {
@@ -75,6 +88,7 @@ export const measureIngest = async (
     pollMs: Math.max(config.pollMs, 5),
   })
   const endedAt = outcome.completeAt ?? now()
+  const cpuAfter = totalCpuMs(cluster)
   sender.close()
   const inEvery = Math.min(...outcome.delivered)
   const seconds = (endedAt - startedAt) / 1000
@@ -102,10 +116,16 @@ export const measureIngest = async (
     }),
   })
   record(specs.invalid, { value: outcome.invalidReads })
+  // Load on a shared machine stretches the wall-clock rate; the CPU the nodes used barely moves.
+  // Read once every pool is complete, so it includes the writes (the nodes are idle after that).
+  record(specs.cpu, {
+    value: cpuBefore === undefined || cpuAfter === undefined ? undefined : ((cpuAfter - cpuBefore) * 1000) / inEvery,
+  })
   record(specs.afterRss, { value: meanRssMb(cluster) })
   log(
     `${count}: ${(inEvery / seconds).toFixed(0)} tx/s over ${seconds.toFixed(1)} s, in each pool ${perNode}, ` +
-      `duplicated ${outcome.duplicates}, invalid reads ${outcome.invalidReads}${problem ? ` [${problem.kind.toUpperCase()}]` : ""}`,
+      `duplicated ${outcome.duplicates}, invalid reads ${outcome.invalidReads}, ` +
+      `CPU ${cpuBefore === undefined || cpuAfter === undefined ? "?" : (((cpuAfter - cpuBefore) * 1000) / inEvery).toFixed(0)} µs/tx${problem ? ` [${problem.kind.toUpperCase()}]` : ""}`,
   )
 }
 
