@@ -168,6 +168,17 @@ export const readCpuMs = (pid: number): number | undefined => {
   }
 }
 
+/** CPU time used so far by all of these processes together, in ms (undefined if one has gone). */
+export const totalCpuMs = (pids: ReadonlyArray<number>): number | undefined => {
+  let total = 0
+  for (const pid of pids) {
+    const ms = readCpuMs(pid)
+    if (ms === undefined) return undefined
+    total += ms
+  }
+  return total
+}
+
 /** USER_HZ: 100 on every Linux the bench runs on. */
 const clockTicksPerSecond = 100
 

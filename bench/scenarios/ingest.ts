@@ -1,6 +1,6 @@
 import { type Cluster, startCluster } from "../lib/cluster.js"
 import { PoolWatcher, waitForDelivery } from "../lib/pools.js"
-import { addressOf, readCpuMs, readRssKb } from "../lib/processes.js"
+import { addressOf, readRssKb, totalCpuMs } from "../lib/processes.js"
 import type { FigureSpec, Problem } from "../lib/results.js"
 import { now, sleep } from "../lib/time.js"
 import { makeTransactions, openSender, transactionFrame } from "../lib/transactions.js"
@@ -15,17 +15,6 @@ const meanRssMb = (cluster: Cluster): number | undefined => {
     return kb === undefined ? [] : [kb / 1024]
   })
   return values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0) / values.length
-}
-
-/** CPU time used so far by all of the cluster's nodes, in ms. */
-const totalCpuMs = (cluster: Cluster): number | undefined => {
-  let total = 0
-  for (const node of cluster.nodes) {
-    const ms = readCpuMs(node.pid)
-    if (ms === undefined) return undefined
-    total += ms
-  }
-  return total
 }
 
 const ingestSpecs = (count: number) => {
@@ -78,7 +67,7 @@ export const measureIngest = async (
   const sent = new Set(transactions.map((tx) => tx.hash))
   const pools = cluster.nodes.map((node) => new PoolWatcher(node.poolFile))
   const sender = await openSender(addressOf(cluster.nodes[0]?.port ?? 0))
-  const cpuBefore = totalCpuMs(cluster)
+  const cpuBefore = totalCpuMs(cluster.nodes.map((node) => node.pid))
   const startedAt = now()
   for (const frame of frames) sender.send(frame)
   const outcome = await waitForDelivery(pools, sent, {
@@ -88,7 +77,7 @@ export const measureIngest = async (
     pollMs: Math.max(config.pollMs, 5),
   })
   const endedAt = outcome.completeAt ?? now()
-  const cpuAfter = totalCpuMs(cluster)
+  const cpuAfter = totalCpuMs(cluster.nodes.map((node) => node.pid))
   sender.close()
   const inEvery = Math.min(...outcome.delivered)
   const seconds = (endedAt - startedAt) / 1000

@@ -1,6 +1,6 @@
 import type { Cluster } from "../lib/cluster.js"
 import { PoolWatcher, waitForHashEverywhere } from "../lib/pools.js"
-import { addressOf } from "../lib/processes.js"
+import { addressOf, totalCpuMs } from "../lib/processes.js"
 import type { FigureSpec } from "../lib/results.js"
 import { percentile } from "../lib/stats.js"
 import { now } from "../lib/time.js"
@@ -12,14 +12,26 @@ const percentiles = [50, 95, 99] as const
 /** How long one transaction may take to reach every pool before it counts as lost. */
 const deliveryTimeoutMs = 5_000
 
-export const latencySpecs = (size: number): Array<FigureSpec> =>
-  percentiles.map((p) => ({
-    id: `latency-${size}-p${p}`,
-    scenario: "latency",
-    label: `propagation to every pool, N=${size}, p${p} (ms)`,
-    unit: "ms",
-    better: "lower",
-  }))
+export const latencySpecs = (size: number): Array<FigureSpec> => [
+  ...percentiles.map(
+    (p): FigureSpec => ({
+      id: `latency-${size}-p${p}`,
+      scenario: "latency",
+      label: `propagation to every pool, N=${size}, p${p} (ms)`,
+      unit: "ms",
+      better: "lower",
+    }),
+  ),
+  cpuSpec(size),
+]
+
+const cpuSpec = (size: number): FigureSpec => ({
+  id: `latency-${size}-cpu`,
+  scenario: "latency",
+  label: `propagation, N=${size}: CPU per transaction, all nodes (µs)`,
+  unit: "µs",
+  better: "lower",
+})
 
 /**
  * (2) Propagation latency on a formed mesh: transactions sent one at a time into node 1 over one open
@@ -33,6 +45,7 @@ export const measureLatency = async ({ config, record, log }: ScenarioContext, c
   const sender = await openSender(addressOf(cluster.nodes[0]?.port ?? 0))
   const latencies: Array<number> = []
   let lost = 0
+  const cpuBefore = totalCpuMs(cluster.nodes.map((node) => node.pid))
   for (const tx of makeTransactions(config.latencySamples)) {
     const sentAt = now()
     sender.send(transactionFrame(tx))
@@ -44,6 +57,7 @@ export const measureLatency = async ({ config, record, log }: ScenarioContext, c
     else latencies.push(arrivedAt - sentAt)
     if (lost >= 3) break
   }
+  const cpuAfter = totalCpuMs(cluster.nodes.map((node) => node.pid))
   sender.close()
   const problem =
     lost > 0
@@ -53,8 +67,14 @@ export const measureLatency = async ({ config, record, log }: ScenarioContext, c
     const spec = specs[i]
     if (spec !== undefined) record(spec, { value: percentile(latencies, p), ...(problem && { problem }) })
   }
+  // What the nodes spent per transaction, idle time excluded: a figure load barely moves.
+  const cpuPerTransaction =
+    cpuBefore === undefined || cpuAfter === undefined || latencies.length === 0
+      ? undefined
+      : ((cpuAfter - cpuBefore) * 1000) / latencies.length
+  record(cpuSpec(size), { value: cpuPerTransaction })
   log(
-    `N=${size}: ${percentiles.map((p) => `p${p} ${(percentile(latencies, p) ?? Number.NaN).toFixed(1)}`).join(", ")} ms over ${latencies.length} transactions` +
+    `N=${size}: ${percentiles.map((p) => `p${p} ${(percentile(latencies, p) ?? Number.NaN).toFixed(1)}`).join(", ")} ms over ${latencies.length} transactions, CPU ${cpuPerTransaction?.toFixed(0) ?? "?"} µs/tx` +
       (lost > 0 ? `, ${lost} LOST` : ""),
   )
 }

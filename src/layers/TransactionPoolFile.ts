@@ -31,7 +31,7 @@ export const make = (file: string) =>
           Effect.logDebug("pool written").pipe(Effect.annotateLogs({ count, millis: Duration.toMillis(took) })),
         ),
         Effect.andThen(SubscriptionRef.set(persistedCount, count)),
-        Effect.withSpan("TransactionPoolFile.write", { attributes: { file, count } }),
+        Effect.withSpan("TransactionPoolFile.write", { attributes: { file, count }, captureStackTrace: false }),
       )
     })
 
