@@ -4,8 +4,8 @@ import { addressOf } from "./processes.js"
 /**
  * A WebSocket relay in front of one node that counts the TRANSACTION frames passing through it, in
  * both directions. Every connection to the relay's port gets its own connection to the node; frames
- * are forwarded one for one. Addresses in HANDSHAKE frames going into the node are rewritten by
- * `rewrite`, so that nodes learn (and dial) each other's relays instead of each other directly, and a
+ * are forwarded one for one. Addresses in HANDSHAKE and PEERS frames going into the node are rewritten
+ * by `rewrite`, so that nodes learn (and dial) each other's relays instead of each other directly, and a
  * node still recognises its own address. Works for any implementation: nothing in the node changes.
  */
 export interface CountingRelay {
@@ -33,10 +33,9 @@ export const startRelay = (
         const data = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.toString())
         const message = binary ? undefined : parse(data.toString())
         if (message?.type === "TRANSACTION") transactionFrames++
-        if (message?.type === "HANDSHAKE" && Array.isArray(message.data)) {
-          const data = message.data.map((entry) => (typeof entry === "string" ? rewrite(entry) : entry))
-          toNode(JSON.stringify({ ...message, data }), false)
-        } else toNode(binary ? data : data.toString(), binary)
+        const rewritten = message === undefined ? undefined : rewriteAddresses(message, rewrite)
+        if (rewritten !== undefined) toNode(rewritten, false)
+        else toNode(binary ? data : data.toString(), binary)
       })
       upstream.on("message", (raw, binary) => {
         const data = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.toString())
@@ -70,7 +69,29 @@ export const startRelay = (
     )
   })
 
-const parse = (text: string): { readonly type?: unknown; readonly data?: unknown } | undefined => {
+type Parsed = { readonly type?: unknown; readonly data?: unknown }
+
+const rewriteList = (list: unknown, rewrite: (address: string) => string): unknown =>
+  Array.isArray(list) ? list.map((entry) => (typeof entry === "string" ? rewrite(entry) : entry)) : list
+
+/**
+ * The frame with its addresses rewritten, if it carries any: HANDSHAKE (the spec's list) and PEERS (our
+ * nodes' own message: `address`, `peers`, `known`), so a node's view of who relays to whom is in the
+ * same relay addresses as its links. Undefined for every other frame, which passes unchanged.
+ */
+const rewriteAddresses = (message: Parsed, rewrite: (address: string) => string): string | undefined => {
+  if (message.type === "HANDSHAKE" && Array.isArray(message.data))
+    return JSON.stringify({ ...message, data: rewriteList(message.data, rewrite) })
+  if (message.type === "PEERS" && typeof message.data === "object" && message.data !== null) {
+    const data: Record<string, unknown> = { ...message.data }
+    if (typeof data.address === "string") data.address = rewrite(data.address)
+    for (const key of ["peers", "known"]) if (key in data) data[key] = rewriteList(data[key], rewrite)
+    return JSON.stringify({ ...message, data })
+  }
+  return undefined
+}
+
+const parse = (text: string): Parsed | undefined => {
   try {
     const value: unknown = JSON.parse(text)
     return typeof value === "object" && value !== null ? value : undefined
