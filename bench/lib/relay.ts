@@ -1,5 +1,6 @@
 import { WebSocket, WebSocketServer } from "ws"
 import { addressOf } from "./processes.js"
+import { now } from "./time.js"
 
 /**
  * A WebSocket relay in front of one node that counts the TRANSACTION frames passing through it, in
@@ -10,6 +11,8 @@ import { addressOf } from "./processes.js"
  */
 export interface CountingRelay {
   readonly transactionFrames: () => number
+  /** When (bench clock) a HANDSHAKE or PEERS frame last passed, either way; undefined before the first. */
+  readonly lastAddressFrameAt: () => number | undefined
   readonly close: () => Promise<void>
 }
 
@@ -20,6 +23,11 @@ export const startRelay = (
 ): Promise<CountingRelay> =>
   new Promise((resolveRelay, rejectRelay) => {
     let transactionFrames = 0
+    let lastAddressFrameAt: number | undefined
+    const observe = (message: Parsed | undefined) => {
+      if (message?.type === "TRANSACTION") transactionFrames++
+      else if (message?.type === "HANDSHAKE" || message?.type === "PEERS") lastAddressFrameAt = now()
+    }
     const server = new WebSocketServer({ port, host: "localhost" })
     const upstreams = new Set<WebSocket>()
 
@@ -32,14 +40,14 @@ export const startRelay = (
       client.on("message", (raw, binary) => {
         const data = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.toString())
         const message = binary ? undefined : parse(data.toString())
-        if (message?.type === "TRANSACTION") transactionFrames++
+        observe(message)
         const rewritten = message === undefined ? undefined : rewriteAddresses(message, rewrite)
         if (rewritten !== undefined) toNode(rewritten, false)
         else toNode(binary ? data : data.toString(), binary)
       })
       upstream.on("message", (raw, binary) => {
         const data = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.toString())
-        if (!binary && parse(data.toString())?.type === "TRANSACTION") transactionFrames++
+        if (!binary) observe(parse(data.toString()))
         if (client.readyState === WebSocket.OPEN) client.send(binary ? data : data.toString(), { binary })
       })
       upstream.once("open", () => {
@@ -59,6 +67,7 @@ export const startRelay = (
     server.once("listening", () =>
       resolveRelay({
         transactionFrames: () => transactionFrames,
+        lastAddressFrameAt: () => lastAddressFrameAt,
         close: () =>
           new Promise<void>((resolveClose) => {
             for (const upstream of upstreams) upstream.terminate()
