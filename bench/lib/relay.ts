@@ -1,15 +1,18 @@
 import { WebSocket, WebSocketServer } from "ws"
 import { addressOf } from "./processes.js"
+import { now } from "./time.js"
 
 /**
  * A WebSocket relay in front of one node that counts the TRANSACTION frames passing through it, in
  * both directions. Every connection to the relay's port gets its own connection to the node; frames
- * are forwarded one for one. Addresses in HANDSHAKE frames going into the node are rewritten by
- * `rewrite`, so that nodes learn (and dial) each other's relays instead of each other directly, and a
+ * are forwarded one for one. Addresses in HANDSHAKE and PEERS frames going into the node are rewritten
+ * by `rewrite`, so that nodes learn (and dial) each other's relays instead of each other directly, and a
  * node still recognises its own address. Works for any implementation: nothing in the node changes.
  */
 export interface CountingRelay {
   readonly transactionFrames: () => number
+  /** When (bench clock) a HANDSHAKE or PEERS frame last passed, either way; undefined before the first. */
+  readonly lastAddressFrameAt: () => number | undefined
   readonly close: () => Promise<void>
 }
 
@@ -20,6 +23,11 @@ export const startRelay = (
 ): Promise<CountingRelay> =>
   new Promise((resolveRelay, rejectRelay) => {
     let transactionFrames = 0
+    let lastAddressFrameAt: number | undefined
+    const observe = (message: Parsed | undefined) => {
+      if (message?.type === "TRANSACTION") transactionFrames++
+      else if (message?.type === "HANDSHAKE" || message?.type === "PEERS") lastAddressFrameAt = now()
+    }
     const server = new WebSocketServer({ port, host: "localhost" })
     const upstreams = new Set<WebSocket>()
 
@@ -32,15 +40,14 @@ export const startRelay = (
       client.on("message", (raw, binary) => {
         const data = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.toString())
         const message = binary ? undefined : parse(data.toString())
-        if (message?.type === "TRANSACTION") transactionFrames++
-        if (message?.type === "HANDSHAKE" && Array.isArray(message.data)) {
-          const data = message.data.map((entry) => (typeof entry === "string" ? rewrite(entry) : entry))
-          toNode(JSON.stringify({ ...message, data }), false)
-        } else toNode(binary ? data : data.toString(), binary)
+        observe(message)
+        const rewritten = message === undefined ? undefined : rewriteAddresses(message, rewrite)
+        if (rewritten !== undefined) toNode(rewritten, false)
+        else toNode(binary ? data : data.toString(), binary)
       })
       upstream.on("message", (raw, binary) => {
         const data = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.toString())
-        if (!binary && parse(data.toString())?.type === "TRANSACTION") transactionFrames++
+        if (!binary) observe(parse(data.toString()))
         if (client.readyState === WebSocket.OPEN) client.send(binary ? data : data.toString(), { binary })
       })
       upstream.once("open", () => {
@@ -60,6 +67,7 @@ export const startRelay = (
     server.once("listening", () =>
       resolveRelay({
         transactionFrames: () => transactionFrames,
+        lastAddressFrameAt: () => lastAddressFrameAt,
         close: () =>
           new Promise<void>((resolveClose) => {
             for (const upstream of upstreams) upstream.terminate()
@@ -70,7 +78,29 @@ export const startRelay = (
     )
   })
 
-const parse = (text: string): { readonly type?: unknown; readonly data?: unknown } | undefined => {
+type Parsed = { readonly type?: unknown; readonly data?: unknown }
+
+const rewriteList = (list: unknown, rewrite: (address: string) => string): unknown =>
+  Array.isArray(list) ? list.map((entry) => (typeof entry === "string" ? rewrite(entry) : entry)) : list
+
+/**
+ * The frame with its addresses rewritten, if it carries any: HANDSHAKE (the spec's list) and PEERS (our
+ * nodes' own message: `address`, `peers`, `known`), so a node's view of who relays to whom is in the
+ * same relay addresses as its links. Undefined for every other frame, which passes unchanged.
+ */
+const rewriteAddresses = (message: Parsed, rewrite: (address: string) => string): string | undefined => {
+  if (message.type === "HANDSHAKE" && Array.isArray(message.data))
+    return JSON.stringify({ ...message, data: rewriteList(message.data, rewrite) })
+  if (message.type === "PEERS" && typeof message.data === "object" && message.data !== null) {
+    const data: Record<string, unknown> = { ...message.data }
+    if (typeof data.address === "string") data.address = rewrite(data.address)
+    for (const key of ["peers", "known"]) if (key in data) data[key] = rewriteList(data[key], rewrite)
+    return JSON.stringify({ ...message, data })
+  }
+  return undefined
+}
+
+const parse = (text: string): Parsed | undefined => {
   try {
     const value: unknown = JSON.parse(text)
     return typeof value === "object" && value !== null ? value : undefined
