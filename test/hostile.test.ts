@@ -1,6 +1,6 @@
 import { hostname } from "node:os"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Queue, Stream, TestClock } from "effect"
+import { Effect, Option, Queue, TestClock } from "effect"
 import { type Address, localAddress } from "../src/domain/Address.js"
 import { makeTransaction, type Transaction } from "../src/domain/Transaction.js"
 import * as TransportMemory from "../src/layers/TransportMemory.js"
@@ -21,7 +21,7 @@ const sync = (socket: Connection, marker: { address: Address; nextInbound: Effec
   })
 
 /** Waits until the connection is closed (its frames end). */
-const closed = (connection: Connection) => Stream.runDrain(connection.frames)
+const closed = (connection: Connection) => Effect.repeat(connection.receive, { until: Option.isNone })
 
 describe("hostile frames", () => {
   it.scoped("every kind of bad frame is refused with one line naming the peer, the reason and the limit", () =>

@@ -1,7 +1,8 @@
-import { FileSystem } from "@effect/platform"
-import { Duration, Effect, Layer, Queue, Schedule, Stream, SubscriptionRef } from "effect"
+import { Duration, Effect, Layer, LogLevel, Queue, Schedule } from "effect"
+import { isLogged } from "../domain/isLogged.js"
 import type { Transaction } from "../domain/Transaction.js"
-import { TransactionPool } from "../services/TransactionPool.js"
+import { TracePropagation } from "../services/TracePropagation.js"
+import { type PoolError, TransactionPool } from "../services/TransactionPool.js"
 import { makeRenderedPool, readPoolFile, writeFileAtomic } from "./poolFile.js"
 import { makePoolIndex } from "./poolIndex.js"
 
@@ -15,55 +16,81 @@ import { makePoolIndex } from "./poolIndex.js"
  */
 export const make = (file: string) =>
   Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
     const initial = yield* readPoolFile(file)
     const index = yield* makePoolIndex(initial)
     const rendered = makeRenderedPool(initial)
     const wake = yield* Queue.dropping<void>(1)
-    const persistedCount = yield* SubscriptionRef.make(rendered.count())
+    // How many entries the file holds; flush waits on `written`, signalled only while someone waits.
+    let persisted = rendered.count()
+    let waiting = 0
+    const written = yield* Queue.sliding<void>(1)
+    const logWrites = yield* isLogged(LogLevel.Debug)
+    const traced = yield* TracePropagation
 
     const writeOnce = Effect.suspend(() => {
       const count = rendered.count()
-      return writeFileAtomic(file, rendered.file()).pipe(
+      const write = writeFileAtomic(file, rendered.file()).pipe(
         Effect.timed,
-        // One line per write: how many writes a burst costs, and how long each takes.
-        Effect.tap(([took]) =>
-          Effect.logDebug("pool written").pipe(Effect.annotateLogs({ count, millis: Duration.toMillis(took) })),
-        ),
-        Effect.andThen(SubscriptionRef.set(persistedCount, count)),
-        Effect.withSpan("TransactionPoolFile.write", { attributes: { file, count }, captureStackTrace: false }),
+        Effect.flatMap(([took]) => {
+          persisted = count
+          if (waiting > 0) written.unsafeOffer(undefined)
+          // One line per write: how many writes a burst costs, and how long each takes.
+          return logWrites
+            ? Effect.logDebug("pool written").pipe(Effect.annotateLogs({ count, millis: Duration.toMillis(took) }))
+            : Effect.void
+        }),
       )
+      return traced ? Effect.withSpan(write, "TransactionPoolFile.write", { attributes: { file, count } }) : write
     })
 
-    const writeUntilDone = writeOnce.pipe(
-      Effect.tapError((error) => Effect.logError("pool write failed; retrying", error.message)),
-      Effect.retry(Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")))),
+    // A failed write (a full disk, say) is retried until it succeeds; the next one carries everything.
+    // The retry's schedule is set up only once a write has failed.
+    const logFailure = (error: PoolError) => Effect.logError("pool write failed; retrying", error.message)
+    const writeUntilDone = Effect.catchAll(writeOnce, (error) =>
+      logFailure(error).pipe(
+        Effect.zipRight(Effect.sleep("100 millis")),
+        Effect.zipRight(
+          writeOnce.pipe(
+            Effect.tapError(logFailure),
+            Effect.retry(Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")))),
+          ),
+        ),
+      ),
     )
 
     // When transactions arrived while a write was under way (a burst), the next write waits until
     // twice that write's time has passed, so writes take a bounded share of the time and each carries
     // everything that arrived meanwhile. Otherwise (low load) the next transaction goes to disk at once.
     const burstSpacingFactor = 2
-    yield* Effect.gen(function* () {
-      yield* Queue.take(wake)
-      const [took] = yield* Effect.timed(writeUntilDone)
-      if ((yield* Queue.size(wake)) > 0) yield* Effect.sleep(Duration.times(took, burstSpacingFactor))
-    }).pipe(Effect.forever, Effect.provideService(FileSystem.FileSystem, fs), Effect.forkScoped)
+    const writeWhenWoken = Queue.take(wake).pipe(
+      Effect.zipRight(Effect.timed(writeUntilDone)),
+      Effect.flatMap(([took]) =>
+        Effect.flatMap(Queue.size(wake), (queued) =>
+          queued > 0 ? Effect.sleep(Duration.times(took, burstSpacingFactor)) : Effect.void,
+        ),
+      ),
+    )
+    yield* Effect.forever(writeWhenWoken).pipe(Effect.forkScoped)
 
     const addAll = (txs: ReadonlyArray<Transaction>) =>
-      index.addAll(txs).pipe(
-        Effect.tap((added) => {
-          if (added.length === 0) return Effect.void
-          for (const tx of added) rendered.append(tx)
-          return Queue.offer(wake, undefined)
-        }),
-      )
+      Effect.map(index.addAll(txs), (added) => {
+        if (added.length === 0) return added
+        for (const tx of added) rendered.append(tx)
+        wake.unsafeOffer(undefined)
+        return added
+      })
 
     const flush = Effect.suspend(() => {
       const target = rendered.count()
-      return persistedCount.changes.pipe(
-        Stream.takeUntil((count) => count >= target),
-        Stream.runDrain,
+      waiting++
+      const check: Effect.Effect<void> = Effect.suspend(() =>
+        persisted >= target ? Effect.void : Effect.zipRight(Queue.take(written), check),
+      )
+      return Effect.ensuring(
+        check,
+        Effect.sync(() => {
+          waiting--
+        }),
       )
     })
 

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto"
 import { Context, Effect, Exit, Layer, Mailbox } from "effect"
 import type { Address } from "../domain/Address.js"
 import { type Connection, DialError, type Frame, ListenError, Transport } from "../services/Transport.js"
+import { makeReceive } from "./frameRuns.js"
 
 /**
  * An in-process network shared by every TransportMemory node of a test: listeners by `host:port`.
@@ -54,7 +55,7 @@ export const makeConnectionPair = (
       peerNodeId: string | undefined,
     ): Connection => ({
       remote,
-      frames: Mailbox.toStream(inbox),
+      receive: makeReceive(inbox, { yieldIfBusy: Effect.void, onFailure: () => Effect.void }),
       send: (frame) => Effect.sync(() => outbox.unsafeOffer(frame)),
       close,
       ping: Effect.suspend(() => (remoteAnswers() ? Effect.void : Effect.never)),

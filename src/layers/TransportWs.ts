@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto"
 import { createServer, type IncomingMessage } from "node:http"
 import type { Socket } from "node:net"
-import { Chunk, Data, Effect, Exit, Layer, Mailbox, Option, Stream } from "effect"
+import { Data, Effect, Exit, Layer, Mailbox } from "effect"
 import { WebSocket, WebSocketServer } from "ws"
 import type { Address } from "../domain/Address.js"
 import { NodeStats } from "../services/NodeStats.js"
 import { type Connection, DialError, type Frame, ListenError, Transport } from "../services/Transport.js"
+import { makeReceive } from "./frameRuns.js"
 import { makePlainHttpListener } from "./plainHttp.js"
 
 export interface TransportWsOptions {
@@ -54,7 +55,20 @@ const wrapSocket = (
   if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) frames.unsafeDone(Exit.void)
   return {
     remote,
-    frames: runsOf(frames, yieldIfBusy, maxPayload),
+    // A frame too large ends the frames with a log line, by the reader's fiber, so the line carries
+    // the node and peer of the connection.
+    receive: makeReceive(frames, {
+      yieldIfBusy,
+      onFailure: () =>
+        Effect.logWarning("frame refused").pipe(
+          Effect.annotateLogs({
+            reason: "too large",
+            limit: `${maxPayload} bytes`,
+            detail: "connection closed (1009)",
+          }),
+          Effect.zipRight(Effect.flatMap(NodeStats, (stats) => stats.increment("framesRefused"))),
+        ),
+    }),
     send: (frame) => Effect.sync(() => send(frame)),
     close: Effect.sync(() => closeSocket(socket)),
     // ws answers pings by itself; only a peer whose event loop or network is stuck stays silent.
@@ -91,50 +105,6 @@ const makeCorkedSend = (socket: WebSocket, tcp: () => Socket | undefined) => {
   }
 }
 
-/**
- * A connection's frames as a stream, in runs of at most `runLength` of whatever arrived meanwhile. A
- * burst must not starve other sockets or file writes: after a few milliseconds of work, let the event
- * loop run (`yieldIfBusy`). At low load no frame waits for anything. One stage, pulled directly: every
- * frame passes here. A frame too large ends the stream with a log line, by the reader's fiber, so the
- * line carries the node and peer of the connection.
- */
-const runsOf = (
-  mailbox: Mailbox.ReadonlyMailbox<Frame, FrameTooLarge>,
-  yieldIfBusy: Effect.Effect<void>,
-  maxPayload: number,
-): Stream.Stream<Frame> =>
-  Stream.suspend(() => {
-    let buffered: Chunk.Chunk<Frame> = Chunk.empty()
-    let done = false
-    const takeAll = mailbox.takeAll.pipe(
-      Effect.catchTag("FrameTooLarge", () =>
-        Effect.logWarning("frame refused").pipe(
-          Effect.annotateLogs({
-            reason: "too large",
-            limit: `${maxPayload} bytes`,
-            detail: "connection closed (1009)",
-          }),
-          Effect.zipRight(Effect.flatMap(NodeStats, (stats) => stats.increment("framesRefused"))),
-          Effect.as([Chunk.empty<Frame>(), true] as const),
-        ),
-      ),
-    )
-    const pull: Effect.Effect<Chunk.Chunk<Frame>, Option.Option<never>> = Effect.suspend(() => {
-      if (buffered.length > 0) {
-        const run = Chunk.take(buffered, runLength)
-        buffered = Chunk.drop(buffered, runLength)
-        return Effect.as(yieldIfBusy, run)
-      }
-      if (done) return Effect.fail(Option.none())
-      return Effect.flatMap(takeAll, ([messages, finished]) => {
-        buffered = messages
-        done = finished
-        return pull
-      })
-    })
-    return Stream.repeatEffectChunkOption(pull)
-  })
-
 /** The connection with the node id its peer sent in `message`'s headers, if any. */
 const withPeerNodeId = (connection: Connection, message: IncomingMessage | undefined): Connection => {
   const id = message?.headers[nodeIdHeader]
@@ -145,9 +115,6 @@ const nextTurn = Effect.async<void>((resume) => {
   const handle = setImmediate(() => resume(Effect.void))
   return Effect.sync(() => clearImmediate(handle))
 })
-
-/** The most frames handed to the reader at once. */
-const runLength = 64
 
 /** How long frame handling may hold the event loop before it lets I/O (other sockets, the pool file) run. */
 const sliceMillis = 4

@@ -1,4 +1,4 @@
-import { closeSync, fsync, openSync, renameSync, writevSync } from "node:fs"
+import { close, fsync, open, rename, writev } from "node:fs"
 import { FileSystem } from "@effect/platform"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { Transaction } from "../domain/Transaction.js"
@@ -74,39 +74,44 @@ export const makeRenderedPool = (initial: ReadonlyArray<Transaction>) => {
   }
 }
 
-/** Replaces `file` atomically: write a temporary file, fsync it, rename it over the old one. */
-export const writeFileAtomic = (file: string, parts: ReadonlyArray<Uint8Array>) => {
-  const temporary = `${file}.tmp-${process.pid}`
-  const fail = (error: unknown) => new PoolError({ reason: "WriteFailed", file, message: String(error) })
-  return Effect.acquireUseRelease(
-    // Writing into the page cache is quick and done in place; only the fsync, which waits for the
-    // disk, goes to the thread pool, so the node keeps handling frames meanwhile.
-    Effect.try({ try: () => openSync(temporary, "w"), catch: fail }),
-    (descriptor) =>
-      Effect.try({ try: () => writeAll(descriptor, parts), catch: fail }).pipe(
-        Effect.andThen(
-          Effect.async<void, PoolError>((resume) => {
-            fsync(descriptor, (error) => resume(error ? Effect.fail(fail(error)) : Effect.void))
-          }),
-        ),
-      ),
-    (descriptor) => Effect.sync(() => closeSync(descriptor)),
-  ).pipe(Effect.andThen(Effect.try({ try: () => renameSync(temporary, file), catch: fail })))
-}
+/**
+ * Replaces `file` atomically: write a temporary file, fsync it, rename it over the old one. The steps
+ * run on libuv's thread pool, one after another, as one asynchronous effect: the node keeps handling
+ * frames meanwhile, and a write costs the fiber that asked for it a single step. `parts` must not
+ * change until it completes (the rendered pool only appends past them).
+ */
+export const writeFileAtomic = (file: string, parts: ReadonlyArray<Uint8Array>) =>
+  Effect.async<void, PoolError>((resume) => {
+    const temporary = `${file}.tmp-${process.pid}`
+    const fail = (error: unknown) =>
+      resume(Effect.fail(new PoolError({ reason: "WriteFailed", file, message: String(error) })))
+    open(temporary, "w", (openError, descriptor) => {
+      if (openError) return fail(openError)
+      writeAll(descriptor, parts, (writeError) => {
+        // Whatever failed, the descriptor is closed before the outcome is reported.
+        const closeThenRename = (syncError: Error | null) =>
+          close(descriptor, (closeError) => {
+            const error = writeError ?? syncError ?? closeError
+            if (error) return fail(error)
+            rename(temporary, file, (renameError) => (renameError ? fail(renameError) : resume(Effect.void)))
+          })
+        if (writeError) return closeThenRename(null)
+        fsync(descriptor, closeThenRename)
+      })
+    })
+  })
 
-/** Writes every part, however many calls writev needs. */
-const writeAll = (descriptor: number, parts: ReadonlyArray<Uint8Array>) => {
-  let pending = parts.filter((part) => part.byteLength > 0)
-  while (pending.length > 0) {
-    let written = writevSync(descriptor, pending)
-    const rest: Array<Uint8Array> = []
-    for (const part of pending) {
-      if (written >= part.byteLength) written -= part.byteLength
-      else {
-        rest.push(part.subarray(written))
-        written = 0
-      }
-    }
-    pending = rest
+/** Writes every part, however many calls writev needs, then calls `done`. */
+const writeAll = (descriptor: number, parts: ReadonlyArray<Uint8Array>, done: (error: Error | null) => void) => {
+  const pending = parts.filter((part) => part.byteLength > 0)
+  const next = (error: Error | null, written: number) => {
+    if (error) return done(error)
+    let rest = written
+    while (pending.length > 0 && rest >= (pending[0]?.byteLength ?? 0)) rest -= pending.shift()?.byteLength ?? 0
+    const first = pending[0]
+    if (first !== undefined && rest > 0) pending[0] = first.subarray(rest)
+    if (pending.length === 0) return done(null)
+    writev(descriptor, pending, next)
   }
+  next(null, 0)
 }

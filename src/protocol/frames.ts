@@ -1,15 +1,16 @@
-import { type Chunk, Clock, Effect, Stream } from "effect"
+import { type Chunk, Clock, Effect, Option } from "effect"
 import type { Address } from "../domain/Address.js"
 import type { Message, TransactionMessage } from "../domain/Message.js"
-import { NodeStats } from "../services/NodeStats.js"
+import { NodeStats, type NodeStatsShape } from "../services/NodeStats.js"
+import type { TransactionPool } from "../services/TransactionPool.js"
 import type { Connection, Frame } from "../services/Transport.js"
-import { type FrameGuard, makeFrameGuard } from "./frameGuard.js"
-import { onTransactions } from "./gossip.js"
+import { type FrameGuard, makeFrameGuard, type TooManyBadFrames } from "./frameGuard.js"
+import { type Gossip, makeGossip } from "./gossip.js"
 import { onHandshake } from "./handshake.js"
 import type { ConnectionLink } from "./links.js"
 import { onSync, type Reply } from "./sync.js"
 
-/** What the handlers of one connection's frames need. */
+/** What the handlers of one connection's frames need, looked up once per connection. */
 interface FrameContext {
   readonly dial: (address: Address) => Effect.Effect<void>
   /** Sends on the connection the frames came in on (the sync exchange answers there). */
@@ -17,29 +18,41 @@ interface FrameContext {
   readonly guard: FrameGuard
   /** What the node knows of the peer on this connection (who relays what: links.ts). */
   readonly link: ConnectionLink
+  readonly gossip: Gossip
+  readonly stats: NodeStatsShape
 }
 
 /** A message other than TRANSACTION, to the handler of its type. */
 const handle = (message: Exclude<Message, TransactionMessage>, context: FrameContext) =>
-  Effect.flatMap(NodeStats, (stats) => stats.messageReceived(message.type)).pipe(
-    Effect.zipRight(
-      message.type === "HANDSHAKE"
-        ? onHandshake(message, context.dial)
-        : message.type === "PEERS"
-          ? context.link.onPeers(message)
-          : onSync(message, context.reply),
-    ),
-    Effect.annotateLogs({ type: message.type }),
-  )
+  context.stats
+    .messageReceived(message.type)
+    .pipe(
+      Effect.zipRight(
+        message.type === "HANDSHAKE"
+          ? onHandshake(message, context.dial)
+          : message.type === "PEERS"
+            ? context.link.onPeers(message)
+            : onSync(message, context.reply),
+      ),
+      Effect.annotateLogs({ type: message.type }),
+    )
 
 /** TRANSACTION frames in a row: the decoded ones, and how many were copies of known transactions. */
-const handleTransactions = (messages: ReadonlyArray<TransactionMessage>, copies: number, context: FrameContext) =>
-  Effect.gen(function* () {
-    const stats = yield* NodeStats
-    yield* stats.messageReceived("TRANSACTION", messages.length + copies)
-    yield* stats.increment("transactionsDuplicate", copies)
-    if (messages.length > 0) yield* onTransactions(messages, context.link.relay)
-  }).pipe(Effect.annotateLogs({ type: "TRANSACTION" }))
+const handleTransactions = (
+  messages: ReadonlyArray<TransactionMessage>,
+  copies: number,
+  now: number,
+  context: FrameContext,
+) => {
+  const counted = context.stats
+    .messageReceived("TRANSACTION", messages.length + copies)
+    .pipe(Effect.zipRight(copies > 0 ? context.stats.increment("transactionsDuplicate", copies) : Effect.void))
+  if (messages.length === 0) return counted
+  return Effect.zipRight(
+    counted,
+    context.gossip.onTransactions(messages, context.link.relay, now).pipe(Effect.annotateLogs({ type: "TRANSACTION" })),
+  )
+}
 
 /**
  * A run of incoming frames, in order, from the connection's guard to the handlers of their message
@@ -48,17 +61,17 @@ const handleTransactions = (messages: ReadonlyArray<TransactionMessage>, copies:
  * every other message is handled on its own, after the transactions before it.
  */
 export const receiveFrames = (frames: Chunk.Chunk<Frame>, context: FrameContext) =>
-  Effect.gen(function* () {
-    const now = yield* Clock.currentTimeMillis
+  Effect.flatMap(Clock.currentTimeMillis, (now) => {
     let transactions: Array<TransactionMessage> = []
     let copies = 0
-    const handlePending = Effect.suspend(() => {
-      if (transactions.length === 0 && copies === 0) return Effect.void
-      const batch = handleTransactions(transactions, copies, context)
+    // The effects to run, in order; built in one synchronous pass over the frames.
+    const steps: Array<Effect.Effect<void, TooManyBadFrames, TransactionPool>> = []
+    const endBatch = () => {
+      if (transactions.length === 0 && copies === 0) return
+      steps.push(handleTransactions(transactions, copies, now, context))
       transactions = []
       copies = 0
-      return batch
-    })
+    }
     for (const frame of frames) {
       const verdict = context.guard.inspect(frame, now)
       if (verdict._tag === "Known") {
@@ -71,15 +84,19 @@ export const receiveFrames = (frames: Chunk.Chunk<Frame>, context: FrameContext)
           transactions.push(message)
           continue
         }
-        yield* handlePending
-        yield* handle(message, context)
+        endBatch()
+        steps.push(handle(message, context))
         continue
       }
-      yield* handlePending
-      if (verdict._tag === "Refused") yield* context.guard.refuse(verdict.reason, verdict.detail)
-      else yield* context.guard.ignore(verdict.type)
+      endBatch()
+      steps.push(
+        verdict._tag === "Refused"
+          ? context.guard.refuse(verdict.reason, verdict.detail)
+          : context.guard.ignore(verdict.type),
+      )
     }
-    yield* handlePending
+    endBatch()
+    return steps.length === 1 ? (steps[0] ?? Effect.void) : Effect.forEach(steps, (step) => step, { discard: true })
   })
 
 /** Handles a connection's frames until it closes, or closes it once the peer has sent too many bad frames. */
@@ -89,8 +106,19 @@ export const serveFrames = (
   link: ConnectionLink,
 ) =>
   Effect.gen(function* () {
-    const context: FrameContext = { dial, reply: connection.send, guard: yield* makeFrameGuard, link }
-    yield* Stream.runForEachChunk(connection.frames, (frames) => receiveFrames(frames, context))
+    const context: FrameContext = {
+      dial,
+      reply: connection.send,
+      guard: yield* makeFrameGuard,
+      link,
+      gossip: yield* makeGossip,
+      stats: yield* NodeStats,
+    }
+    const serve: Effect.Effect<void, TooManyBadFrames, TransactionPool> = Effect.flatMap(
+      connection.receive,
+      (frames) => (Option.isNone(frames) ? Effect.void : Effect.zipRight(receiveFrames(frames.value, context), serve)),
+    )
+    yield* serve
   }).pipe(
     Effect.catchTag("TooManyBadFrames", (error) =>
       Effect.logWarning("peer disconnected: too many bad frames").pipe(

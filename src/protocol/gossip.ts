@@ -1,47 +1,86 @@
-import { Effect, FiberRef, LogLevel, Option } from "effect"
+import { Effect, LogLevel, Option } from "effect"
+import { isLogged } from "../domain/isLogged.js"
 import { encodeTransactionFrame, type TransactionMessage } from "../domain/Message.js"
 import { traceparentOf } from "../domain/TraceContext.js"
 import type { Transaction } from "../domain/Transaction.js"
+import { Limits } from "../services/Limits.js"
 import { NodeStats } from "../services/NodeStats.js"
 import { TracePropagation } from "../services/TracePropagation.js"
 import { TransactionPool } from "../services/TransactionPool.js"
 import type { ConnectionLink } from "./links.js"
 import { continueTrace } from "./traceContext.js"
-import { timelyTransactions } from "./transactionTime.js"
 
 /**
- * TRANSACTIONs received on one connection, in order (already decoded and verified by their Schema):
- * store the new ones and relay each to our peers (all of them, or those the sender does not reach
- * itself: links.ts). A transaction already in the pool is neither stored nor sent again, which is
- * what stops the gossip from looping. One timestamped too far in the future is refused.
- *
- * A burst of frames arrives as one batch: the pool takes it in one step and the per-transaction work
- * is plain code, with a log line per transaction only when its level is on. With trace propagation
- * on, each transaction gets its own span, continuing the sender's trace, and carries it onwards.
+ * The gossip of TRANSACTIONs received on one connection, with its services looked up once (it runs
+ * for every frame).
  */
-export const onTransactions = (messages: ReadonlyArray<TransactionMessage>, relay: ConnectionLink["relay"]) =>
-  Effect.gen(function* () {
-    const pool = yield* TransactionPool
-    const stats = yield* NodeStats
-    const timely = yield* timelyTransactions(messages)
-    const added = yield* pool.addAll(timely.map((message) => message.data))
-    yield* stats.increment("transactionsDuplicate", timely.length - added.length)
-    if (added.length === 0) return yield* Effect.logDebug("transactions duplicate").pipe(logCount(timely.length))
-    yield* stats.transactionsAccepted(added)
-    if (yield* TracePropagation) {
-      const sent = yield* Effect.forEach(freshMessages(timely, added), (message) => forwardTraced(message, relay))
-      return yield* stats.messagesSent("TRANSACTION", sum(sent))
-    }
-    const logAccepted = yield* isLogged(LogLevel.Info)
-    let sent = 0
-    for (const tx of added) {
-      if (logAccepted) yield* Effect.logInfo("transaction accepted").pipe(Effect.annotateLogs({ hash: tx.hash }))
-      sent += yield* relay(encodeTransactionFrame(tx))
-    }
-    yield* stats.messagesSent("TRANSACTION", sent)
-    if (added.length < timely.length)
-      yield* Effect.logDebug("transactions duplicate").pipe(logCount(timely.length - added.length))
-  })
+export const makeGossip = Effect.gen(function* () {
+  const pool = yield* TransactionPool
+  const stats = yield* NodeStats
+  const limits = yield* Limits
+  const propagate = yield* TracePropagation
+
+  /** The messages whose timeStamp is within the tolerance of `now`; one too far ahead is refused with a line. */
+  const timely = (messages: ReadonlyArray<TransactionMessage>, now: number) => {
+    const latest = now + limits.futureToleranceMillis
+    const accepted = messages.filter((message) => message.data.timeStamp <= latest)
+    if (accepted.length === messages.length) return Effect.succeed(messages)
+    const refused = messages.filter((message) => message.data.timeStamp > latest)
+    return Effect.as(
+      Effect.forEach(refused, (message) =>
+        Effect.logWarning("transaction refused").pipe(
+          Effect.annotateLogs({
+            type: "TRANSACTION",
+            reason: "timestamp too far in the future",
+            limit: `${limits.futureToleranceMillis} ms ahead of the node's clock`,
+            hash: message.data.hash,
+            timeStamp: message.data.timeStamp,
+            now,
+          }),
+        ),
+      ),
+      accepted,
+    )
+  }
+
+  /**
+   * TRANSACTIONs received on the connection, in order, at time `now` (already decoded and verified by
+   * their Schema): store the new ones and relay each to our peers (all of them, or those the sender
+   * does not reach itself: links.ts). A transaction already in the pool is neither stored nor sent
+   * again, which is what stops the gossip from looping. One timestamped too far in the future is refused.
+   *
+   * A burst of frames arrives as one batch: the pool takes it in one step and the per-transaction
+   * work is plain code, with a log line per transaction only when its level is on. With trace
+   * propagation on, each transaction gets its own span, continuing the sender's trace, and carries it on.
+   */
+  const onTransactions = (messages: ReadonlyArray<TransactionMessage>, relay: ConnectionLink["relay"], now: number) =>
+    Effect.gen(function* () {
+      const accepted = yield* timely(messages, now)
+      const added = yield* pool.addAll(accepted.map((message) => message.data))
+      yield* stats.increment("transactionsDuplicate", accepted.length - added.length)
+      if (added.length === 0) return
+      yield* stats.transactionsAccepted(added)
+      if (propagate) {
+        const sent = yield* Effect.forEach(freshMessages(accepted, added), (message) => forwardTraced(message, relay))
+        return yield* stats.messagesSent("TRANSACTION", sum(sent))
+      }
+      const logAccepted = yield* isLogged(LogLevel.Info)
+      let sent = 0
+      for (const tx of added) {
+        if (logAccepted) {
+          yield* Effect.logInfo("transaction accepted").pipe(
+            Effect.annotateLogs({ type: "TRANSACTION", hash: tx.hash }),
+          )
+        }
+        sent += yield* relay(encodeTransactionFrame(tx))
+      }
+      yield* stats.messagesSent("TRANSACTION", sent)
+    })
+
+  return { onTransactions }
+})
+
+export type Gossip = Effect.Effect.Success<typeof makeGossip>
 
 /** One transaction in a span of its own; the frame relayed names that span as the parent. */
 const forwardTraced = (message: TransactionMessage, relay: ConnectionLink["relay"]) =>
@@ -54,7 +93,7 @@ const forwardTraced = (message: TransactionMessage, relay: ConnectionLink["relay
     yield* Effect.logDebug("transaction forwarded").pipe(Effect.annotateLogs({ peers: sent }))
     return sent
   }).pipe(
-    Effect.annotateLogs({ hash: message.data.hash }),
+    Effect.annotateLogs({ type: "TRANSACTION", hash: message.data.hash }),
     Effect.withSpan("Gossip.transaction", {
       attributes: { hash: message.data.hash },
       ...continueTrace(message),
@@ -70,11 +109,5 @@ const freshMessages = (messages: ReadonlyArray<TransactionMessage>, added: Reado
   }
   return fresh
 }
-
-/** Whether a line at `level` would be logged here: the per-transaction lines are built only then. */
-const isLogged = (level: LogLevel.LogLevel) =>
-  Effect.map(FiberRef.get(FiberRef.currentMinimumLogLevel), (minimum) => LogLevel.greaterThanEqual(level, minimum))
-
-const logCount = (count: number) => Effect.annotateLogs({ count })
 
 const sum = (values: ReadonlyArray<number>) => values.reduce((total, value) => total + value, 0)

@@ -1,4 +1,4 @@
-import { Context, Data, type Effect, type Scope, type Stream } from "effect"
+import { type Chunk, Context, Data, Effect, Option, type Scope, Stream } from "effect"
 import type { Address } from "../domain/Address.js"
 
 /** A frame as it came off the wire: text, or the bytes of a binary frame. */
@@ -8,11 +8,14 @@ export type Frame = string | Uint8Array
 export interface Connection {
   /** Who is on the other end, for logs (the dialled address, or the remote socket address). */
   readonly remote: string
-  /** Incoming frames in order; ends when the connection closes. */
-  readonly frames: Stream.Stream<Frame>
+  /**
+   * The next incoming frames, in order: a run of whatever arrived (at least one frame, at most a few
+   * dozen), waiting for one if none has; None once the connection has closed. One reader.
+   */
+  readonly receive: Effect.Effect<Option.Option<Chunk.Chunk<Frame>>>
   /** Sends a frame (the protocol sends text); a no-op once the connection is closed. */
   readonly send: (frame: Frame) => Effect.Effect<void>
-  /** Closes the connection; `frames` then ends. */
+  /** Closes the connection; `receive` then answers None. */
   readonly close: Effect.Effect<void>
   /**
    * Sends a WebSocket ping and succeeds when the peer's pong comes back. It never succeeds if the
@@ -22,6 +25,14 @@ export interface Connection {
   /** The random id of the node at the other end, when its transport sends one (spec nodes do not). */
   readonly peerNodeId?: string
 }
+
+/** A connection's frames as a stream, for readers off the per-frame path (tests, tools). */
+export const framesOf = (connection: Connection): Stream.Stream<Frame> =>
+  Stream.repeatEffectChunkOption(
+    Effect.flatMap(connection.receive, (frames) =>
+      Option.isSome(frames) ? Effect.succeed(frames.value) : Effect.fail(Option.none()),
+    ),
+  )
 
 /** A listening server. */
 export interface Listener {

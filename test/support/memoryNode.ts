@@ -11,7 +11,7 @@ import { startNode } from "../../src/protocol/Node.js"
 import type { HealingSettings, MeshSettings } from "../../src/services/NodeConfig.js"
 import { type PeerSnapshot, PeerStore } from "../../src/services/PeerStore.js"
 import { TransactionPool } from "../../src/services/TransactionPool.js"
-import type { Connection } from "../../src/services/Transport.js"
+import { type Connection, framesOf } from "../../src/services/Transport.js"
 
 /** Starts a node on the in-memory network; it stops when the scope closes. */
 export const startMemoryNode = (
@@ -94,7 +94,7 @@ export const record = (connection: Connection) =>
   Effect.gen(function* () {
     const frames = yield* Mailbox.make<string | Uint8Array>()
     yield* Effect.forkScoped(
-      Stream.runForEach(connection.frames, (frame) => frames.offer(frame)).pipe(Effect.ensuring(frames.end)),
+      Stream.runForEach(framesOf(connection), (frame) => frames.offer(frame)).pipe(Effect.ensuring(frames.end)),
     )
     const nextMessage = Effect.flatMap(frames.take, (frame) => {
       const decoded = decodeFrame(frame)

@@ -1,6 +1,7 @@
 import { Effect, type Scope, Stream, SubscriptionRef } from "effect"
 import { type Address, localAddress } from "../../src/domain/Address.js"
 import * as TransportMemory from "../../src/layers/TransportMemory.js"
+import { framesOf } from "../../src/services/Transport.js"
 
 /**
  * A peer on the in-memory network that follows the spec and nothing more, like a typical index.js of
@@ -28,7 +29,7 @@ export const startSpecPeer = (port: number, knownPeers: ReadonlyArray<number> = 
             const data = [self, ...(yield* SubscriptionRef.get(connected))]
             yield* socket.send(JSON.stringify({ type: "HANDSHAKE", data }))
             // A spec node reads nothing on the sockets it opens; it only notices when they close.
-            yield* Stream.runDrain(socket.frames)
+            yield* Stream.runDrain(framesOf(socket))
             yield* SubscriptionRef.update(connected, (list) => list.filter((entry) => entry !== address))
           }),
         ).pipe(Effect.catchAll(() => Effect.sync(() => attempting.delete(address))))
@@ -36,7 +37,7 @@ export const startSpecPeer = (port: number, knownPeers: ReadonlyArray<number> = 
 
     const listener = yield* transport.listen(port)
     yield* Stream.runForEach(listener.accepted, (socket) =>
-      Stream.runForEach(socket.frames, (frame) => {
+      Stream.runForEach(framesOf(socket), (frame) => {
         const message: unknown = typeof frame === "string" ? JSON.parse(frame) : undefined
         if (typeof message !== "object" || message === null || !("type" in message) || !("data" in message)) {
           return Effect.void
