@@ -203,8 +203,11 @@ const unlimited = {
   admits: (_address: Address) => true,
   gate: <R>(_address: Address, connect: Effect.Effect<DialOutcome, never, R>) => connect,
   run: (_dial: (address: Address) => Effect.Effect<void>) => Effect.void,
-  // HANDSHAKEs already tell a full mesh everything: PEERS lists are not dialled.
-  onListed: (_addresses: ReadonlyArray<Address>, _dial: (address: Address) => Effect.Effect<void>) => Effect.void,
+  // PEERS lists are dialled too (the dialler skips known addresses): a newcomer gets its first peer's
+  // list a round trip before that peer's HANDSHAKE, and its other peers hear of it from their
+  // announcements instead of waiting for the newcomer to dial them.
+  onListed: (addresses: ReadonlyArray<Address>, dial: (address: Address) => Effect.Effect<void>) =>
+    Effect.forEach(addresses, dial, { discard: true }),
   sample: Effect.succeed<ReadonlyArray<Address>>([]),
 }
 
