@@ -1,4 +1,5 @@
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect, Layer } from "effect"
 import * as HttpHandlerNode from "./layers/HttpHandlerNode.js"
 import * as LimitsConfig from "./layers/LimitsConfig.js"

@@ -27,7 +27,7 @@ const SAMPLE_SIZE = 16
 export const makePeerBudget = (links: Links) =>
   Effect.gen(function* () {
     const config = yield* NodeConfig
-    if (Option.isNone(config.mesh.maxPeers)) return unlimited
+    if (Option.isNone(config.mesh.maxPeers)) return unlimited(links)
     const max = config.mesh.maxPeers.value
     const target = Math.ceil(max / 2)
     const self = config.address
@@ -199,13 +199,21 @@ const makeAddressBook = (keep: (address: Address) => boolean) => {
 }
 
 /** No MAX_PEERS: every address is dialled and every peer kept, as the spec's full mesh needs. */
-const unlimited = {
+const unlimited = (links: Links) => ({
   admits: (_address: Address) => true,
   gate: <R>(_address: Address, connect: Effect.Effect<DialOutcome, never, R>) => connect,
   run: (_dial: (address: Address) => Effect.Effect<void>) => Effect.void,
-  // HANDSHAKEs already tell a full mesh everything: PEERS lists are not dialled.
-  onListed: (_addresses: ReadonlyArray<Address>, _dial: (address: Address) => Effect.Effect<void>) => Effect.void,
+  // PEERS lists are dialled too: a newcomer gets its first peer's list a round trip before that peer's
+  // HANDSHAKE, and its other peers hear of it from their announcements instead of waiting for it to
+  // dial them. Linked addresses are skipped (we dialled them, or their HANDSHAKE made us): a mesh
+  // that has formed costs nothing here, however many announcements go round.
+  onListed: (addresses: ReadonlyArray<Address>, dial: (address: Address) => Effect.Effect<void>) =>
+    Effect.forEach(
+      addresses.filter((address) => !links.has(address)),
+      dial,
+      { discard: true },
+    ),
   sample: Effect.succeed<ReadonlyArray<Address>>([]),
-}
+})
 
-export type PeerBudget = typeof unlimited
+export type PeerBudget = ReturnType<typeof unlimited>
