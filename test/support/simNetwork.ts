@@ -1,4 +1,4 @@
-import { Context, Effect, Layer, Stream } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import type { Address } from "../../src/domain/Address.js"
 import { localAddress } from "../../src/domain/Address.js"
 import * as NodeConfigFolder from "../../src/layers/NodeConfigFolder.js"
@@ -10,7 +10,7 @@ import { startNode } from "../../src/protocol/Node.js"
 import type { HealingSettings, MeshSettings } from "../../src/services/NodeConfig.js"
 import { PeerStore } from "../../src/services/PeerStore.js"
 import { TransactionPool } from "../../src/services/TransactionPool.js"
-import { type Frame, framesOf, Transport, type TransportShape } from "../../src/services/Transport.js"
+import { type Frame, Transport, type TransportShape } from "../../src/services/Transport.js"
 
 /**
  * Every TRANSACTION frame sent between nodes of a test network, by transaction: how many, and from
@@ -85,7 +85,11 @@ const observed = (transport: TransportShape, self: Address, log: TransactionLog)
             Effect.sync(() => log.observe(frame, self, address)),
             connection.send(frame),
           ),
-        frames: Stream.tap(framesOf(connection), (frame) => Effect.sync(() => log.observe(frame, address, self))),
+        receive: Effect.tap(connection.receive, (frames) =>
+          Effect.sync(() => {
+            if (Option.isSome(frames)) for (const frame of frames.value) log.observe(frame, address, self)
+          }),
+        ),
       }
     }),
 })
