@@ -5,9 +5,11 @@ import { now } from "./time.js"
 /**
  * A WebSocket relay in front of one node that counts the TRANSACTION frames passing through it, in
  * both directions. Every connection to the relay's port gets its own connection to the node; frames
- * are forwarded one for one. Addresses in HANDSHAKE and PEERS frames going into the node are rewritten
- * by `rewrite`, so that nodes learn (and dial) each other's relays instead of each other directly, and a
- * node still recognises its own address. Works for any implementation: nothing in the node changes.
+ * are forwarded one for one. Addresses in HANDSHAKE and PEERS frames are rewritten, both ways, so that
+ * nodes learn (and dial) each other's relays instead of each other directly, and a node still
+ * recognises its own address: going into the node by `rewrite`; going back to the dialling node (known
+ * by the own address its first HANDSHAKE or PEERS names) by `rewriteFor(that address)`. Works for any
+ * implementation: nothing in the node changes.
  */
 export interface CountingRelay {
   readonly transactionFrames: () => number
@@ -20,6 +22,7 @@ export const startRelay = (
   port: number,
   nodePort: number,
   rewrite: (address: string) => string,
+  rewriteFor: (client: string) => ((address: string) => string) | undefined,
 ): Promise<CountingRelay> =>
   new Promise((resolveRelay, rejectRelay) => {
     let transactionFrames = 0
@@ -35,20 +38,29 @@ export const startRelay = (
       const upstream = new WebSocket(addressOf(nodePort))
       upstreams.add(upstream)
       const queued: Array<{ data: string | Buffer; binary: boolean }> = []
+      // How addresses going back to the dialler are written, once it has named itself.
+      let toClient: ((address: string) => string) | undefined
       const toNode = (data: string | Buffer, binary: boolean) =>
         upstream.readyState === WebSocket.OPEN ? upstream.send(data, { binary }) : queued.push({ data, binary })
       client.on("message", (raw, binary) => {
         const data = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.toString())
         const message = binary ? undefined : parse(data.toString())
         observe(message)
+        const named = message === undefined ? undefined : ownAddressIn(message)
+        if (toClient === undefined && named !== undefined) toClient = rewriteFor(named)
         const rewritten = message === undefined ? undefined : rewriteAddresses(message, rewrite)
         if (rewritten !== undefined) toNode(rewritten, false)
         else toNode(binary ? data : data.toString(), binary)
       })
       upstream.on("message", (raw, binary) => {
         const data = Buffer.isBuffer(raw) ? raw : Buffer.from(raw.toString())
-        if (!binary) observe(parse(data.toString()))
-        if (client.readyState === WebSocket.OPEN) client.send(binary ? data : data.toString(), { binary })
+        const message = binary ? undefined : parse(data.toString())
+        observe(message)
+        const rewritten =
+          message === undefined || toClient === undefined ? undefined : rewriteAddresses(message, toClient)
+        if (client.readyState !== WebSocket.OPEN) return
+        if (rewritten !== undefined) client.send(rewritten, { binary: false })
+        else client.send(binary ? data : data.toString(), { binary })
       })
       upstream.once("open", () => {
         for (const { data, binary } of queued.splice(0)) upstream.send(data, { binary })
@@ -96,6 +108,17 @@ const rewriteAddresses = (message: Parsed, rewrite: (address: string) => string)
     if (typeof data.address === "string") data.address = rewrite(data.address)
     for (const key of ["peers", "known"]) if (key in data) data[key] = rewriteList(data[key], rewrite)
     return JSON.stringify({ ...message, data })
+  }
+  return undefined
+}
+
+/** The address a node gives as its own: the first entry of its HANDSHAKE, or its PEERS `address`. */
+const ownAddressIn = (message: Parsed): string | undefined => {
+  if (message.type === "HANDSHAKE" && Array.isArray(message.data) && typeof message.data[0] === "string")
+    return message.data[0]
+  if (message.type === "PEERS" && typeof message.data === "object" && message.data !== null) {
+    const address: unknown = (message.data as { address?: unknown }).address
+    return typeof address === "string" ? address : undefined
   }
   return undefined
 }

@@ -36,16 +36,26 @@ export const runFrames = async ({ impl, config, record, log }: ScenarioContext):
     const relayAddress = (index: number) => addressOf(relayPort(config.basePort, index))
     const indexes = Array.from({ length: size }, (_, index) => index)
     const relays: Array<CountingRelay> = []
+    // Into node i: every other node's address becomes its relay's; node i's own relay becomes node i.
+    const rewriteInto = (index: number) => (address: string) => {
+      const other = indexes.find((j) => address === nodeAddress(j))
+      if (other !== undefined && other !== index) return relayAddress(other)
+      return address === relayAddress(index) ? nodeAddress(index) : address
+    }
     let cluster: Cluster | undefined
     try {
       for (const index of indexes) {
-        // Into node i: every other node's address becomes its relay's; node i's own relay becomes node i.
-        const rewrite = (address: string) => {
-          const other = indexes.find((j) => address === nodeAddress(j))
-          if (other !== undefined && other !== index) return relayAddress(other)
-          return address === relayAddress(index) ? nodeAddress(index) : address
-        }
-        relays.push(await startRelay(relayPort(config.basePort, index), nodePort(config.basePort, index), rewrite))
+        relays.push(
+          await startRelay(
+            relayPort(config.basePort, index),
+            nodePort(config.basePort, index),
+            rewriteInto(index),
+            (client) => {
+              const dialler = indexes.find((j) => client === nodeAddress(j))
+              return dialler === undefined ? undefined : rewriteInto(dialler)
+            },
+          ),
+        )
       }
       // The spec's known peers (node 1 and node 3) as relay addresses, except a node's own, which stays its own.
       const knownPeers = (index: number) =>
