@@ -17,3 +17,16 @@ export const takeToken = (bucket: TokenBucket, rate: BucketRate, now: number): r
   const tokens = Math.min(rate.capacity, bucket.tokens + (elapsed * rate.perSecond) / 1000)
   return tokens >= 1 ? [true, { tokens: tokens - 1, updatedAt: now }] : [false, { tokens, updatedAt: now }]
 }
+
+/** Takes up to `wanted` whole tokens at time `now`: how many it got, and the bucket after. */
+export const takeTokens = (
+  bucket: TokenBucket,
+  rate: BucketRate,
+  now: number,
+  wanted: number,
+): readonly [number, TokenBucket] => {
+  const elapsed = Math.max(0, now - bucket.updatedAt)
+  const tokens = Math.min(rate.capacity, bucket.tokens + (elapsed * rate.perSecond) / 1000)
+  const granted = Math.max(0, Math.min(wanted, Math.floor(tokens)))
+  return [granted, { tokens: tokens - granted, updatedAt: now }]
+}

@@ -8,7 +8,7 @@ import { type FrameGuard, makeFrameGuard, type TooManyBadFrames } from "./frameG
 import { type Gossip, makeGossip } from "./gossip.js"
 import { onHandshake } from "./handshake.js"
 import type { ConnectionLink } from "./links.js"
-import { onSync, type Reply } from "./sync.js"
+import { makeSyncBudget, onSync, type Reply, type SyncBudget } from "./sync.js"
 
 /** What the handlers of one connection's frames need, looked up once per connection. */
 interface FrameContext {
@@ -20,6 +20,8 @@ interface FrameContext {
   readonly link: ConnectionLink
   readonly gossip: Gossip
   readonly stats: NodeStatsShape
+  /** What the peer may make this node send through the sync. */
+  readonly syncBudget: SyncBudget
 }
 
 /** A message other than TRANSACTION, to the handler of its type. */
@@ -32,7 +34,7 @@ const handle = (message: Exclude<Message, TransactionMessage>, context: FrameCon
           ? onHandshake(message, context.dial)
           : message.type === "PEERS"
             ? context.link.onPeers(message)
-            : onSync(message, context.reply),
+            : onSync(message, context.reply, context.syncBudget),
       ),
       Effect.annotateLogs({ type: message.type }),
     )
@@ -113,6 +115,7 @@ export const serveFrames = (
       link,
       gossip: yield* makeGossip,
       stats: yield* NodeStats,
+      syncBudget: yield* makeSyncBudget,
     }
     const serve: Effect.Effect<void, TooManyBadFrames, TransactionPool> = Effect.flatMap(
       connection.receive,
