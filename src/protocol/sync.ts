@@ -35,8 +35,8 @@ export type Reply = (frame: string) => Effect.Effect<void>
  * gets what the budget allows and one warning a minute.
  */
 export const SYNC_BUDGET = {
-  /** SYNC_SUMMARY answered: a few at once, then one every 10 s. */
-  summaries: { capacity: 4, perSecond: 0.1 },
+  /** SYNC_SUMMARY answered: a few at once, then one every 2 s (a node resyncs at most that often). */
+  summaries: { capacity: 8, perSecond: 0.5 },
   /** SYNC_HASHES read (each costs a pass over the pool): a big pool's inventory at once, then 2 a second. */
   hashFrames: { capacity: 256, perSecond: 2 },
   /** Transactions sent in answer to SYNC_HASHES and SYNC_REQUEST: 50,000 at once, then 1,000 a second. */
@@ -104,7 +104,7 @@ const inventoryOf = (sorted: ReadonlyArray<string>): Array<SyncHashes> => {
 const onSummary = (message: SyncSummary, reply: Reply, budget: SyncBudget) =>
   Effect.gen(function* () {
     if (!(yield* budget.allows("summaries"))) {
-      return yield* budget.refused({ type: "SYNC_SUMMARY", limit: "4 at once, then one every 10 s" })
+      return yield* budget.refused({ type: "SYNC_SUMMARY", limit: "8 at once, then one every 2 s" })
     }
     const sorted = sortedHashes(yield* (yield* TransactionPool).list)
     if (digestOf(sorted) === message.data.digest) return yield* Effect.logDebug("sync: pools agree")
