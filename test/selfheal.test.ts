@@ -264,6 +264,25 @@ describe("self-healing on the in-memory network", () => {
     }).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
 
+  it.scoped(
+    "anti-entropy: a transaction one node holds and its peer missed reaches the peer within a sync interval",
+    () =>
+      Effect.gen(function* () {
+        const [t1] = txs(0, 1)
+        if (t1 === undefined) return
+        const healing = { syncIntervalMillis: 10_000 }
+        const node1 = yield* startMemoryNode(4001, [4002], { healing })
+        const node2 = yield* startMemoryNode(4002, [4001], { healing })
+        yield* waitForPeers(node1.peers, (s) => s.connected.includes(node2.address))
+        yield* waitForPeers(node2.peers, (s) => s.connected.includes(node1.address))
+        // Into node 2's pool behind the gossip's back, as if node 1 had missed its frame.
+        expect(yield* node2.pool.add(t1)).toBe(true)
+        expect(yield* node1.pool.size).toBe(0)
+        yield* TestClock.adjust("13 seconds")
+        yield* waitForPoolSize(node1.pool, 1)
+      }).pipe(Effect.provide(TransportMemory.layerNetwork)),
+  )
+
   it.scoped("a peer that asks for the sync over and over gets what its budget allows, in order", () =>
     Effect.gen(function* () {
       const [t1, t2] = txs(0, 2)

@@ -122,6 +122,7 @@ const healingConfig: Config.Config<HealingSettings> = Config.all({
   redialMaxMillis: positiveInteger("REDIAL_MAX_DELAY_MS", defaultHealing.redialMaxMillis),
   redialLearnedAttempts: positiveInteger("REDIAL_LEARNED_ATTEMPTS", defaultHealing.redialLearnedAttempts),
   heartbeatTimeoutMillis: positiveInteger("HEARTBEAT_TIMEOUT_MS", defaultHealing.heartbeatTimeoutMillis),
+  syncIntervalMillis: positiveInteger("SYNC_INTERVAL_MS", defaultHealing.syncIntervalMillis),
 })
 
 const isLoopback = (host: string): boolean =>

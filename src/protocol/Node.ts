@@ -14,7 +14,7 @@ import { untilSilent } from "./heartbeat.js"
 import { type ConnectionLink, makeLinks } from "./links.js"
 import { makePeerBudget } from "./peerBudget.js"
 import { type DialOutcome, makeRedialer } from "./redial.js"
-import { resyncAfterLostLinks } from "./resync.js"
+import { resyncAfterLostLinks, syncPeriodically } from "./resync.js"
 import { poolSummary } from "./sync.js"
 
 /**
@@ -120,6 +120,7 @@ export const startNode = Effect.gen(function* () {
   )
   yield* Effect.forkScoped(budget.run(dial))
   yield* Effect.forkScoped(resyncAfterLostLinks(links))
+  yield* Effect.forkScoped(syncPeriodically(links, healing.syncIntervalMillis))
   const listener = yield* transport.listen(config.port)
   yield* Effect.logInfo("listening").pipe(Effect.annotateLogs({ port: listener.port }))
   yield* Effect.forEach(config.knownPeers, dial, { discard: true })

@@ -30,3 +30,21 @@ export const resyncAfterLostLinks = (links: Links) =>
       yield* links.sendTo(peers, encodeFrame(yield* poolSummary))
     }),
   )
+
+/**
+ * Anti-entropy, the last safety net: every `intervalMillis` on average (±25%), the node sends its
+ * pool's summary to one peer picked at random. Pools that agree cost that one frame; pools that differ
+ * reconcile (sync.ts) in both directions. Whatever made a node miss a transaction (a view gone stale
+ * between two announcements, a frame lost with a connection), it gets it within a few rounds.
+ */
+export const syncPeriodically = (links: Links, intervalMillis: number) =>
+  Effect.forever(
+    Effect.gen(function* () {
+      yield* Effect.sleep(intervalMillis * (yield* Random.nextRange(0.75, 1.25)))
+      const { relayTo } = yield* links.snapshot
+      const peer = relayTo[yield* Random.nextIntBetween(0, relayTo.length)]
+      if (peer === undefined) return
+      yield* Effect.logDebug("sync: comparing pools with a random peer").pipe(Effect.annotateLogs({ peer }))
+      yield* links.sendTo([peer], encodeFrame(yield* poolSummary))
+    }),
+  )

@@ -18,7 +18,7 @@ export interface NodeConfigShape {
   readonly knownPeers: ReadonlyArray<Address>
   /** MY_PUBLIC_KEY from .env: the toAddress of transactions this node's add-transaction makes. */
   readonly publicKey: Option.Option<string>
-  /** How the node heals its connections (REDIAL_*, HEARTBEAT_TIMEOUT_MS). */
+  /** How the node heals its connections and its pool (REDIAL_*, HEARTBEAT_TIMEOUT_MS, SYNC_INTERVAL_MS). */
   readonly healing: HealingSettings
   /** How many peers it keeps and how it relays transactions (MAX_PEERS, GOSSIP_MODE). */
   readonly mesh: MeshSettings
@@ -55,6 +55,8 @@ export interface HealingSettings {
   readonly redialLearnedAttempts: number
   /** A peer that answers no ping for this long is dropped (HEARTBEAT_TIMEOUT_MS). */
   readonly heartbeatTimeoutMillis: number
+  /** How often, on average, the node compares its pool with a random peer's (SYNC_INTERVAL_MS). */
+  readonly syncIntervalMillis: number
 }
 
 export const defaultHealing: HealingSettings = {
@@ -62,6 +64,7 @@ export const defaultHealing: HealingSettings = {
   redialMaxMillis: 5_000,
   redialLearnedAttempts: 8,
   heartbeatTimeoutMillis: 10_000,
+  syncIntervalMillis: 10_000,
 }
 
 export class NodeConfig extends Context.Tag("meshnode/NodeConfig")<NodeConfig, NodeConfigShape>() {}
