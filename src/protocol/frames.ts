@@ -52,7 +52,8 @@ const handleTransactions = (
   if (messages.length === 0) return counted
   return Effect.zipRight(
     counted,
-    context.gossip.onTransactions(messages, context.link.relay, now).pipe(Effect.annotateLogs({ type: "TRANSACTION" })),
+    // Its log lines carry type=TRANSACTION themselves: no annotation is set up per batch.
+    context.gossip.onTransactions(messages, context.link.relay, now),
   )
 }
 

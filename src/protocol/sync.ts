@@ -43,6 +43,9 @@ export const SYNC_BUDGET = {
   transactions: { capacity: 50_000, perSecond: 1_000 },
 } satisfies Record<string, BucketRate>
 
+/** A budget as its refusal line states it: "8 at once, then 0.5 a second". */
+const describeRate = (rate: BucketRate) => `${rate.capacity} at once, then ${rate.perSecond} a second`
+
 export interface SyncBudget {
   /** Whether a message of this kind may be answered now (a summary, or one SYNC_HASHES frame). */
   readonly allows: (kind: "summaries" | "hashFrames") => Effect.Effect<boolean>
@@ -104,7 +107,7 @@ const inventoryOf = (sorted: ReadonlyArray<string>): Array<SyncHashes> => {
 const onSummary = (message: SyncSummary, reply: Reply, budget: SyncBudget) =>
   Effect.gen(function* () {
     if (!(yield* budget.allows("summaries"))) {
-      return yield* budget.refused({ type: "SYNC_SUMMARY", limit: "8 at once, then one every 2 s" })
+      return yield* budget.refused({ type: "SYNC_SUMMARY", limit: describeRate(SYNC_BUDGET.summaries) })
     }
     const sorted = sortedHashes(yield* (yield* TransactionPool).list)
     if (digestOf(sorted) === message.data.digest) return yield* Effect.logDebug("sync: pools agree")
@@ -118,7 +121,7 @@ const onSummary = (message: SyncSummary, reply: Reply, budget: SyncBudget) =>
 const onHashes = (message: SyncHashes, reply: Reply, budget: SyncBudget) =>
   Effect.gen(function* () {
     if (!(yield* budget.allows("hashFrames"))) {
-      return yield* budget.refused({ type: "SYNC_HASHES", limit: "256 at once, then 2 a second" })
+      return yield* budget.refused({ type: "SYNC_HASHES", limit: describeRate(SYNC_BUDGET.hashFrames) })
     }
     const { from, to, hashes } = message.data
     const inRange = (hash: string) => hash >= from && (to === null || hash < to)
