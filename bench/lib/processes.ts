@@ -31,11 +31,12 @@ const commandFor = (impl: ImplName, folder: string, options: SpawnOptions) => {
       : ["--cpu-prof", `--cpu-prof-dir=${join(options.profileDir, `${impl}-${basename(folder)}-${Date.now()}`)}`]
   return impl === "ours"
     ? {
-        // The production start (`npm run build`, then `node dist/main.mjs`); `BENCH_OURS=tsx` runs the source.
+        // The production start (`npm run build`, then `node dist/main.mjs`); `BENCH_OURS=tsx` runs the source,
+        // `BENCH_BUNDLE=<file>` another build (an experiment) in its place.
         args:
           process.env.BENCH_OURS === "tsx" || !existsSync(bundle)
             ? [...profile, "--import", "tsx", join(root, "src/main.ts"), folder]
-            : [...profile, bundle, folder],
+            : [...profile, process.env.BENCH_BUNDLE ?? bundle, folder],
         env: { ...inherited, LOG_LEVEL: options.logLevel },
       }
     : { args: [...profile, join(root, "bench/baseline/node.mjs"), folder], env: inherited }
