@@ -9,13 +9,13 @@ import { cpuMillis, implArgument, median } from "./cpu.js"
  * naming itself; the node dials it back and sends its own. Connections stay open, as in a mesh.
  * Prints each round's CPU (ms, from /proc/<pid>/schedstat), the first and the median of the rest.
  * Env: GAP (ms idle after each round, counted in it; default 100), PROF (a --cpu-prof directory),
- * BENCH_BUNDLE (another bundle to run as ours). Ports 6501 and 6700.. are used.
+ * BENCH_BUNDLE (another bundle to run as ours). Ports BASE_PORT+1 and BASE_PORT+200.. are used (BASE_PORT default 6500).
  */
 const impl = implArgument(process.argv[2])
 const rounds = Number(process.argv[3] ?? 30)
 const gapMillis = Number(process.env.GAP ?? 100)
 const cluster = await startCluster(impl, 1, {
-  basePort: 6500,
+  basePort: Number(process.env.BASE_PORT ?? 6500),
   logLevel: "warn",
   timeoutMs: 60_000,
   profileDir: process.env.PROF,
@@ -25,7 +25,7 @@ if (node === undefined) throw new Error("no node started")
 await sleep(500)
 const costs: Array<number> = []
 for (let round = 0; round < rounds; round++) {
-  const port = 6700 + round
+  const port = Number(process.env.BASE_PORT ?? 6500) + 200 + round
   const peer = new WebSocketServer({ port, host: "localhost" })
   await new Promise((resolve) => peer.once("listening", resolve))
   const before = cpuMillis(node.pid)

@@ -6,12 +6,12 @@ import { implArgument } from "./cpu.js"
 /**
  * `npx tsx bench/tools/mesh-timeline.ts [ours|baseline] [nodes]`: when each outbound connection of a
  * forming mesh appeared (ms after the last node listened, from /proc, polled every 2 ms), e.g.
- * `4->7@140`. Gaps between waves show what the mesh waits for. Ports 6501.. are used.
+ * `4->7@140`. Gaps between waves show what the mesh waits for. Ports BASE_PORT+1.. are used (BASE_PORT default 6500).
  */
 const impl = implArgument(process.argv[2])
 const size = Number(process.argv[3] ?? 10)
 const cluster = await startCluster(impl, size, {
-  basePort: 6500,
+  basePort: Number(process.env.BASE_PORT ?? 6500),
   logLevel: "warn",
   timeoutMs: 60_000,
   profileDir: undefined,

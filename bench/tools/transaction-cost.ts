@@ -9,14 +9,14 @@ import { cpuMillis, implArgument } from "./cpu.js"
  * per transaction, sent one every GAP ms (default 10) into node 1, starting SETTLE ms (default 2000)
  * after every node listens. Prints the CPU per transaction of all nodes together for each 50 sent (so
  * the warm-up shows), and per node over the whole run (µs, /proc/<pid>/schedstat). Env: PROF,
- * BENCH_BUNDLE as in connection-cost.ts. Ports 6501.. are used.
+ * BENCH_BUNDLE as in connection-cost.ts. Ports BASE_PORT+1.. are used (BASE_PORT default 6500).
  */
 const impl = implArgument(process.argv[2])
 const size = Number(process.argv[3] ?? 3)
 const count = Number(process.argv[4] ?? 500)
 const gapMillis = Number(process.env.GAP ?? 10)
 const cluster = await startCluster(impl, size, {
-  basePort: 6500,
+  basePort: Number(process.env.BASE_PORT ?? 6500),
   logLevel: "warn",
   timeoutMs: 60_000,
   profileDir: process.env.PROF,
