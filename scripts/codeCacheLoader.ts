@@ -23,10 +23,7 @@ const debug = (message: string): undefined => {
   if (process.env.MESHNODE_CODE_CACHE_DEBUG) process.stderr.write(`code cache: ${message}\n`)
 }
 
-const bytes = readFileSync(file)
-const digest = createHash("sha256").update(bytes).digest()
-
-const readCache = (): Buffer | undefined => {
+const readCache = (digest: Buffer): Buffer | undefined => {
   if (process.env.MESHNODE_CODE_CACHE === "off") return debug("off (MESHNODE_CODE_CACHE=off)")
   let data: Buffer
   try {
@@ -39,20 +36,27 @@ const readCache = (): Buffer | undefined => {
   }
   return data.subarray(digest.length)
 }
-const cachedData = readCache()
 
-// Node's CommonJS wrapper, on the source's first line so line numbers in stack traces stay the file's.
-const script = new Script(
-  `(function (exports, require, module, __filename, __dirname) {${bytes.toString("utf8")}\n})`,
-  {
-    filename: file,
-    // No importModuleDynamically: Node 20 loses it for a script from a cache, so the build refuses import().
-    ...(cachedData === undefined ? {} : { cachedData }),
-  },
-)
-if (cachedData !== undefined) {
-  debug(script.cachedDataRejected ? "rejected by V8 (another Node version or flags?), compiled normally" : "accepted")
+// In a function so the file's bytes and the cache (several MB) can be collected once compiled.
+const compile = (): { readonly script: Script; readonly digest: Buffer } => {
+  const bytes = readFileSync(file)
+  const digest = createHash("sha256").update(bytes).digest()
+  const cachedData = readCache(digest)
+  // Node's CommonJS wrapper, on the source's first line so line numbers in stack traces stay the file's.
+  const script = new Script(
+    `(function (exports, require, module, __filename, __dirname) {${bytes.toString("utf8")}\n})`,
+    {
+      filename: file,
+      // No importModuleDynamically: Node 20 loses it for a script from a cache, so the build refuses import().
+      ...(cachedData === undefined ? {} : { cachedData }),
+    },
+  )
+  if (cachedData !== undefined) {
+    debug(script.cachedDataRejected ? "rejected by V8 (another Node version or flags?), compiled normally" : "accepted")
+  }
+  return { script, digest }
 }
+const { script, digest } = compile()
 
 const writeTo = process.env.MESHNODE_CODE_CACHE_WRITE
 if (writeTo) {
