@@ -85,8 +85,9 @@ export const trainCodeCache = async (outdir: string): Promise<string> => {
     }
     const ports = await freePorts(nodeCount)
     const key = "ca".repeat(32)
-    // PORT/HOST in the build's own environment would override the folders' .env.
-    const { PORT: _port, HOST: _host, MESHNODE_CODE_CACHE_WRITE: _write, ...inherited } = process.env
+    // Not the build's environment: a PORT, MAX_PEERS or LOG_LEVEL there would override the folders' .env
+    // or change what runs. NODE_OPTIONS stays, since V8 flags decide whether the cache is accepted.
+    const { NODE_OPTIONS } = process.env
     const start = async (index: number, port: number) => {
       const folder = join(work, `node-${index + 1}`)
       await mkdir(folder)
@@ -96,7 +97,7 @@ export const trainCodeCache = async (outdir: string): Promise<string> => {
       await writeFile(join(folder, "transactions.json"), "[]")
       const child = spawn(process.execPath, [join(outdir, "main.mjs"), folder], {
         env: {
-          ...inherited,
+          ...(NODE_OPTIONS === undefined ? {} : { NODE_OPTIONS }),
           MESHNODE_CODE_CACHE: "off",
           MESHNODE_CODE_CACHE_WRITE: join(work, `cache-${index + 1}`),
         },
