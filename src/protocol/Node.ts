@@ -15,6 +15,7 @@ import { type ConnectionLink, makeLinks } from "./links.js"
 import { makePeerBudget } from "./peerBudget.js"
 import { type DialOutcome, makeRedialer } from "./redial.js"
 import { resyncAfterLostLinks, syncPeriodically } from "./resync.js"
+import { traced } from "./spans.js"
 import { poolSummary } from "./sync.js"
 
 /**
@@ -54,11 +55,11 @@ export const startNode = Effect.gen(function* () {
       // Checked again on every redial: the address may since have proved to lead back to this node.
       if ((yield* dialQueue.isOwn(address)) || !(yield* peers.claim(address))) return "Busy" satisfies DialOutcome
       yield* Effect.logDebug("dial started")
-      const connection = yield* dialQueue.dial(address).pipe(Effect.withSpan("Node.dial"))
+      const connection = yield* dialQueue.dial(address).pipe(traced("Node.dial"))
       // The HANDSHAKE is the first frame on every outbound connection; our pool's summary follows it.
       yield* Effect.flatMap(handshakeFor(address), (handshake) => connection.send(encodeFrame(handshake))).pipe(
         Effect.zipRight(stats.messagesSent("HANDSHAKE", 1)),
-        Effect.withSpan("Handshake.send"),
+        traced("Handshake.send"),
       )
       yield* connection.send(encodeFrame(yield* poolSummary))
       yield* peers.register({ address, send: connection.send })
@@ -76,9 +77,8 @@ export const startNode = Effect.gen(function* () {
         ),
       ),
       Effect.scoped,
-      Effect.withSpan("Node.outbound", { attributes: { peer: address } }),
       // Every span of this connection (dial, handshake, transactions) names the peer.
-      Effect.annotateSpans({ peer: address }),
+      traced("Node.outbound", { attributes: { peer: address }, annotate: { peer: address } }),
       Effect.annotateLogs({ peer: address }),
     )
 
@@ -108,8 +108,7 @@ export const startNode = Effect.gen(function* () {
     }).pipe(
       Effect.scoped,
       Effect.ensuring(connection.close),
-      Effect.withSpan("Node.inbound", { attributes: { remote: connection.remote } }),
-      Effect.annotateSpans({ remote: connection.remote }),
+      traced("Node.inbound", { attributes: { remote: connection.remote }, annotate: { remote: connection.remote } }),
       Effect.annotateLogs({ remote: connection.remote }),
     )
 

@@ -1,5 +1,6 @@
 import { Clock, Duration, Effect, FiberMap, Queue, Schedule } from "effect"
 import type { Address } from "../domain/Address.js"
+import { traced } from "./spans.js"
 
 /** How redials are paced (from NodeConfig's healing settings). */
 export interface RedialPolicy {
@@ -92,7 +93,7 @@ export const makeRedialer = <R>(options: {
             if (wakeUps.get(address) === wakeUp) wakeUps.delete(address)
           }),
         ),
-        Effect.withSpan("Redial.loop", { attributes: { peer: address } }),
+        traced("Redial.loop", { attributes: { peer: address } }),
         Effect.annotateLogs({ peer: address }),
       )
 
