@@ -47,8 +47,13 @@ export const startNode = Effect.gen(function* () {
   })
   const budget = yield* makePeerBudget(links)
   // Serves a connection until it closes, its peer stops answering pings, or it sends too many bad frames.
+  // The heartbeat closes a silent peer's connection, which ends the frames: one fiber beside the
+  // reader rather than a race of two, for the scope of the connection.
   const serve = (connection: Connection, link: ConnectionLink) =>
-    serveFrames(connection, dial, link).pipe(Effect.raceFirst(untilSilent(connection, healing.heartbeatTimeoutMillis)))
+    Effect.zipRight(
+      Effect.forkScoped(Effect.zipRight(untilSilent(connection, healing.heartbeatTimeoutMillis), connection.close)),
+      serveFrames(connection, dial, link),
+    )
 
   const runOutbound = (address: Address) =>
     Effect.gen(function* () {
