@@ -1,5 +1,6 @@
-import { Effect, FiberSet, Stream } from "effect"
+import { Effect, FiberSet, LogLevel, Stream } from "effect"
 import type { Address } from "../domain/Address.js"
+import { isLogged } from "../domain/isLogged.js"
 import { encodeFrame } from "../domain/Message.js"
 import { NodeConfig } from "../services/NodeConfig.js"
 import { NodeStats } from "../services/NodeStats.js"
@@ -117,11 +118,14 @@ export const startNode = Effect.gen(function* () {
       Effect.annotateLogs({ remote: connection.remote }),
     )
 
-  yield* peers.changes.pipe(
-    Stream.changesWith((a, b) => a.connected.join() === b.connected.join()),
-    Stream.runForEach(({ connected }) => Effect.logDebug("connected peers").pipe(Effect.annotateLogs({ connected }))),
-    Effect.forkScoped,
-  )
+  // A debug line only: followed only when debug lines are logged, so a change costs nothing more otherwise.
+  if (yield* isLogged(LogLevel.Debug)) {
+    yield* peers.changes.pipe(
+      Stream.changesWith((a, b) => a.connected.join() === b.connected.join()),
+      Stream.runForEach(({ connected }) => Effect.logDebug("connected peers").pipe(Effect.annotateLogs({ connected }))),
+      Effect.forkScoped,
+    )
+  }
   yield* Effect.forkScoped(budget.run(dial))
   yield* Effect.forkScoped(resyncAfterLostLinks(links))
   yield* Effect.forkScoped(syncPeriodically(links, healing.syncIntervalMillis))

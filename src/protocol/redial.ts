@@ -107,7 +107,9 @@ export const makeRedialer = <R>(options: {
             // Checked again in the same synchronous step as the registration: one loop per address.
             if (wakeUps.has(address)) return
             wakeUps.set(address, wakeUp)
-            runLoop(address, redialLoop(address, wakeUp), { onlyIfMissing: true })
+            // Started once the asking fiber yields, not inside this step: a HANDSHAKE's addresses are all
+            // admitted to the dial queue before any of their dials takes a place in it.
+            runLoop(address, redialLoop(address, wakeUp), { onlyIfMissing: true, immediate: false })
           }),
         )
       }).pipe(Effect.asVoid)
