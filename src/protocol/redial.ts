@@ -57,7 +57,7 @@ export const makeRedialer = <R>(options: {
       Effect.gen(function* () {
         const known = options.isKnown(address)
         let failures = 0
-        const delays = yield* Schedule.driver(
+        const makeDelays = Schedule.driver(
           redialSchedule(options.policy).pipe(
             Schedule.tapOutput((delay) =>
               Effect.logDebug("redial scheduled").pipe(
@@ -66,6 +66,8 @@ export const makeRedialer = <R>(options: {
             ),
           ),
         )
+        // Made at the first wait: most loops dial once and stay connected, and never need one.
+        let delays: Effect.Effect.Success<typeof makeDelays> | undefined
         for (;;) {
           const started = yield* Clock.currentTimeMillis
           const outcome = yield* options.connect(address)
@@ -74,7 +76,7 @@ export const makeRedialer = <R>(options: {
           if (outcome === "Dropped" && lasted >= stableAfter) {
             // A connection that held is a fresh start; one that keeps dropping at once is not.
             failures = 0
-            yield* delays.reset
+            delays = undefined // A fresh driver starts from the base delay, as a reset one would.
           } else {
             failures++
           }
@@ -84,6 +86,7 @@ export const makeRedialer = <R>(options: {
           // Wake-up calls that came while it was connected are stale (handshakes list connected peers);
           // one that came during a failed dial means someone reached the address since: dial again now.
           if (outcome === "Dropped") yield* Queue.takeAll(wakeUp)
+          delays ??= yield* makeDelays
           // The schedule is endless, so next never fails.
           yield* Effect.raceFirst(Effect.orDie(delays.next(undefined)), Queue.take(wakeUp))
         }
