@@ -204,7 +204,7 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
         const address = server.address()
         return {
           port: typeof address === "object" && address !== null ? address.port : port,
-          accepted: Mailbox.toStream(accepted),
+          accepted,
         }
       })
 

@@ -132,8 +132,11 @@ export const startNode = Effect.gen(function* () {
   const listener = yield* transport.listen(config.port)
   yield* Effect.logInfo("listening").pipe(Effect.annotateLogs({ port: listener.port }))
   yield* Effect.forEach(config.knownPeers, dial, { discard: true })
-  yield* Stream.runForEach(listener.accepted, (connection) =>
-    Effect.sync(() => runConnection(runInbound(connection))),
-  ).pipe(Effect.forkScoped)
+  // Each accepted connection gets its fiber; the loop ends when the listener closes.
+  const accept: Effect.Effect<void> = Effect.flatMap(listener.accepted.takeAll, ([accepted, done]) => {
+    for (const connection of accepted) runConnection(runInbound(connection))
+    return done ? Effect.void : accept
+  })
+  yield* Effect.forkScoped(accept)
   return { port: listener.port, links }
 }).pipe((node) => Effect.flatMap(NodeConfig, (config) => Effect.annotateLogs(node, { node: config.address })))
