@@ -83,9 +83,9 @@ export const startNode = Effect.gen(function* () {
         ),
       ),
       Effect.scoped,
-      // Every span of this connection (dial, handshake, transactions) names the peer.
+      // Every span of this connection (dial, handshake, transactions) names the peer; its log lines
+      // name it through the redial loop it runs in.
       traced("Node.outbound", { attributes: { peer: address }, annotate: { peer: address } }),
-      Effect.annotateLogs({ peer: address }),
     )
 
   // Every address is dialled by its own loop, which redials it when the dial fails or the connection drops.

@@ -57,16 +57,18 @@ export const makeRedialer = <R>(options: {
       Effect.gen(function* () {
         const known = options.isKnown(address)
         let failures = 0
-        const makeDelays = Schedule.driver(
-          redialSchedule(options.policy).pipe(
-            Schedule.tapOutput((delay) =>
-              Effect.logDebug("redial scheduled").pipe(
-                Effect.annotateLogs({ delayMillis: Math.round(Duration.toMillis(delay)), failures }),
+        // Made at the first wait: most loops dial once and stay connected, and never need one.
+        const makeDelays = Effect.suspend(() =>
+          Schedule.driver(
+            redialSchedule(options.policy).pipe(
+              Schedule.tapOutput((delay) =>
+                Effect.logDebug("redial scheduled").pipe(
+                  Effect.annotateLogs({ delayMillis: Math.round(Duration.toMillis(delay)), failures }),
+                ),
               ),
             ),
           ),
         )
-        // Made at the first wait: most loops dial once and stay connected, and never need one.
         let delays: Effect.Effect.Success<typeof makeDelays> | undefined
         for (;;) {
           const started = yield* Clock.currentTimeMillis
