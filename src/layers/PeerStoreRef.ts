@@ -1,5 +1,6 @@
-import { Effect, Layer, Stream, SubscriptionRef } from "effect"
+import { Effect, Layer } from "effect"
 import type { Address } from "../domain/Address.js"
+import { makeChanges } from "../domain/changes.js"
 import { type Peer, type PeerSnapshot, PeerStore } from "../services/PeerStore.js"
 
 interface State {
@@ -12,9 +13,18 @@ const toSnapshot = (state: State): PeerSnapshot => ({
   dialling: [...state.dialling],
 })
 
-/** PeerStore backed by a SubscriptionRef: every change is atomic and observable. */
-export const make = Effect.gen(function* () {
-  const state = yield* SubscriptionRef.make<State>({ connected: new Map(), dialling: new Set() })
+/**
+ * PeerStore in one variable: every change is one synchronous step, so it is atomic, and observable
+ * through `changes`. Several changes per connection: a plain update, not a lock and a PubSub each.
+ */
+export const make = Effect.sync(() => {
+  let state: State = { connected: new Map(), dialling: new Set() }
+  const { publish, changes } = makeChanges(() => toSnapshot(state))
+  const update = (f: (current: State) => State) =>
+    Effect.sync(() => {
+      state = f(state)
+      publish()
+    })
 
   const withoutDialling = (current: State, address: Address): State => {
     if (!current.dialling.has(address)) return current
@@ -25,37 +35,37 @@ export const make = Effect.gen(function* () {
 
   const claim = (address: Address) =>
     Effect.acquireRelease(
-      SubscriptionRef.modify(state, (current): [boolean, State] =>
-        current.connected.has(address) || current.dialling.has(address)
-          ? [false, current]
-          : [true, { ...current, dialling: new Set(current.dialling).add(address) }],
-      ),
-      (claimed) =>
-        claimed ? SubscriptionRef.update(state, (current) => withoutDialling(current, address)) : Effect.void,
+      Effect.sync(() => {
+        if (state.connected.has(address) || state.dialling.has(address)) return false
+        state = { ...state, dialling: new Set(state.dialling).add(address) }
+        publish()
+        return true
+      }),
+      (claimed) => (claimed ? update((current) => withoutDialling(current, address)) : Effect.void),
     )
 
   const register = (peer: Peer) =>
     Effect.acquireRelease(
-      SubscriptionRef.update(state, (current) => ({
+      update((current) => ({
         dialling: withoutDialling(current, peer.address).dialling,
         connected: new Map(current.connected).set(peer.address, peer),
       })),
       () =>
-        SubscriptionRef.update(state, (current) => {
+        update((current) => {
           // A newer connection to the same address may have replaced this one: leave it alone.
           if (current.connected.get(peer.address) !== peer) return current
           const connected = new Map(current.connected)
           connected.delete(peer.address)
           return { ...current, connected }
         }),
-    ).pipe(Effect.asVoid)
+    )
 
   return PeerStore.of({
     claim,
     register,
-    peers: Effect.map(SubscriptionRef.get(state), (current) => [...current.connected.values()]),
-    snapshot: Effect.map(SubscriptionRef.get(state), toSnapshot),
-    changes: Stream.map(state.changes, toSnapshot),
+    peers: Effect.sync(() => [...state.connected.values()]),
+    snapshot: Effect.sync(() => toSnapshot(state)),
+    changes,
   })
 })
 

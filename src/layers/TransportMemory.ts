@@ -91,7 +91,7 @@ export const make = (host = "localhost") =>
               if (network.listeners.get(key) === listener) network.listeners.delete(key)
             }).pipe(Effect.andThen(accepted.shutdown)),
         )
-        return { port, accepted: Mailbox.toStream(accepted) }
+        return { port, accepted }
       })
 
     const dial = (address: Address) =>

@@ -70,7 +70,12 @@ const wrapSocket = (
         ),
     }),
     send: (frame) => Effect.sync(() => send(frame)),
-    close: Effect.sync(() => closeSocket(socket)),
+    // The frames end at once (those already received are still read): a peer that never completes the
+    // closing handshake must not keep the reader waiting.
+    close: Effect.sync(() => {
+      closeSocket(socket)
+      frames.unsafeDone(Exit.void)
+    }),
     // ws answers pings by itself; only a peer whose event loop or network is stuck stays silent.
     ping: Effect.async<void>((resume) => {
       if (socket.readyState !== WebSocket.OPEN) return
@@ -199,7 +204,7 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
         const address = server.address()
         return {
           port: typeof address === "object" && address !== null ? address.port : port,
-          accepted: Mailbox.toStream(accepted),
+          accepted,
         }
       })
 

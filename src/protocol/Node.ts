@@ -1,5 +1,6 @@
-import { Effect, FiberSet, Stream } from "effect"
+import { Effect, FiberSet, LogLevel, Stream } from "effect"
 import type { Address } from "../domain/Address.js"
+import { isLogged } from "../domain/isLogged.js"
 import { encodeFrame } from "../domain/Message.js"
 import { NodeConfig } from "../services/NodeConfig.js"
 import { NodeStats } from "../services/NodeStats.js"
@@ -15,6 +16,7 @@ import { type ConnectionLink, makeLinks } from "./links.js"
 import { makePeerBudget } from "./peerBudget.js"
 import { type DialOutcome, makeRedialer } from "./redial.js"
 import { resyncAfterLostLinks, syncPeriodically } from "./resync.js"
+import { traced } from "./spans.js"
 import { poolSummary } from "./sync.js"
 
 /**
@@ -46,19 +48,24 @@ export const startNode = Effect.gen(function* () {
   })
   const budget = yield* makePeerBudget(links)
   // Serves a connection until it closes, its peer stops answering pings, or it sends too many bad frames.
+  // The heartbeat closes a silent peer's connection, which ends the frames: one fiber beside the
+  // reader rather than a race of two, for the scope of the connection.
   const serve = (connection: Connection, link: ConnectionLink) =>
-    serveFrames(connection, dial, link).pipe(Effect.raceFirst(untilSilent(connection, healing.heartbeatTimeoutMillis)))
+    Effect.zipRight(
+      Effect.forkScoped(Effect.zipRight(untilSilent(connection, healing.heartbeatTimeoutMillis), connection.close)),
+      serveFrames(connection, dial, link),
+    )
 
   const runOutbound = (address: Address) =>
     Effect.gen(function* () {
       // Checked again on every redial: the address may since have proved to lead back to this node.
       if ((yield* dialQueue.isOwn(address)) || !(yield* peers.claim(address))) return "Busy" satisfies DialOutcome
       yield* Effect.logDebug("dial started")
-      const connection = yield* dialQueue.dial(address).pipe(Effect.withSpan("Node.dial"))
+      const connection = yield* dialQueue.dial(address).pipe(traced("Node.dial"))
       // The HANDSHAKE is the first frame on every outbound connection; our pool's summary follows it.
       yield* Effect.flatMap(handshakeFor(address), (handshake) => connection.send(encodeFrame(handshake))).pipe(
         Effect.zipRight(stats.messagesSent("HANDSHAKE", 1)),
-        Effect.withSpan("Handshake.send"),
+        traced("Handshake.send"),
       )
       yield* connection.send(encodeFrame(yield* poolSummary))
       yield* peers.register({ address, send: connection.send })
@@ -76,10 +83,9 @@ export const startNode = Effect.gen(function* () {
         ),
       ),
       Effect.scoped,
-      Effect.withSpan("Node.outbound", { attributes: { peer: address } }),
-      // Every span of this connection (dial, handshake, transactions) names the peer.
-      Effect.annotateSpans({ peer: address }),
-      Effect.annotateLogs({ peer: address }),
+      // Every span of this connection (dial, handshake, transactions) names the peer; its log lines
+      // name it through the redial loop it runs in.
+      traced("Node.outbound", { attributes: { peer: address }, annotate: { peer: address } }),
     )
 
   // Every address is dialled by its own loop, which redials it when the dial fails or the connection drops.
@@ -108,24 +114,29 @@ export const startNode = Effect.gen(function* () {
     }).pipe(
       Effect.scoped,
       Effect.ensuring(connection.close),
-      Effect.withSpan("Node.inbound", { attributes: { remote: connection.remote } }),
-      Effect.annotateSpans({ remote: connection.remote }),
+      traced("Node.inbound", { attributes: { remote: connection.remote }, annotate: { remote: connection.remote } }),
       Effect.annotateLogs({ remote: connection.remote }),
     )
 
-  yield* peers.changes.pipe(
-    Stream.changesWith((a, b) => a.connected.join() === b.connected.join()),
-    Stream.runForEach(({ connected }) => Effect.logDebug("connected peers").pipe(Effect.annotateLogs({ connected }))),
-    Effect.forkScoped,
-  )
+  // A debug line only: followed only when debug lines are logged, so a change costs nothing more otherwise.
+  if (yield* isLogged(LogLevel.Debug)) {
+    yield* peers.changes.pipe(
+      Stream.changesWith((a, b) => a.connected.join() === b.connected.join()),
+      Stream.runForEach(({ connected }) => Effect.logDebug("connected peers").pipe(Effect.annotateLogs({ connected }))),
+      Effect.forkScoped,
+    )
+  }
   yield* Effect.forkScoped(budget.run(dial))
   yield* Effect.forkScoped(resyncAfterLostLinks(links))
   yield* Effect.forkScoped(syncPeriodically(links, healing.syncIntervalMillis))
   const listener = yield* transport.listen(config.port)
   yield* Effect.logInfo("listening").pipe(Effect.annotateLogs({ port: listener.port }))
   yield* Effect.forEach(config.knownPeers, dial, { discard: true })
-  yield* Stream.runForEach(listener.accepted, (connection) =>
-    Effect.sync(() => runConnection(runInbound(connection))),
-  ).pipe(Effect.forkScoped)
+  // Each accepted connection gets its fiber; the loop ends when the listener closes.
+  const accept: Effect.Effect<void> = Effect.flatMap(listener.accepted.takeAll, ([accepted, done]) => {
+    for (const connection of accepted) runConnection(runInbound(connection))
+    return done ? Effect.void : accept
+  })
+  yield* Effect.forkScoped(accept)
   return { port: listener.port, links }
 }).pipe((node) => Effect.flatMap(NodeConfig, (config) => Effect.annotateLogs(node, { node: config.address })))

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import type { Address } from "../domain/Address.js"
 import { Limits } from "../services/Limits.js"
 import { DialError, Transport } from "../services/Transport.js"
@@ -79,7 +79,12 @@ export const makeDialQueue = (slots: ConnectionSlots) =>
         }),
         (entered) =>
           entered
-            ? inFlight.withPermits(1)(attempt(address))
+            ? // A free permit is taken in this step; waiting for one (a suspension and a wake-up through
+              // the scheduler) only when every dial slot is busy.
+              Effect.flatMap(
+                inFlight.withPermitsIfAvailable(1)(attempt(address)),
+                Option.match({ onSome: Effect.succeed, onNone: () => inFlight.withPermits(1)(attempt(address)) }),
+              )
             : new DialError({ address, message: `dial queue full (limit ${limits.dialQueueSize} waiting dials)` }),
         (entered) =>
           Effect.sync(() => {

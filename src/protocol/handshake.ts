@@ -5,6 +5,7 @@ import type { Handshake } from "../domain/Message.js"
 import { Limits } from "../services/Limits.js"
 import { NodeConfig } from "../services/NodeConfig.js"
 import { PeerStore } from "../services/PeerStore.js"
+import { traced } from "./spans.js"
 
 /** Our HANDSHAKE on a new outbound connection to `dialled`: our own address and every connected one. */
 export const handshakeFor = (dialled: Address) =>
@@ -37,4 +38,4 @@ export const onHandshake = (message: Handshake, dial: (address: Address) => Effe
       )
     }
     yield* Effect.forEach(addresses, dial, { discard: true })
-  }).pipe(Effect.withSpan("Handshake.receive", { attributes: { addresses: message.data.length } }))
+  }).pipe(traced("Handshake.receive", { attributes: { addresses: message.data.length } }))

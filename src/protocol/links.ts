@@ -1,5 +1,6 @@
-import { Effect, Either, Queue, type Scope, Stream, SubscriptionRef } from "effect"
+import { Effect, Either, Queue, type Scope, Stream } from "effect"
 import { type Address, parseAddress } from "../domain/Address.js"
+import { makeChanges } from "../domain/changes.js"
 import { encodeFrame, MAX_PEERS_LISTED, type Peers } from "../domain/Message.js"
 import type { GossipMode } from "../services/NodeConfig.js"
 import { NodeStats } from "../services/NodeStats.js"
@@ -86,8 +87,8 @@ export const makeLinks = (options: {
     const relayLinks = new Map<Address, Link>()
     let targets: ReadonlyArray<Link> = []
     let serial = 0
-    // Bumped on every change; snapshots are built only when someone asks.
-    const version = yield* SubscriptionRef.make(0)
+    // Told of every change; snapshots are built only when someone reads one.
+    const version = makeChanges<void>(() => undefined)
     const changed = yield* Queue.sliding<void>(1)
     // Addresses being dropped on purpose: no longer announced, still relayed to until closed.
     const leaving = new Set<Address>()
@@ -114,10 +115,9 @@ export const makeLinks = (options: {
           else relayLinks.set(address, chosen)
           targets = [...relayLinks.values()]
         }
+        version.publish()
         const setChanged = (before === undefined) !== (chosen === undefined)
-        return SubscriptionRef.update(version, (n) => n + 1).pipe(
-          Effect.zipRight(setChanged ? Queue.offer(changed, undefined) : Effect.void),
-        )
+        return setChanged ? Queue.offer(changed, undefined) : Effect.void
       })
 
     const snapshotNow = (): LinkSnapshot => ({

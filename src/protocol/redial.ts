@@ -1,5 +1,6 @@
 import { Clock, Duration, Effect, FiberMap, Queue, Schedule } from "effect"
 import type { Address } from "../domain/Address.js"
+import { traced } from "./spans.js"
 
 /** How redials are paced (from NodeConfig's healing settings). */
 export interface RedialPolicy {
@@ -56,15 +57,19 @@ export const makeRedialer = <R>(options: {
       Effect.gen(function* () {
         const known = options.isKnown(address)
         let failures = 0
-        const delays = yield* Schedule.driver(
-          redialSchedule(options.policy).pipe(
-            Schedule.tapOutput((delay) =>
-              Effect.logDebug("redial scheduled").pipe(
-                Effect.annotateLogs({ delayMillis: Math.round(Duration.toMillis(delay)), failures }),
+        // Made at the first wait: most loops dial once and stay connected, and never need one.
+        const makeDelays = Effect.suspend(() =>
+          Schedule.driver(
+            redialSchedule(options.policy).pipe(
+              Schedule.tapOutput((delay) =>
+                Effect.logDebug("redial scheduled").pipe(
+                  Effect.annotateLogs({ delayMillis: Math.round(Duration.toMillis(delay)), failures }),
+                ),
               ),
             ),
           ),
         )
+        let delays: Effect.Effect.Success<typeof makeDelays> | undefined
         for (;;) {
           const started = yield* Clock.currentTimeMillis
           const outcome = yield* options.connect(address)
@@ -73,7 +78,7 @@ export const makeRedialer = <R>(options: {
           if (outcome === "Dropped" && lasted >= stableAfter) {
             // A connection that held is a fresh start; one that keeps dropping at once is not.
             failures = 0
-            yield* delays.reset
+            delays = undefined // A fresh driver starts from the base delay, as a reset one would.
           } else {
             failures++
           }
@@ -83,6 +88,7 @@ export const makeRedialer = <R>(options: {
           // Wake-up calls that came while it was connected are stale (handshakes list connected peers);
           // one that came during a failed dial means someone reached the address since: dial again now.
           if (outcome === "Dropped") yield* Queue.takeAll(wakeUp)
+          delays ??= yield* makeDelays
           // The schedule is endless, so next never fails.
           yield* Effect.raceFirst(Effect.orDie(delays.next(undefined)), Queue.take(wakeUp))
         }
@@ -92,7 +98,7 @@ export const makeRedialer = <R>(options: {
             if (wakeUps.get(address) === wakeUp) wakeUps.delete(address)
           }),
         ),
-        Effect.withSpan("Redial.loop", { attributes: { peer: address } }),
+        traced("Redial.loop", { attributes: { peer: address } }),
         Effect.annotateLogs({ peer: address }),
       )
 
@@ -106,7 +112,9 @@ export const makeRedialer = <R>(options: {
             // Checked again in the same synchronous step as the registration: one loop per address.
             if (wakeUps.has(address)) return
             wakeUps.set(address, wakeUp)
-            runLoop(address, redialLoop(address, wakeUp), { onlyIfMissing: true })
+            // Started once the asking fiber yields, not inside this step: a HANDSHAKE's addresses are all
+            // admitted to the dial queue before any of their dials takes a place in it.
+            runLoop(address, redialLoop(address, wakeUp), { onlyIfMissing: true, immediate: false })
           }),
         )
       }).pipe(Effect.asVoid)

@@ -1,4 +1,4 @@
-import { type Chunk, Context, Data, Effect, Option, type Scope, Stream } from "effect"
+import { type Chunk, Context, Data, Effect, type Mailbox, Option, type Scope, Stream } from "effect"
 import type { Address } from "../domain/Address.js"
 
 /** A frame as it came off the wire: text, or the bytes of a binary frame. */
@@ -38,8 +38,12 @@ export const framesOf = (connection: Connection): Stream.Stream<Frame> =>
 export interface Listener {
   /** The port actually bound (useful with port 0). */
   readonly port: number
-  /** Every accepted connection. The receiver owns it and closes it when done. */
-  readonly accepted: Stream.Stream<Connection>
+  /**
+   * Every accepted connection, done when the listener closes. The receiver owns each and closes it
+   * when done. A mailbox, not a stream: taking from it costs no stream machinery per connection
+   * (`Mailbox.toStream` makes one where a stream reads better).
+   */
+  readonly accepted: Mailbox.ReadonlyMailbox<Connection>
 }
 
 export class ListenError extends Data.TaggedError("ListenError")<{

@@ -72,7 +72,9 @@ export const fakePeer = (port: number) =>
     const transport = yield* TransportMemory.make()
     const listener = yield* transport.listen(port)
     const accepted = yield* Mailbox.make<Connection>()
-    yield* Effect.forkScoped(Stream.runForEach(listener.accepted, (connection) => accepted.offer(connection)))
+    yield* Effect.forkScoped(
+      Stream.runForEach(Mailbox.toStream(listener.accepted), (connection) => accepted.offer(connection)),
+    )
     return {
       address: localAddress(port),
       /** The next connection a node opens to this peer. */

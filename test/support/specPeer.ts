@@ -1,4 +1,4 @@
-import { Effect, type Scope, Stream, SubscriptionRef } from "effect"
+import { Effect, Mailbox, type Scope, Stream, SubscriptionRef } from "effect"
 import { type Address, localAddress } from "../../src/domain/Address.js"
 import * as TransportMemory from "../../src/layers/TransportMemory.js"
 import { framesOf } from "../../src/services/Transport.js"
@@ -36,7 +36,7 @@ export const startSpecPeer = (port: number, knownPeers: ReadonlyArray<number> = 
       }).pipe(Effect.forkScoped, Effect.asVoid)
 
     const listener = yield* transport.listen(port)
-    yield* Stream.runForEach(listener.accepted, (socket) =>
+    yield* Stream.runForEach(Mailbox.toStream(listener.accepted), (socket) =>
       Stream.runForEach(framesOf(socket), (frame) => {
         const message: unknown = typeof frame === "string" ? JSON.parse(frame) : undefined
         if (typeof message !== "object" || message === null || !("type" in message) || !("data" in message)) {
