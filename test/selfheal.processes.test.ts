@@ -97,12 +97,22 @@ const newTransaction = () =>
   makeTransaction({ fromAddress: null, toAddress: "04ab", amount: 1 + (txCounter % 100), timeStamp: ++txCounter })
 
 /** Sends TRANSACTION frames to a node over one connection, as add-transaction does; resolves once closed. */
-const sendTransactions = (port: number, txs: ReadonlyArray<Transaction>) =>
+/** Sends `txs` on one connection, at once or `slice` at a time with a pause between slices. */
+const sendTransactions = (
+  port: number,
+  txs: ReadonlyArray<Transaction>,
+  pacing: { readonly slice: number; readonly pauseMillis: number } = { slice: txs.length, pauseMillis: 0 },
+) =>
   new Promise<void>((resolve, reject) => {
     const socket = new WebSocket(addressOf(port))
     socket.once("error", reject)
-    socket.once("open", () => {
-      for (const tx of txs) socket.send(JSON.stringify({ type: "TRANSACTION", data: tx }))
+    socket.once("open", async () => {
+      for (let start = 0; start < txs.length && socket.readyState === WebSocket.OPEN; start += pacing.slice) {
+        if (start > 0) await new Promise((resume) => setTimeout(resume, pacing.pauseMillis))
+        for (const tx of txs.slice(start, start + pacing.slice)) {
+          socket.send(JSON.stringify({ type: "TRANSACTION", data: tx }))
+        }
+      }
       socket.close()
     })
     socket.once("close", () => resolve())
@@ -356,9 +366,10 @@ describe.sequential("self-healing network, real processes", () => {
         `a burst of 1,000 cost ${writes} file writes and was on disk ${burstWritten - burstStarted} ms after sending began`,
     )
 
-    // A second burst, killed while it is being written (big enough that a fast node is still at it).
+    // A second burst, killed while it is being written: sent in slices, so it is still coming after a
+    // write or two however fast the node takes it in, and however slow a write is on a busy disk.
     const secondBurst = Array.from({ length: 10_000 }, newTransaction)
-    sendTransactions(port, secondBurst).catch(() => {})
+    sendTransactions(port, secondBurst, { slice: 250, pauseMillis: 25 }).catch(() => {})
     // Killed once at least 200 of the second burst are written and while more are still coming.
     const lastWrite = await node.waitForLog(
       (line) => isMessage("pool written")(line) && Number(line.annotations.count) > 1_205,
