@@ -1,10 +1,10 @@
 import { Clock, Effect, Layer } from "effect"
-import type { Transaction } from "../domain/Transaction.js"
 import {
   type Counter,
   NodeStats,
   type NodeStatsSnapshot,
   type RecentTransaction,
+  type UnsafeNodeStats,
   zeroCounters,
 } from "../services/NodeStats.js"
 
@@ -23,31 +23,33 @@ export const make = Effect.gen(function* () {
   const messagesSent: Record<string, number> = {}
   let recent: ReadonlyArray<RecentTransaction> = []
 
-  const transactionsAccepted = (txs: ReadonlyArray<Transaction>) =>
-    txs.length === 0
-      ? Effect.void
-      : Effect.map(Clock.currentTimeMillis, (receivedAt) => {
-          counters.transactionsAccepted += txs.length
-          const newest = txs.slice(-RECENT_TRANSACTIONS).map((tx): RecentTransaction => ({ ...tx, receivedAt }))
-          recent = [...recent, ...newest].slice(-RECENT_TRANSACTIONS)
-        })
+  const unsafe: UnsafeNodeStats = {
+    increment: (counter, by = 1) => {
+      counters[counter] += by
+    },
+    messageReceived: (type, count = 1) => {
+      messagesReceived[type] = (messagesReceived[type] ?? 0) + count
+    },
+    messagesSent: (type, count) => {
+      if (count > 0) messagesSent[type] = (messagesSent[type] ?? 0) + count
+    },
+    transactionsAccepted: (txs, receivedAt) => {
+      if (txs.length === 0) return
+      counters.transactionsAccepted += txs.length
+      const newest = txs.slice(-RECENT_TRANSACTIONS).map((tx): RecentTransaction => ({ ...tx, receivedAt }))
+      recent = [...recent, ...newest].slice(-RECENT_TRANSACTIONS)
+    },
+  }
 
   return NodeStats.of({
-    increment: (counter, by = 1) =>
-      Effect.sync(() => {
-        counters[counter] += by
-      }),
-    messageReceived: (type, count = 1) =>
-      Effect.sync(() => {
-        messagesReceived[type] = (messagesReceived[type] ?? 0) + count
-      }),
-    messagesSent: (type, count) =>
-      count === 0
+    increment: (counter, by) => Effect.sync(() => unsafe.increment(counter, by)),
+    messageReceived: (type, count) => Effect.sync(() => unsafe.messageReceived(type, count)),
+    messagesSent: (type, count) => (count === 0 ? Effect.void : Effect.sync(() => unsafe.messagesSent(type, count))),
+    transactionsAccepted: (txs) =>
+      txs.length === 0
         ? Effect.void
-        : Effect.sync(() => {
-            messagesSent[type] = (messagesSent[type] ?? 0) + count
-          }),
-    transactionsAccepted,
+        : Effect.map(Clock.currentTimeMillis, (receivedAt) => unsafe.transactionsAccepted(txs, receivedAt)),
+    unsafe,
     snapshot: Effect.sync(
       (): NodeStatsSnapshot => ({
         startedAt,

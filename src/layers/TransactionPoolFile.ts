@@ -72,13 +72,14 @@ export const make = (file: string) =>
     )
     yield* Effect.forever(writeWhenWoken).pipe(Effect.forkScoped)
 
-    const addAll = (txs: ReadonlyArray<Transaction>) =>
-      Effect.map(index.addAll(txs), (added) => {
-        if (added.length === 0) return added
-        for (const tx of added) rendered.append(tx)
-        wake.unsafeOffer(undefined)
-        return added
-      })
+    const unsafeAddAll = (txs: ReadonlyArray<Transaction>) => {
+      const added = index.unsafeAddAll(txs)
+      if (added.length === 0) return added
+      for (const tx of added) rendered.append(tx)
+      wake.unsafeOffer(undefined)
+      return added
+    }
+    const addAll = (txs: ReadonlyArray<Transaction>) => Effect.sync(() => unsafeAddAll(txs))
 
     const flush = Effect.suspend(() => {
       const target = rendered.count()
@@ -101,6 +102,7 @@ export const make = (file: string) =>
       ...index,
       add: (tx) => Effect.map(addAll([tx]), (added) => added.length > 0),
       addAll,
+      unsafeAddAll,
       flush,
     })
   })

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto"
 import { Context, Effect, Exit, Layer, Mailbox } from "effect"
 import type { Address } from "../domain/Address.js"
 import { type Connection, DialError, type Frame, ListenError, Transport } from "../services/Transport.js"
-import { makeReceive } from "./frameRuns.js"
+import { makeInbox } from "./frameRuns.js"
 
 /**
  * An in-process network shared by every TransportMemory node of a test: listeners by `host:port`.
@@ -47,23 +47,31 @@ export const makeConnectionPair = (
       toLeft.unsafeDone(Exit.void)
       toRight.unsafeDone(Exit.void)
     })
+    const inboxOf = (mailbox: Mailbox.Mailbox<Frame>) =>
+      makeInbox(mailbox, { yieldIfBusy: Effect.void, onFailure: () => Effect.void })
+    const leftInbox = inboxOf(toLeft)
+    const rightInbox = inboxOf(toRight)
     const end = (
-      inbox: Mailbox.Mailbox<Frame>,
-      outbox: Mailbox.Mailbox<Frame>,
+      inbox: ReturnType<typeof inboxOf>,
+      outbox: ReturnType<typeof inboxOf>,
       remote: string,
       remoteAnswers: () => boolean,
       peerNodeId: string | undefined,
     ): Connection => ({
       remote,
-      receive: makeReceive(inbox, { yieldIfBusy: Effect.void, onFailure: () => Effect.void }),
-      send: (frame) => Effect.sync(() => outbox.unsafeOffer(frame)),
+      receive: inbox.receive,
+      // Every frame goes to the reader: delivery here is synchronous, so a handler would relay a frame
+      // before its sender's other sends had arrived anywhere, which no network does.
+      intercept: () => Effect.void,
+      unsafeSend: outbox.enqueue,
+      send: (frame) => Effect.sync(() => outbox.enqueue(frame)),
       close,
       ping: Effect.suspend(() => (remoteAnswers() ? Effect.void : Effect.never)),
       ...(peerNodeId === undefined ? {} : { peerNodeId }),
     })
     return [
-      end(toLeft, toRight, rightName, answers.right, nodeIds.right),
-      end(toRight, toLeft, leftName, answers.left, nodeIds.left),
+      end(leftInbox, rightInbox, rightName, answers.right, nodeIds.right),
+      end(rightInbox, leftInbox, leftName, answers.left, nodeIds.left),
     ] as const
   })
 

@@ -6,7 +6,7 @@ import { WebSocket, WebSocketServer } from "ws"
 import type { Address } from "../domain/Address.js"
 import { NodeStats } from "../services/NodeStats.js"
 import { type Connection, DialError, type Frame, ListenError, Transport } from "../services/Transport.js"
-import { makeReceive } from "./frameRuns.js"
+import { makeInbox } from "./frameRuns.js"
 import { makePlainHttpListener } from "./plainHttp.js"
 
 export interface TransportWsOptions {
@@ -38,14 +38,28 @@ const wrapSocket = (
   socket: WebSocket,
   remote: string,
   maxPayload: number,
-  yieldIfBusy: Effect.Effect<void>,
+  turns: ReturnType<typeof makeTurnClock>,
   /** The TCP socket under the WebSocket (known once the upgrade is done). */
   tcp: () => Socket | undefined,
 ): Connection => {
   const send = makeCorkedSend(socket, tcp)
   const frames = Effect.runSync(Mailbox.make<Frame, FrameTooLarge>())
+  // A frame too large ends the frames with a log line, by the reader's fiber, so the line carries
+  // the node and peer of the connection.
+  const inbox = makeInbox(frames, {
+    ...turns,
+    onFailure: () =>
+      Effect.logWarning("frame refused").pipe(
+        Effect.annotateLogs({
+          reason: "too large",
+          limit: `${maxPayload} bytes`,
+          detail: "connection closed (1009)",
+        }),
+        Effect.zipRight(Effect.flatMap(NodeStats, (stats) => stats.increment("framesRefused"))),
+      ),
+  })
   socket.on("message", (data, isBinary) => {
-    frames.unsafeOffer(isBinary ? toBytes(data) : data.toString())
+    inbox.offer(isBinary ? toBytes(data) : data.toString())
   })
   socket.on("close", () => frames.unsafeDone(Exit.void))
   // Errors are followed by "close"; only an oversized frame is worth telling the reader about.
@@ -55,20 +69,9 @@ const wrapSocket = (
   if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) frames.unsafeDone(Exit.void)
   return {
     remote,
-    // A frame too large ends the frames with a log line, by the reader's fiber, so the line carries
-    // the node and peer of the connection.
-    receive: makeReceive(frames, {
-      yieldIfBusy,
-      onFailure: () =>
-        Effect.logWarning("frame refused").pipe(
-          Effect.annotateLogs({
-            reason: "too large",
-            limit: `${maxPayload} bytes`,
-            detail: "connection closed (1009)",
-          }),
-          Effect.zipRight(Effect.flatMap(NodeStats, (stats) => stats.increment("framesRefused"))),
-        ),
-    }),
+    receive: inbox.receive,
+    intercept: inbox.intercept,
+    unsafeSend: send,
     send: (frame) => Effect.sync(() => send(frame)),
     // The frames end at once (those already received are still read): a peer that never completes the
     // closing handshake must not keep the reader waiting.
@@ -125,23 +128,27 @@ const nextTurn = Effect.async<void>((resume) => {
 const sliceMillis = 4
 
 /**
- * An effect that yields to the event loop once the current turn has lasted a slice, and otherwise
- * costs a clock read. One per transport: every connection of a process shares one event loop.
+ * How long the current turn of the event loop has lasted: the first ask in a turn starts its clock.
+ * `yieldIfBusy` yields to the event loop once a turn has lasted a slice, and otherwise costs a clock
+ * read; `overSlice` tells the per-frame fast path to leave the rest of a burst to the readers, which
+ * yield. One per transport: every connection of a process shares one event loop.
  */
-const makeYieldIfBusy = () => {
+const makeTurnClock = () => {
   let turnStartedAt = 0
-  return Effect.suspend(() => {
+  const elapsed = () => {
     const now = performance.now()
-    if (turnStartedAt === 0) {
-      turnStartedAt = now
-      // The turn ends when the event loop next gets to run; a new slice starts then.
-      setImmediate(() => {
-        turnStartedAt = 0
-      })
-      return Effect.void
-    }
-    return now - turnStartedAt < sliceMillis ? Effect.void : nextTurn
-  })
+    if (turnStartedAt !== 0) return now - turnStartedAt
+    turnStartedAt = now
+    // The turn ends when the event loop next gets to run; a new slice starts then.
+    setImmediate(() => {
+      turnStartedAt = 0
+    })
+    return 0
+  }
+  return {
+    yieldIfBusy: Effect.suspend(() => (elapsed() < sliceMillis ? Effect.void : nextTurn)),
+    overSlice: () => elapsed() >= sliceMillis,
+  }
 }
 
 const toBytes = (data: WebSocket.RawData): Uint8Array =>
@@ -169,7 +176,7 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
   Effect.gen(function* () {
     const answerPlainHttp = yield* makePlainHttpListener
     const nodeId = randomUUID()
-    const yieldIfBusy = makeYieldIfBusy()
+    const turns = makeTurnClock()
 
     const listen = (port: number) =>
       Effect.gen(function* () {
@@ -183,7 +190,7 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
               wss.handleUpgrade(request, socket, head, (ws) => {
                 accepted.unsafeOffer(
                   withPeerNodeId(
-                    wrapSocket(ws, remoteOf(request), options.maxPayload, yieldIfBusy, () => request.socket),
+                    wrapSocket(ws, remoteOf(request), options.maxPayload, turns, () => request.socket),
                     request,
                   ),
                 )
@@ -217,7 +224,7 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
             headers: { [nodeIdHeader]: nodeId },
           })
           let response: IncomingMessage | undefined
-          const connection = wrapSocket(socket, address, options.maxPayload, yieldIfBusy, () => response?.socket)
+          const connection = wrapSocket(socket, address, options.maxPayload, turns, () => response?.socket)
           socket.once("upgrade", (upgrade) => {
             response = upgrade
           })

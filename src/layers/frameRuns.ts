@@ -1,4 +1,4 @@
-import { Chunk, Effect, Option } from "effect"
+import { Chunk, Effect, Option, type Scope } from "effect"
 import type * as Mailbox from "effect/Mailbox"
 import type { Frame } from "../services/Transport.js"
 
@@ -6,18 +6,34 @@ import type { Frame } from "../services/Transport.js"
 export const runLength = 64
 
 /**
- * A connection's `receive`: the next run of frames from `mailbox`, at most `runLength` of whatever
- * arrived meanwhile, or None once the connection has closed. A failure of the mailbox ends the
- * frames after `onFailure`. Before each run, `yieldIfBusy` may let the event loop run, so a burst
- * does not starve other sockets or file writes. Every frame passes here, so it is a plain pull on the
- * mailbox rather than a stream.
+ * A connection's incoming side over `mailbox`: `offer` (what the socket calls with each frame),
+ * `enqueue` (the same, bypassing any handler), `receive` and `intercept` (see Connection).
+ *
+ * `receive` answers the next run of frames, at most `runLength` of whatever arrived meanwhile, or None
+ * once the connection has closed. A failure of the mailbox ends the frames after `onFailure`. Before
+ * each run, `yieldIfBusy` may let the event loop run, so a burst does not starve other sockets or file
+ * writes. Every frame passes here, so it is a plain pull on the mailbox rather than a stream.
+ *
+ * An intercepting handler is offered a frame only while the reader waits with nothing buffered and
+ * the mailbox is empty: everything that came before has been handled, so order is kept. Once the
+ * current turn has lasted a slice (`overSlice`), the rest of a burst goes to the reader, which yields
+ * to the event loop between runs, so a burst never holds the loop for long.
  */
-export const makeReceive = <E>(
-  mailbox: Mailbox.ReadonlyMailbox<Frame, E>,
-  options: { readonly yieldIfBusy: Effect.Effect<void>; readonly onFailure: (error: E) => Effect.Effect<void> },
-): Effect.Effect<Option.Option<Chunk.Chunk<Frame>>> => {
+export const makeInbox = <E>(
+  mailbox: Mailbox.Mailbox<Frame, E>,
+  options: {
+    readonly yieldIfBusy: Effect.Effect<void>
+    /** Whether the current turn of the event loop has lasted a slice: the handler then rests. */
+    readonly overSlice?: () => boolean
+    readonly onFailure: (error: E) => Effect.Effect<void>
+  },
+) => {
   let buffered: Chunk.Chunk<Frame> = Chunk.empty()
   let done = false
+  // The reader is waiting on the mailbox: it has handled every frame it took.
+  let waiting = false
+  let handler: ((frame: Frame) => boolean) | undefined
+
   const takeAll = Effect.catchAll(mailbox.takeAll, (error) =>
     Effect.as(options.onFailure(error), [Chunk.empty<Frame>(), true] as const),
   )
@@ -28,11 +44,38 @@ export const makeReceive = <E>(
       return Effect.as(options.yieldIfBusy, Option.some(run))
     }
     if (done) return Effect.succeed(Option.none())
+    waiting = true
     return Effect.flatMap(takeAll, ([messages, finished]) => {
+      waiting = false
       buffered = messages
       done = finished
       return receive
     })
   })
-  return receive
+
+  const isIdle = () => waiting && Option.getOrElse(mailbox.unsafeSize(), () => 1) === 0
+
+  const overSlice = options.overSlice ?? (() => false)
+  const offer = (frame: Frame): void => {
+    if (handler !== undefined && isIdle() && !overSlice() && handler(frame)) return
+    mailbox.unsafeOffer(frame)
+  }
+
+  const intercept = (next: (frame: Frame) => boolean): Effect.Effect<void, never, Scope.Scope> =>
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        handler = next
+      }),
+      () =>
+        Effect.sync(() => {
+          if (handler === next) handler = undefined
+        }),
+    )
+
+  /** Queues `frame` for `receive`, whatever the handler. */
+  const enqueue = (frame: Frame): void => {
+    mailbox.unsafeOffer(frame)
+  }
+
+  return { offer, enqueue, receive, intercept }
 }

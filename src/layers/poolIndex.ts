@@ -11,17 +11,17 @@ export const makePoolIndex = (initial: ReadonlyArray<Transaction>) =>
     // an addition costs nothing more.
     const followers = new Set<Queue.Queue<number>>()
 
-    const addAll = (txs: ReadonlyArray<Transaction>) =>
-      Effect.sync(() => {
-        const added: Array<Transaction> = []
-        for (const tx of txs) {
-          if (byHash.has(tx.hash)) continue
-          byHash.set(tx.hash, tx)
-          added.push(tx)
-        }
-        if (added.length > 0) for (const follower of followers) follower.unsafeOffer(byHash.size)
-        return added
-      })
+    const unsafeAddAll = (txs: ReadonlyArray<Transaction>): ReadonlyArray<Transaction> => {
+      const added: Array<Transaction> = []
+      for (const tx of txs) {
+        if (byHash.has(tx.hash)) continue
+        byHash.set(tx.hash, tx)
+        added.push(tx)
+      }
+      if (added.length > 0) for (const follower of followers) follower.unsafeOffer(byHash.size)
+      return added
+    }
+    const addAll = (txs: ReadonlyArray<Transaction>) => Effect.sync(() => unsafeAddAll(txs))
 
     const sizeChanges = Stream.unwrapScoped(
       Effect.gen(function* () {
@@ -43,6 +43,7 @@ export const makePoolIndex = (initial: ReadonlyArray<Transaction>) =>
     return {
       add: (tx: Transaction) => Effect.map(addAll([tx]), (added) => added.length > 0),
       addAll,
+      unsafeAddAll,
       has: (hash: string) => Effect.sync(() => byHash.has(hash)),
       holds: (hash: string) => byHash.has(hash),
       list: Effect.sync(() => [...byHash.values()]),

@@ -1,7 +1,7 @@
 import { Clock, Data, Effect, Either, Option } from "effect"
 import { showEntry } from "../domain/addressList.js"
 import { exceedsJsonDepth } from "../domain/jsonDepth.js"
-import { decodeFrame, type Message } from "../domain/Message.js"
+import { decodeFrame, type Message, type TransactionMessage } from "../domain/Message.js"
 import { fullBucket, takeToken } from "../domain/tokenBucket.js"
 import { Limits, type LimitsShape } from "../services/Limits.js"
 import { NodeStats } from "../services/NodeStats.js"
@@ -38,6 +38,17 @@ export interface FrameGuard {
    */
   readonly inspect: (frame: Frame, now: number) => Verdict
   /**
+   * What a TRANSACTION frame holds, as `inspect` decides, when that is one the per-frame fast path
+   * takes without a log line (a copy of a known transaction, or a new one that `wanted` accepts), the
+   * peer's message budget allowing; otherwise undefined and nothing is counted: the frame is left to
+   * `inspect`.
+   */
+  readonly inspectTransaction: (
+    frame: Frame,
+    now: number,
+    wanted: (message: TransactionMessage) => boolean,
+  ) => Verdict | undefined
+  /**
    * A refused frame: one warning line naming the reason and the limit, counted against the peer's
    * budget of bad frames. Fails with TooManyBadFrames once the peer has sent more than it allows.
    */
@@ -66,15 +77,15 @@ const limitOf = (reason: FrameRefusal, limits: LimitsShape): string => {
 
 const byteLength = (frame: Frame): number => (typeof frame === "string" ? Buffer.byteLength(frame) : frame.byteLength)
 
+const transactionPrefix = '{"type":"TRANSACTION","data":{'
+
 /**
  * The hash of a TRANSACTION frame as JSON.stringify writes one (ours and the spec's). In a mesh most
  * TRANSACTION frames a node receives are copies of one it already holds: recognising them by hash
  * skips the decoding and the SHA-256 check. Whatever such a frame holds, it would be dropped anyway.
  */
 const transactionHashOf = (frame: string): string | undefined =>
-  frame.startsWith('{"type":"TRANSACTION","data":{')
-    ? /"hash":"([0-9a-f]{64})"/.exec(frame.slice(0, 4096))?.[1]
-    : undefined
+  frame.startsWith(transactionPrefix) ? /"hash":"([0-9a-f]{64})"/.exec(frame.slice(0, 4096))?.[1] : undefined
 
 export const makeFrameGuard = Effect.gen(function* () {
   const limits = yield* Limits
@@ -94,6 +105,11 @@ export const makeFrameGuard = Effect.gen(function* () {
     const [allowed, next] = takeToken(messages, messageRate, now)
     messages = next
     if (!allowed) return refused("rate limit exceeded", "frame dropped")
+    return classify(frame)
+  }
+
+  /** What a frame holds, without counting it against the message budget. */
+  const classify = (frame: Frame): Verdict => {
     if (typeof frame !== "string") return refused("binary frame", `${frame.byteLength} bytes`)
     const size = byteLength(frame)
     if (size > limits.maxPayloadBytes) return refused("too large", `${size} bytes`)
@@ -104,6 +120,23 @@ export const makeFrameGuard = Effect.gen(function* () {
     if (Either.isRight(decoded)) return { _tag: "Message", message: decoded.right }
     const error = decoded.left
     return error._tag === "FrameRejected" ? refused(error.reason, error.detail) : { _tag: "Unknown", type: error.type }
+  }
+
+  const inspectTransaction = (
+    frame: Frame,
+    now: number,
+    wanted: (message: TransactionMessage) => boolean,
+  ): Verdict | undefined => {
+    if (typeof frame !== "string" || !frame.startsWith(transactionPrefix)) return undefined
+    const verdict = classify(frame)
+    const takes =
+      verdict._tag === "Known" ||
+      (verdict._tag === "Message" && verdict.message.type === "TRANSACTION" && wanted(verdict.message))
+    if (!takes) return undefined
+    const [allowed, next] = takeToken(messages, messageRate, now)
+    if (!allowed) return undefined
+    messages = next
+    return verdict
   }
 
   const refuse = (reason: FrameRefusal, detail: string) =>
@@ -124,7 +157,7 @@ export const makeFrameGuard = Effect.gen(function* () {
       Effect.zipRight(stats.messageReceived("OTHER")),
     )
 
-  return { inspect, refuse, ignore } satisfies FrameGuard
+  return { inspect, inspectTransaction, refuse, ignore } satisfies FrameGuard
 })
 
 const known: Verdict = { _tag: "Known" }

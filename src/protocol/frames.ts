@@ -102,6 +102,25 @@ export const receiveFrames = (frames: Chunk.Chunk<Frame>, context: FrameContext)
     return steps.length === 1 ? (steps[0] ?? Effect.void) : Effect.forEach(steps, (step) => step, { discard: true })
   })
 
+/**
+ * The per-frame fast path (Connection.intercept): a TRANSACTION frame that needs no log line, a copy
+ * or a new timely one, is handled as a plain call in the socket's callback, with no fiber woken. Any
+ * other frame goes the fiber's way (`receiveFrames`), and the transport keeps them in order.
+ */
+const takeTransactionNow =
+  (context: FrameContext, clock: Clock.Clock) =>
+  (frame: Frame): boolean => {
+    const now = clock.unsafeCurrentTimeMillis()
+    const verdict = context.guard.inspectTransaction(frame, now, (message) => context.gossip.isTimely(message, now))
+    if (verdict === undefined) return false
+    context.stats.unsafe.messageReceived("TRANSACTION")
+    if (verdict._tag === "Known") context.stats.unsafe.increment("transactionsDuplicate")
+    else if (verdict._tag === "Message" && verdict.message.type === "TRANSACTION") {
+      context.gossip.acceptNow(verdict.message, context.link.relayNow, now)
+    }
+    return true
+  }
+
 /** Handles a connection's frames until it closes, or closes it once the peer has sent too many bad frames. */
 export const serveFrames = (
   connection: Connection,
@@ -118,6 +137,7 @@ export const serveFrames = (
       stats: yield* NodeStats,
       syncBudget: yield* makeSyncBudget,
     }
+    if (context.gossip.fastPath) yield* connection.intercept(takeTransactionNow(context, yield* Effect.clock))
     const serve: Effect.Effect<void, TooManyBadFrames, TransactionPool> = Effect.flatMap(
       connection.receive,
       (frames) => (Option.isNone(frames) ? Effect.void : Effect.zipRight(receiveFrames(frames.value, context), serve)),

@@ -1,4 +1,4 @@
-import { Effect, LogLevel, Option } from "effect"
+import { Effect, LogLevel, Option, Runtime } from "effect"
 import { isLogged } from "../domain/isLogged.js"
 import { encodeTransactionFrame, type TransactionMessage } from "../domain/Message.js"
 import { traceparentOf } from "../domain/TraceContext.js"
@@ -77,7 +77,34 @@ export const makeGossip = Effect.gen(function* () {
       yield* stats.messagesSent("TRANSACTION", sent)
     })
 
-  return { onTransactions }
+  const isTimely = (message: TransactionMessage, now: number) =>
+    message.data.timeStamp <= now + limits.futureToleranceMillis
+
+  // The fast path's log line, written with the connection's own runtime, so it carries the node and
+  // peer annotations a line of the connection's fiber would.
+  const runtime = yield* Effect.runtime<never>()
+  const logAcceptedNow = (yield* isLogged(LogLevel.Info))
+    ? (hash: string) =>
+        Runtime.runSync(runtime)(
+          Effect.logInfo("transaction accepted").pipe(Effect.annotateLogs({ type: "TRANSACTION", hash })),
+        )
+    : undefined
+
+  /**
+   * `onTransactions` for one timely transaction, as a plain call, for the per-frame fast path
+   * (frames.ts). Not with trace propagation (`fastPath`): each transaction then has a span of its own.
+   */
+  const acceptNow = (message: TransactionMessage, relayNow: ConnectionLink["relayNow"], now: number) => {
+    const added = pool.unsafeAddAll([message.data])
+    if (added.length === 0) return stats.unsafe.increment("transactionsDuplicate")
+    stats.unsafe.transactionsAccepted(added, now)
+    logAcceptedNow?.(message.data.hash)
+    stats.unsafe.messagesSent("TRANSACTION", relayNow(encodeTransactionFrame(message.data)))
+  }
+
+  const fastPath = !propagate
+
+  return { onTransactions, isTimely, acceptNow, fastPath }
 })
 
 export type Gossip = Effect.Effect.Success<typeof makeGossip>

@@ -35,6 +35,7 @@ interface Link {
   readonly address: Address
   readonly direction: LinkDirection
   readonly send: (frame: string) => Effect.Effect<void>
+  readonly unsafeSend: (frame: string) => void
   readonly close: Effect.Effect<void>
   /** Increases with every link made, so the newest link is known. */
   readonly serial: number
@@ -62,6 +63,8 @@ export interface ConnectionLink {
    * many frames it sent.
    */
   readonly relay: (frame: string) => Effect.Effect<number>
+  /** `relay` as a plain call, for the per-frame fast path. */
+  readonly relayNow: (frame: string) => number
   /** A PEERS message that arrived on this connection. */
   readonly onPeers: (message: Peers) => Effect.Effect<void>
 }
@@ -130,7 +133,14 @@ export const makeLinks = (options: {
 
     const add = (address: Address, direction: LinkDirection, connection: Connection) =>
       Effect.suspend(() => {
-        const link: Link = { address, direction, send: connection.send, close: connection.close, serial: serial++ }
+        const link: Link = {
+          address,
+          direction,
+          send: connection.send,
+          unsafeSend: connection.unsafeSend,
+          close: connection.close,
+          serial: serial++,
+        }
         byAddress.set(address, [...(byAddress.get(address) ?? []), link])
         return Effect.as(refresh(address), link)
       })
@@ -193,22 +203,29 @@ export const makeLinks = (options: {
       // What the peer on this connection last said it relays to: set once per PEERS, read once per
       // transaction. Per connection, so a peer that lies about who it is can only mislead itself.
       let view: ReadonlySet<Address> | undefined
+      /** The links a transaction that arrived on this connection goes on to. */
+      const relayTargets = () => {
+        if (options.gossip === "flood") return targets
+        const from = origin()
+        const covered = from !== undefined ? view : undefined
+        // Only our nodes are left to the sender: a spec node gets it from each of its peers, as in the spec.
+        return targets.filter(
+          (link) => link.address !== from && !(covered?.has(link.address) === true && ours.has(link.address)),
+        )
+      }
       const relay = (frame: string) =>
         Effect.suspend(() => {
-          const from = origin()
-          const covered = options.gossip === "pruned" && from !== undefined ? view : undefined
-          // Only our nodes are left to the sender: a spec node gets it from each of its peers, as in the spec.
-          const to =
-            options.gossip === "flood"
-              ? targets
-              : targets.filter(
-                  (link) => link.address !== from && !(covered?.has(link.address) === true && ours.has(link.address)),
-                )
+          const to = relayTargets()
           return Effect.as(
             Effect.forEach(to, (link) => link.send(frame), { discard: true }),
             to.length,
           )
         })
+      const relayNow = (frame: string) => {
+        const to = relayTargets()
+        for (const link of to) link.unsafeSend(frame)
+        return to.length
+      }
 
       const onPeers = (message: Peers) =>
         Effect.gen(function* () {
@@ -233,7 +250,7 @@ export const makeLinks = (options: {
           yield* options.onListed([...known, ...listed])
         })
 
-      return { relay, onPeers } satisfies ConnectionLink
+      return { relay, relayNow, onPeers } satisfies ConnectionLink
     }
 
     /**

@@ -39,7 +39,19 @@ export interface NodeStatsShape {
   /** Counts accepted transactions (oldest first) and keeps the newest among the recent ones. */
   readonly transactionsAccepted: (txs: ReadonlyArray<Transaction>) => Effect.Effect<void>
   readonly snapshot: Effect.Effect<NodeStatsSnapshot>
+  /** The same updates as plain calls, for code that runs outside a fiber (the per-frame fast path). */
+  readonly unsafe: UnsafeNodeStats
 }
+
+export interface UnsafeNodeStats {
+  readonly increment: (counter: Counter, by?: number) => void
+  readonly messageReceived: (type: string, count?: number) => void
+  readonly messagesSent: (type: string, count: number) => void
+  /** As `transactionsAccepted`, received at `receivedAt` (ms since the epoch). */
+  readonly transactionsAccepted: (txs: ReadonlyArray<Transaction>, receivedAt: number) => void
+}
+
+const ignore = () => {}
 
 export const zeroCounters: Readonly<Record<Counter, number>> = {
   framesRefused: 0,
@@ -60,6 +72,7 @@ export class NodeStats extends Context.Reference<NodeStats>()("meshnode/NodeStat
     messageReceived: () => Effect.void,
     messagesSent: () => Effect.void,
     transactionsAccepted: () => Effect.void,
+    unsafe: { increment: ignore, messageReceived: ignore, messagesSent: ignore, transactionsAccepted: ignore },
     snapshot: Effect.succeed({
       startedAt: 0,
       counters: zeroCounters,
