@@ -69,4 +69,17 @@ describe("a connection's inbox (Connection.intercept and receive)", () => {
       expect(yield* Fiber.join(nextReader)).toEqual(["after"])
     }),
   )
+
+  it.scoped("a handler that throws loses no frame: it goes to the reader", () =>
+    Effect.gen(function* () {
+      const { inbox } = yield* makeTestInbox
+      yield* inbox.intercept(() => {
+        throw new Error("a bug")
+      })
+      const reader = yield* Effect.fork(nextRun(inbox.receive))
+      yield* Effect.yieldNow()
+      inbox.offer("still delivered")
+      expect(yield* Fiber.join(reader)).toEqual(["still delivered"])
+    }),
+  )
 })

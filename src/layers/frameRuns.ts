@@ -57,7 +57,7 @@ export const makeInbox = <E>(
 
   const overSlice = options.overSlice ?? (() => false)
   const offer = (frame: Frame): void => {
-    if (handler !== undefined && isIdle() && !overSlice() && handler(frame)) return
+    if (handler !== undefined && isIdle() && !overSlice() && handled(handler, frame)) return
     mailbox.unsafeOffer(frame)
   }
 
@@ -78,4 +78,17 @@ export const makeInbox = <E>(
   }
 
   return { offer, enqueue, receive, intercept }
+}
+
+/**
+ * Whether `handler` took `frame`. A handler must not throw; if one does anyway (a bug), the frame goes
+ * to the reader, whose fiber turns a failure into a closed connection and a log line instead of a
+ * crashed process (this runs in a socket's event callback).
+ */
+const handled = (handler: (frame: Frame) => boolean, frame: Frame): boolean => {
+  try {
+    return handler(frame)
+  } catch {
+    return false
+  }
 }
