@@ -55,8 +55,9 @@ ${table(environmentVariables)}
 HTTP on the node's port:
 ${table(httpEndpoints)}`
 
-/** `tsx src/main.ts --help` */
+/** `tsx src/main.ts --help` (and `node dist/main.mjs --help`, the same code bundled) */
 export const usage = `Usage: tsx src/main.ts [NODE_FOLDER]
+   or: node dist/main.mjs [NODE_FOLDER]   (after npm run build: the bundle, faster to start)
 
 Runs one meshnode node.
 
@@ -66,5 +67,6 @@ Examples:
   npx tsx src/main.ts nodes/node-1
   cd nodes/node-2 && npx tsx ../../src/main.ts
   LOG_FORMAT=json npx tsx src/main.ts nodes/node-3
+  node dist/main.mjs nodes/node-1
   npx meshnode node nodes/node-1
 `
