@@ -1,4 +1,4 @@
-import { close, closeSync, fsync, open, openSync, rename, renameSync, writev, writevSync } from "node:fs"
+import { close, closeSync, fsync, open, openSync, rename, writev, writevSync } from "node:fs"
 import { FileSystem } from "@effect/platform"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { Transaction } from "../domain/Transaction.js"
@@ -75,17 +75,17 @@ export const makeRenderedPool = (initial: ReadonlyArray<Transaction>) => {
 }
 
 /**
- * Files up to this size are written and renamed with plain calls, and only the fsync goes to the
- * thread pool: the page cache takes a small file in microseconds, less than each step handed to the
- * thread pool costs in wake-ups. Larger files (a big pool, a burst) go all the way asynchronously, so
- * the event loop is never held for long.
+ * Files up to this size are opened, written and closed with plain calls, and only the fsync and the
+ * rename go to the thread pool: the page cache takes a small file in microseconds, less than each step
+ * handed to the thread pool costs in wake-ups. Larger files (a big pool, a burst) go all the way
+ * asynchronously, so the event loop is never held for long.
  */
 const plainWriteLimit = 256 * 1024
 
 /**
  * Replaces `file` atomically: write a temporary file, fsync it, rename it over the old one. A small
- * file is written with plain calls and fsynced on libuv's thread pool; a large one takes every step
- * there, one after another. Either way it is one asynchronous effect: the node keeps handling frames
+ * file is written with plain calls and fsynced and renamed on libuv's thread pool; a large one takes
+ * every step there, one after another. Either way it is one asynchronous effect: the node keeps handling frames
  * meanwhile, and a write costs the fiber that asked for it a single step. `parts` must not change
  * until it completes (the rendered pool only appends past them).
  */
@@ -112,7 +112,7 @@ export const writeFileAtomic = (file: string, parts: ReadonlyArray<Uint8Array>) 
     })
   })
 
-/** The small-file way: open and write with plain calls, fsync on the thread pool, then close and rename. */
+/** The small-file way: open and write with plain calls, fsync on the thread pool, close, rename there too. */
 const writeSmall = (
   temporary: string,
   file: string,
@@ -140,12 +140,13 @@ const writeSmall = (
   fsync(descriptor, (syncError) => {
     try {
       closeSync(descriptor)
-      if (syncError) return fail(syncError)
-      renameSync(temporary, file)
     } catch (error) {
-      return fail(error)
+      return fail(syncError ?? error)
     }
-    done()
+    if (syncError) return fail(syncError)
+    // On the thread pool too: a rename waits for the file system's journal, which other processes'
+    // fsyncs may hold for a while, and the event loop must not wait with it.
+    rename(temporary, file, (renameError) => (renameError ? fail(renameError) : done()))
   })
 }
 
