@@ -1,7 +1,7 @@
 import { Effect, Option } from "effect"
 import type { Address } from "../domain/Address.js"
 import { Limits } from "../services/Limits.js"
-import { DialError, Transport } from "../services/Transport.js"
+import { DialError, Transport, timedOut } from "../services/Transport.js"
 import type { ConnectionSlots } from "./connectionSlots.js"
 import { makeSelfAliases } from "./selfAliases.js"
 import { makeThrottledWarning } from "./throttledWarning.js"
@@ -20,6 +20,9 @@ export const makeDialQueue = (slots: ConnectionSlots) =>
     const capacity = limits.dialQueueSize + limits.dialConcurrency
     // Dials waiting or in flight. Each change is one synchronous step, so fibers cannot interleave in it.
     let pending = 0
+    // A transport that times its dials out itself spares each dial the timeout's race (two fibers).
+    const transportTimesOut =
+      transport.dialTimeoutMillis !== undefined && transport.dialTimeoutMillis <= limits.dialTimeoutMillis
     const queueFull = yield* makeThrottledWarning("dial queue full: addresses dropped", 1_000)
 
     /** Whether `address` is this node's own address or an alias of it, which it never dials. */
@@ -49,12 +52,14 @@ export const makeDialQueue = (slots: ConnectionSlots) =>
         if (!(yield* slots.take("outbound"))) {
           return yield* new DialError({ address, message: `too many connections (limit ${limits.maxConnections})` })
         }
-        const connection = yield* transport.dial(address).pipe(
-          Effect.timeoutFail({
-            duration: limits.dialTimeoutMillis,
-            onTimeout: () => new DialError({ address, message: `dial timed out after ${limits.dialTimeoutMillis} ms` }),
-          }),
-        )
+        const connection = yield* transportTimesOut
+          ? transport.dial(address)
+          : transport.dial(address).pipe(
+              Effect.timeoutFail({
+                duration: limits.dialTimeoutMillis,
+                onTimeout: () => new DialError({ address, message: timedOut(limits.dialTimeoutMillis) }),
+              }),
+            )
         if (transport.nodeId !== undefined && connection.peerNodeId === transport.nodeId) {
           yield* self.remember(address)
           yield* connection.close
