@@ -9,7 +9,7 @@ import type { TransactionPool } from "../services/TransactionPool.js"
 import { type Connection, Transport } from "../services/Transport.js"
 import { makeConnectionSlots } from "./connectionSlots.js"
 import { makeDialQueue } from "./dialQueue.js"
-import { serveFrames } from "./frames.js"
+import { makeFrameServer } from "./frames.js"
 import { handshakeFor } from "./handshake.js"
 import { untilSilent } from "./heartbeat.js"
 import { type ConnectionLink, makeLinks } from "./links.js"
@@ -47,13 +47,14 @@ export const startNode = Effect.gen(function* () {
     sample: Effect.suspend((): Effect.Effect<ReadonlyArray<Address>> => budget.sample),
   })
   const budget = yield* makePeerBudget(links)
+  const serveFrames = yield* makeFrameServer((address) => dial(address))
   // Serves a connection until it closes, its peer stops answering pings, or it sends too many bad frames.
   // The heartbeat closes a silent peer's connection, which ends the frames: one fiber beside the
   // reader rather than a race of two, for the scope of the connection.
   const serve = (connection: Connection, link: ConnectionLink) =>
     Effect.zipRight(
       Effect.forkScoped(Effect.zipRight(untilSilent(connection, healing.heartbeatTimeoutMillis), connection.close)),
-      serveFrames(connection, dial, link),
+      serveFrames(connection, link),
     )
 
   const runOutbound = (address: Address) =>
