@@ -1,5 +1,6 @@
 import { Effect, Option } from "effect"
 import type { Address } from "../domain/Address.js"
+import { logDebugWith } from "../domain/isLogged.js"
 import { Limits } from "../services/Limits.js"
 import { DialError, Transport, timedOut } from "../services/Transport.js"
 import type { ConnectionSlots } from "./connectionSlots.js"
@@ -25,26 +26,23 @@ export const makeDialQueue = (slots: ConnectionSlots) =>
       transport.dialTimeoutMillis !== undefined && transport.dialTimeoutMillis <= limits.dialTimeoutMillis
     const queueFull = yield* makeThrottledWarning("dial queue full: addresses dropped", 1_000)
 
+    const ownNotDialled = (address: Address) => logDebugWith("own address not dialled", { address })
+
     /** Whether `address` is this node's own address or an alias of it, which it never dials. */
-    const isOwn = (address: Address) =>
-      Effect.gen(function* () {
-        if (!(yield* self.isSelf(address))) return false
-        yield* Effect.logDebug("own address not dialled").pipe(Effect.annotateLogs({ address }))
-        return true
-      })
+    const isOwn = (address: Address): Effect.Effect<boolean> =>
+      Effect.suspend(() => (self.isSelf(address) ? Effect.as(ownNotDialled(address), true) : Effect.succeed(false)))
 
     /**
      * Whether `address` may be dialled now: not this node's own, and room in the queue. Checked before
-     * a dial's fiber is even started, so a flood of handshakes costs little.
+     * a dial's fiber is even started, so a flood of handshakes costs little: one step when admitted.
      */
-    const admit = (address: Address) =>
-      Effect.gen(function* () {
-        if (yield* isOwn(address)) return false
+    const admit = (address: Address): Effect.Effect<boolean> =>
+      Effect.suspend(() => {
+        if (self.isSelf(address)) return Effect.as(ownNotDialled(address), false)
         if (pending >= capacity) {
-          yield* queueFull({ address, limit: `${limits.dialQueueSize} waiting dials` })
-          return false
+          return Effect.as(queueFull({ address, limit: `${limits.dialQueueSize} waiting dials` }), false)
         }
-        return true
+        return Effect.succeed(true)
       })
 
     const attempt = (address: Address) =>

@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import type { Address } from "../domain/Address.js"
 import { screenAddresses } from "../domain/addressList.js"
+import { logDebugWith } from "../domain/isLogged.js"
 import type { Handshake } from "../domain/Message.js"
 import { Limits } from "../services/Limits.js"
 import { NodeConfig } from "../services/NodeConfig.js"
@@ -25,7 +26,7 @@ export const handshakeFor = (dialled: Address) =>
 export const onHandshake = (message: Handshake, dial: (address: Address) => Effect.Effect<void>) =>
   Effect.gen(function* () {
     const limits = yield* Limits
-    yield* Effect.logDebug("handshake received").pipe(Effect.annotateLogs({ addresses: message.data.length }))
+    yield* logDebugWith("handshake received", { addresses: message.data.length })
     const { addresses, refused, dropped } = screenAddresses(message.data, limits.maxHandshakeAddresses)
     if (dropped > 0) {
       yield* Effect.logWarning("handshake addresses dropped").pipe(
