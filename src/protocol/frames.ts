@@ -1,5 +1,6 @@
 import { type Chunk, Clock, Effect, Option } from "effect"
 import type { Address } from "../domain/Address.js"
+import { withLogAnnotation } from "../domain/isLogged.js"
 import type { Message, TransactionMessage } from "../domain/Message.js"
 import { NodeStats, type NodeStatsShape } from "../services/NodeStats.js"
 import type { TransactionPool } from "../services/TransactionPool.js"
@@ -36,7 +37,7 @@ const handle = (message: Exclude<Message, TransactionMessage>, context: FrameCon
             ? context.link.onPeers(message)
             : onSync(message, context.reply, context.syncBudget),
       ),
-      Effect.annotateLogs({ type: message.type }),
+      withLogAnnotation("type", message.type),
     )
 
 /** TRANSACTION frames in a row: the decoded ones, and how many were copies of known transactions. */
