@@ -64,10 +64,9 @@ export const startNode = Effect.gen(function* () {
       yield* Effect.logDebug("dial started")
       const connection = yield* dialQueue.dial(address).pipe(traced("Node.dial"))
       // The HANDSHAKE is the first frame on every outbound connection; our pool's summary follows it.
-      yield* Effect.flatMap(handshakeFor(address), (handshake) => connection.send(encodeFrame(handshake))).pipe(
-        Effect.zipRight(stats.messagesSent("HANDSHAKE", 1)),
-        traced("Handshake.send"),
-      )
+      yield* Effect.flatMap(peers.snapshot, ({ connected }) =>
+        connection.send(encodeFrame(handshakeFor(config.address, connected, address))),
+      ).pipe(Effect.zipRight(stats.messagesSent("HANDSHAKE", 1)), traced("Handshake.send"))
       yield* connection.send(encodeFrame(yield* poolSummary))
       yield* peers.register({ address, send: connection.send })
       const link = yield* links.outbound(address, connection)

@@ -4,19 +4,17 @@ import { screenAddresses } from "../domain/addressList.js"
 import { logDebugWith } from "../domain/isLogged.js"
 import type { Handshake } from "../domain/Message.js"
 import { Limits } from "../services/Limits.js"
-import { NodeConfig } from "../services/NodeConfig.js"
-import { PeerStore } from "../services/PeerStore.js"
 import { traced } from "./spans.js"
 
-/** Our HANDSHAKE on a new outbound connection to `dialled`: our own address and every connected one. */
-export const handshakeFor = (dialled: Address) =>
-  Effect.gen(function* () {
-    const config = yield* NodeConfig
-    const { connected } = yield* (yield* PeerStore).snapshot
-    const data = [config.address, ...connected]
-    if (!data.includes(dialled)) data.push(dialled)
-    return { type: "HANDSHAKE", data } satisfies Handshake
-  })
+/**
+ * Our HANDSHAKE on a new outbound connection to `dialled`: our own address (`self`) and every
+ * connected one. A plain function: it is built for every outbound connection.
+ */
+export const handshakeFor = (self: Address, connected: ReadonlyArray<Address>, dialled: Address): Handshake => {
+  const data = [self, ...connected]
+  if (!data.includes(dialled)) data.push(dialled)
+  return { type: "HANDSHAKE", data }
+}
 
 /**
  * A HANDSHAKE received: dial every valid address among its first few (the dialler skips known ones and
