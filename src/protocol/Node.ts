@@ -115,7 +115,7 @@ export const startNode = Effect.gen(function* () {
       Effect.scoped,
       Effect.ensuring(connection.close),
       traced("Node.inbound", { attributes: { remote: connection.remote }, annotate: { remote: connection.remote } }),
-      Effect.annotateLogs({ remote: connection.remote }),
+      withLogAnnotation("remote", connection.remote),
     )
 
   // A debug line only: followed only when debug lines are logged, so a change costs nothing more otherwise.
