@@ -164,7 +164,10 @@ export const makeLinks = (options: {
 
     const announce = Effect.gen(function* () {
       const frame = yield* peersFrame
-      yield* Effect.forEach(targets, (link) => link.send(frame), { discard: true }).pipe(
+      // One frame to every link, as plain calls: an announcement goes to every peer after each burst of changes.
+      yield* Effect.sync(() => {
+        for (const link of targets) link.unsafeSend(frame)
+      }).pipe(
         Effect.zipRight(stats.messagesSent("PEERS", targets.length)),
         Effect.zipRight(logDebugWith("peers announced", { peers: targets.length })),
       )
