@@ -5,7 +5,7 @@ import { Data, Effect, Exit, Layer, Mailbox } from "effect"
 import { WebSocket, WebSocketServer } from "ws"
 import type { Address } from "../domain/Address.js"
 import { NodeStats } from "../services/NodeStats.js"
-import { type Connection, DialError, type Frame, ListenError, Transport } from "../services/Transport.js"
+import { type Connection, DialError, type Frame, ListenError, Transport, timedOut } from "../services/Transport.js"
 import { makeInbox } from "./frameRuns.js"
 import { makePlainHttpListener } from "./plainHttp.js"
 
@@ -26,6 +26,9 @@ export const defaultOptions: TransportWsOptions = {
 
 /** The HTTP header that carries a node's random id on dial and in the upgrade response. */
 export const nodeIdHeader = "meshnode-node-id"
+
+/** ws's error when `handshakeTimeout` (which also bounds the TCP connect) runs out. */
+const wsHandshakeTimeout = "Opening handshake has timed out"
 
 /** ws ended the connection because a frame was larger than maxPayload. */
 class FrameTooLarge extends Data.TaggedError("FrameTooLarge") {}
@@ -228,7 +231,15 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
           socket.once("upgrade", (upgrade) => {
             response = upgrade
           })
-          const onError = (error: Error) => resume(Effect.fail(new DialError({ address, message: error.message })))
+          const onError = (error: Error) =>
+            resume(
+              Effect.fail(
+                new DialError({
+                  address,
+                  message: error.message === wsHandshakeTimeout ? timedOut(options.dialTimeoutMillis) : error.message,
+                }),
+              ),
+            )
           socket.once("error", onError)
           socket.once("open", () => {
             socket.off("error", onError)
@@ -239,7 +250,7 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
         ({ socket }) => Effect.sync(() => closeSocket(socket)),
       ).pipe(Effect.map(({ connection }) => connection))
 
-    return Transport.of({ listen, dial, nodeId })
+    return Transport.of({ listen, dial, nodeId, dialTimeoutMillis: options.dialTimeoutMillis })
   })
 
 export const layer = (options: TransportWsOptions = defaultOptions) => Layer.effect(Transport, make(options))

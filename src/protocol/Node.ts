@@ -1,6 +1,6 @@
 import { Effect, FiberSet, LogLevel, Stream } from "effect"
 import type { Address } from "../domain/Address.js"
-import { isLogged } from "../domain/isLogged.js"
+import { isLogged, withLogAnnotation } from "../domain/isLogged.js"
 import { encodeFrame } from "../domain/Message.js"
 import { NodeConfig } from "../services/NodeConfig.js"
 import { NodeStats } from "../services/NodeStats.js"
@@ -9,7 +9,7 @@ import type { TransactionPool } from "../services/TransactionPool.js"
 import { type Connection, Transport } from "../services/Transport.js"
 import { makeConnectionSlots } from "./connectionSlots.js"
 import { makeDialQueue } from "./dialQueue.js"
-import { serveFrames } from "./frames.js"
+import { makeFrameServer } from "./frames.js"
 import { handshakeFor } from "./handshake.js"
 import { untilSilent } from "./heartbeat.js"
 import { type ConnectionLink, makeLinks } from "./links.js"
@@ -47,13 +47,14 @@ export const startNode = Effect.gen(function* () {
     sample: Effect.suspend((): Effect.Effect<ReadonlyArray<Address>> => budget.sample),
   })
   const budget = yield* makePeerBudget(links)
+  const serveFrames = yield* makeFrameServer((address) => dial(address))
   // Serves a connection until it closes, its peer stops answering pings, or it sends too many bad frames.
   // The heartbeat closes a silent peer's connection, which ends the frames: one fiber beside the
   // reader rather than a race of two, for the scope of the connection.
   const serve = (connection: Connection, link: ConnectionLink) =>
     Effect.zipRight(
       Effect.forkScoped(Effect.zipRight(untilSilent(connection, healing.heartbeatTimeoutMillis), connection.close)),
-      serveFrames(connection, dial, link),
+      serveFrames(connection, link),
     )
 
   const runOutbound = (address: Address) =>
@@ -63,15 +64,14 @@ export const startNode = Effect.gen(function* () {
       yield* Effect.logDebug("dial started")
       const connection = yield* dialQueue.dial(address).pipe(traced("Node.dial"))
       // The HANDSHAKE is the first frame on every outbound connection; our pool's summary follows it.
-      yield* Effect.flatMap(handshakeFor(address), (handshake) => connection.send(encodeFrame(handshake))).pipe(
-        Effect.zipRight(stats.messagesSent("HANDSHAKE", 1)),
-        traced("Handshake.send"),
-      )
+      yield* Effect.flatMap(peers.snapshot, ({ connected }) =>
+        connection.send(encodeFrame(handshakeFor(config.address, connected, address))),
+      ).pipe(Effect.zipRight(stats.messagesSent("HANDSHAKE", 1)), traced("Handshake.send"))
       yield* connection.send(encodeFrame(yield* poolSummary))
       yield* peers.register({ address, send: connection.send })
       const link = yield* links.outbound(address, connection)
       yield* stats.increment("outboundConnections")
-      yield* Effect.logInfo("connected; handshake sent").pipe(Effect.annotateLogs({ type: "HANDSHAKE" }))
+      yield* Effect.logInfo("connected; handshake sent").pipe(withLogAnnotation("type", "HANDSHAKE"))
       yield* serve(connection, link)
       yield* Effect.logInfo("peer closed")
       return "Dropped" as const
@@ -115,7 +115,7 @@ export const startNode = Effect.gen(function* () {
       Effect.scoped,
       Effect.ensuring(connection.close),
       traced("Node.inbound", { attributes: { remote: connection.remote }, annotate: { remote: connection.remote } }),
-      Effect.annotateLogs({ remote: connection.remote }),
+      withLogAnnotation("remote", connection.remote),
     )
 
   // A debug line only: followed only when debug lines are logged, so a change costs nothing more otherwise.

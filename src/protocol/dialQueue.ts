@@ -1,7 +1,8 @@
 import { Effect, Option } from "effect"
 import type { Address } from "../domain/Address.js"
+import { logDebugWith } from "../domain/isLogged.js"
 import { Limits } from "../services/Limits.js"
-import { DialError, Transport } from "../services/Transport.js"
+import { DialError, Transport, timedOut } from "../services/Transport.js"
 import type { ConnectionSlots } from "./connectionSlots.js"
 import { makeSelfAliases } from "./selfAliases.js"
 import { makeThrottledWarning } from "./throttledWarning.js"
@@ -20,28 +21,28 @@ export const makeDialQueue = (slots: ConnectionSlots) =>
     const capacity = limits.dialQueueSize + limits.dialConcurrency
     // Dials waiting or in flight. Each change is one synchronous step, so fibers cannot interleave in it.
     let pending = 0
+    // A transport that times its dials out itself spares each dial the timeout's race (two fibers).
+    const transportTimesOut =
+      transport.dialTimeoutMillis !== undefined && transport.dialTimeoutMillis <= limits.dialTimeoutMillis
     const queueFull = yield* makeThrottledWarning("dial queue full: addresses dropped", 1_000)
 
+    const ownNotDialled = (address: Address) => logDebugWith("own address not dialled", { address })
+
     /** Whether `address` is this node's own address or an alias of it, which it never dials. */
-    const isOwn = (address: Address) =>
-      Effect.gen(function* () {
-        if (!(yield* self.isSelf(address))) return false
-        yield* Effect.logDebug("own address not dialled").pipe(Effect.annotateLogs({ address }))
-        return true
-      })
+    const isOwn = (address: Address): Effect.Effect<boolean> =>
+      Effect.suspend(() => (self.isSelf(address) ? Effect.as(ownNotDialled(address), true) : Effect.succeed(false)))
 
     /**
      * Whether `address` may be dialled now: not this node's own, and room in the queue. Checked before
-     * a dial's fiber is even started, so a flood of handshakes costs little.
+     * a dial's fiber is even started, so a flood of handshakes costs little: one step when admitted.
      */
-    const admit = (address: Address) =>
-      Effect.gen(function* () {
-        if (yield* isOwn(address)) return false
+    const admit = (address: Address): Effect.Effect<boolean> =>
+      Effect.suspend(() => {
+        if (self.isSelf(address)) return Effect.as(ownNotDialled(address), false)
         if (pending >= capacity) {
-          yield* queueFull({ address, limit: `${limits.dialQueueSize} waiting dials` })
-          return false
+          return Effect.as(queueFull({ address, limit: `${limits.dialQueueSize} waiting dials` }), false)
         }
-        return true
+        return Effect.succeed(true)
       })
 
     const attempt = (address: Address) =>
@@ -49,12 +50,14 @@ export const makeDialQueue = (slots: ConnectionSlots) =>
         if (!(yield* slots.take("outbound"))) {
           return yield* new DialError({ address, message: `too many connections (limit ${limits.maxConnections})` })
         }
-        const connection = yield* transport.dial(address).pipe(
-          Effect.timeoutFail({
-            duration: limits.dialTimeoutMillis,
-            onTimeout: () => new DialError({ address, message: `dial timed out after ${limits.dialTimeoutMillis} ms` }),
-          }),
-        )
+        const connection = yield* transportTimesOut
+          ? transport.dial(address)
+          : transport.dial(address).pipe(
+              Effect.timeoutFail({
+                duration: limits.dialTimeoutMillis,
+                onTimeout: () => new DialError({ address, message: timedOut(limits.dialTimeoutMillis) }),
+              }),
+            )
         if (transport.nodeId !== undefined && connection.peerNodeId === transport.nodeId) {
           yield* self.remember(address)
           yield* connection.close

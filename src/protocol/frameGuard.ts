@@ -2,9 +2,9 @@ import { Clock, Data, Effect, Either, Option } from "effect"
 import { showEntry } from "../domain/addressList.js"
 import { exceedsJsonDepth } from "../domain/jsonDepth.js"
 import { decodeFrame, type Message, type TransactionMessage } from "../domain/Message.js"
-import { fullBucket, takeToken } from "../domain/tokenBucket.js"
+import { type BucketRate, fullBucket, takeToken } from "../domain/tokenBucket.js"
 import { Limits, type LimitsShape } from "../services/Limits.js"
-import { NodeStats } from "../services/NodeStats.js"
+import { NodeStats, type NodeStatsShape } from "../services/NodeStats.js"
 import { TransactionPool } from "../services/TransactionPool.js"
 import type { Frame } from "../services/Transport.js"
 
@@ -87,14 +87,28 @@ const transactionPrefix = '{"type":"TRANSACTION","data":{'
 const transactionHashOf = (frame: string): string | undefined =>
   frame.startsWith(transactionPrefix) ? /"hash":"([0-9a-f]{64})"/.exec(frame.slice(0, 4096))?.[1] : undefined
 
-export const makeFrameGuard = Effect.gen(function* () {
+/**
+ * Makes the guards of a node's connections: the services are looked up once, per node; each guard,
+ * made by a plain call with its budgets full at `startedAt` (ms), holds only its connection's budgets.
+ */
+export const makeFrameGuards = Effect.gen(function* () {
   const limits = yield* Limits
   const stats = yield* NodeStats
   const pool = yield* Effect.serviceOption(TransactionPool)
   const holds = Option.match(pool, { onNone: () => () => false, onSome: (pool) => pool.holds })
   const messageRate = { capacity: limits.messageBurst, perSecond: limits.messagesPerSecond }
   const badFrameRate = { capacity: limits.badFramesPerMinute, perSecond: limits.badFramesPerMinute / 60 }
-  const startedAt = yield* Clock.currentTimeMillis
+  return (startedAt: number): FrameGuard => guardOf(limits, stats, holds, messageRate, badFrameRate, startedAt)
+})
+
+const guardOf = (
+  limits: LimitsShape,
+  stats: NodeStatsShape,
+  holds: (hash: string) => boolean,
+  messageRate: BucketRate,
+  badFrameRate: BucketRate,
+  startedAt: number,
+): FrameGuard => {
   // One fiber reads a connection's frames in order, so plain variables are enough here.
   let messages = fullBucket(messageRate, startedAt)
   let badFrames = fullBucket(badFrameRate, startedAt)
@@ -157,7 +171,7 @@ export const makeFrameGuard = Effect.gen(function* () {
       Effect.zipRight(stats.messageReceived("OTHER")),
     )
 
-  return { inspect, inspectTransaction, refuse, ignore } satisfies FrameGuard
-})
+  return { inspect, inspectTransaction, refuse, ignore }
+}
 
 const known: Verdict = { _tag: "Known" }

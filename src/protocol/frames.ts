@@ -1,16 +1,17 @@
 import { type Chunk, Clock, Effect, Option } from "effect"
 import type { Address } from "../domain/Address.js"
+import { withLogAnnotation } from "../domain/isLogged.js"
 import type { Message, TransactionMessage } from "../domain/Message.js"
 import { NodeStats, type NodeStatsShape } from "../services/NodeStats.js"
 import type { TransactionPool } from "../services/TransactionPool.js"
 import type { Connection, Frame } from "../services/Transport.js"
-import { type FrameGuard, makeFrameGuard, type TooManyBadFrames } from "./frameGuard.js"
+import { type FrameGuard, makeFrameGuards, type TooManyBadFrames } from "./frameGuard.js"
 import { type Gossip, makeGossip } from "./gossip.js"
 import { onHandshake } from "./handshake.js"
 import type { ConnectionLink } from "./links.js"
-import { makeSyncBudget, onSync, type Reply, type SyncBudget } from "./sync.js"
+import { onSync, type Reply, type SyncBudget, syncBudgetAt } from "./sync.js"
 
-/** What the handlers of one connection's frames need, looked up once per connection. */
+/** What the handlers of one connection's frames need: the node's, looked up once, and the connection's own. */
 interface FrameContext {
   readonly dial: (address: Address) => Effect.Effect<void>
   /** Sends on the connection the frames came in on (the sync exchange answers there). */
@@ -36,7 +37,7 @@ const handle = (message: Exclude<Message, TransactionMessage>, context: FrameCon
             ? context.link.onPeers(message)
             : onSync(message, context.reply, context.syncBudget),
       ),
-      Effect.annotateLogs({ type: message.type }),
+      withLogAnnotation("type", message.type),
     )
 
 /** TRANSACTION frames in a row: the decoded ones, and how many were copies of known transactions. */
@@ -108,7 +109,7 @@ export const receiveFrames = (frames: Chunk.Chunk<Frame>, context: FrameContext)
  * other frame goes the fiber's way (`receiveFrames`), and the transport keeps them in order.
  */
 const takeTransactionNow =
-  (context: FrameContext, clock: Clock.Clock) =>
+  (context: FrameContext, clock: Clock.Clock, acceptNow: ReturnType<Gossip["acceptNowOn"]>) =>
   (frame: Frame): boolean => {
     const now = clock.unsafeCurrentTimeMillis()
     const verdict = context.guard.inspectTransaction(frame, now, (message) => context.gossip.isTimely(message, now))
@@ -116,38 +117,51 @@ const takeTransactionNow =
     context.stats.unsafe.messageReceived("TRANSACTION")
     if (verdict._tag === "Known") context.stats.unsafe.increment("transactionsDuplicate")
     else if (verdict._tag === "Message" && verdict.message.type === "TRANSACTION") {
-      context.gossip.acceptNow(verdict.message, context.link.relayNow, now)
+      acceptNow(verdict.message, context.link.relayNow, now)
     }
     return true
   }
 
-/** Handles a connection's frames until it closes, or closes it once the peer has sent too many bad frames. */
-export const serveFrames = (
-  connection: Connection,
-  dial: (address: Address) => Effect.Effect<void>,
-  link: ConnectionLink,
-) =>
+/**
+ * Makes a node's `serveFrames`: what does not depend on the connection (services, the gossip) is
+ * looked up once, here; each connection then only builds its own state (budgets, link, guard).
+ */
+export const makeFrameServer = (dial: (address: Address) => Effect.Effect<void>) =>
   Effect.gen(function* () {
-    const context: FrameContext = {
-      dial,
-      reply: connection.send,
-      guard: yield* makeFrameGuard,
-      link,
-      gossip: yield* makeGossip,
-      stats: yield* NodeStats,
-      syncBudget: yield* makeSyncBudget,
-    }
-    if (context.gossip.fastPath) yield* connection.intercept(takeTransactionNow(context, yield* Effect.clock))
-    const serve: Effect.Effect<void, TooManyBadFrames, TransactionPool> = Effect.flatMap(
-      connection.receive,
-      (frames) => (Option.isNone(frames) ? Effect.void : Effect.zipRight(receiveFrames(frames.value, context), serve)),
-    )
-    yield* serve
-  }).pipe(
-    Effect.catchTag("TooManyBadFrames", (error) =>
-      Effect.logWarning("peer disconnected: too many bad frames").pipe(
-        Effect.annotateLogs({ limit: error.limit }),
-        Effect.andThen(connection.close),
-      ),
-    ),
-  )
+    const stats = yield* NodeStats
+    const guardAt = yield* makeFrameGuards
+    const gossip = yield* makeGossip
+
+    /** Handles a connection's frames until it closes, or closes it once the peer has sent too many bad frames. */
+    const serveFrames = (connection: Connection, link: ConnectionLink) =>
+      Effect.clockWith((clock) => {
+        const now = clock.unsafeCurrentTimeMillis()
+        const context: FrameContext = {
+          dial,
+          reply: connection.send,
+          guard: guardAt(now),
+          link,
+          gossip,
+          stats,
+          syncBudget: syncBudgetAt(now),
+        }
+        const serve: Effect.Effect<void, TooManyBadFrames, TransactionPool> = Effect.flatMap(
+          connection.receive,
+          (frames) =>
+            Option.isNone(frames) ? Effect.void : Effect.zipRight(receiveFrames(frames.value, context), serve),
+        )
+        if (!gossip.fastPath) return serve
+        // The connection's fiber's runtime: the fast path's log lines carry its annotations.
+        return Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+          Effect.zipRight(connection.intercept(takeTransactionNow(context, clock, gossip.acceptNowOn(runtime))), serve),
+        )
+      }).pipe(
+        Effect.catchTag("TooManyBadFrames", (error) =>
+          Effect.logWarning("peer disconnected: too many bad frames").pipe(
+            Effect.annotateLogs({ limit: error.limit }),
+            Effect.andThen(connection.close),
+          ),
+        ),
+      )
+    return serveFrames
+  })

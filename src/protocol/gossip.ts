@@ -11,8 +11,8 @@ import type { ConnectionLink } from "./links.js"
 import { continueTrace } from "./traceContext.js"
 
 /**
- * The gossip of TRANSACTIONs received on one connection, with its services looked up once (it runs
- * for every frame).
+ * The gossip of TRANSACTIONs received on a node's connections, with its services looked up once per
+ * node (it runs for every frame).
  */
 export const makeGossip = Effect.gen(function* () {
   const pool = yield* TransactionPool
@@ -80,31 +80,34 @@ export const makeGossip = Effect.gen(function* () {
   const isTimely = (message: TransactionMessage, now: number) =>
     message.data.timeStamp <= now + limits.futureToleranceMillis
 
-  // The fast path's log line, written with the connection's own runtime, so it carries the node and
-  // peer annotations a line of the connection's fiber would.
-  const runtime = yield* Effect.runtime<never>()
-  const logAcceptedNow = (yield* isLogged(LogLevel.Info))
-    ? (hash: string) =>
-        Runtime.runSync(runtime)(
-          Effect.logInfo("transaction accepted").pipe(Effect.annotateLogs({ type: "TRANSACTION", hash })),
-        )
-    : undefined
+  const infoLogged = yield* isLogged(LogLevel.Info)
 
   /**
    * `onTransactions` for one timely transaction, as a plain call, for the per-frame fast path
-   * (frames.ts). Not with trace propagation (`fastPath`): each transaction then has a span of its own.
+   * (frames.ts), of the connection whose fiber's runtime is `runtime`. Not with trace propagation
+   * (`fastPath`): each transaction then has a span of its own.
    */
-  const acceptNow = (message: TransactionMessage, relayNow: ConnectionLink["relayNow"], now: number) => {
-    const added = pool.unsafeAddAll([message.data])
-    if (added.length === 0) return stats.unsafe.increment("transactionsDuplicate")
-    stats.unsafe.transactionsAccepted(added, now)
-    logAcceptedNow?.(message.data.hash)
-    stats.unsafe.messagesSent("TRANSACTION", relayNow(encodeTransactionFrame(message.data)))
+  const acceptNowOn = (runtime: Runtime.Runtime<never>) => {
+    // The log line is written with the connection's own runtime, so it carries the node and peer
+    // annotations a line of the connection's fiber would.
+    const logAcceptedNow = infoLogged
+      ? (hash: string) =>
+          Runtime.runSync(runtime)(
+            Effect.logInfo("transaction accepted").pipe(Effect.annotateLogs({ type: "TRANSACTION", hash })),
+          )
+      : undefined
+    return (message: TransactionMessage, relayNow: ConnectionLink["relayNow"], now: number) => {
+      const added = pool.unsafeAddAll([message.data])
+      if (added.length === 0) return stats.unsafe.increment("transactionsDuplicate")
+      stats.unsafe.transactionsAccepted(added, now)
+      logAcceptedNow?.(message.data.hash)
+      stats.unsafe.messagesSent("TRANSACTION", relayNow(encodeTransactionFrame(message.data)))
+    }
   }
 
   const fastPath = !propagate
 
-  return { onTransactions, isTimely, acceptNow, fastPath }
+  return { onTransactions, isTimely, acceptNowOn, fastPath }
 })
 
 export type Gossip = Effect.Effect.Success<typeof makeGossip>

@@ -1,21 +1,20 @@
 import { Effect } from "effect"
 import type { Address } from "../domain/Address.js"
 import { screenAddresses } from "../domain/addressList.js"
+import { logDebugWith } from "../domain/isLogged.js"
 import type { Handshake } from "../domain/Message.js"
 import { Limits } from "../services/Limits.js"
-import { NodeConfig } from "../services/NodeConfig.js"
-import { PeerStore } from "../services/PeerStore.js"
 import { traced } from "./spans.js"
 
-/** Our HANDSHAKE on a new outbound connection to `dialled`: our own address and every connected one. */
-export const handshakeFor = (dialled: Address) =>
-  Effect.gen(function* () {
-    const config = yield* NodeConfig
-    const { connected } = yield* (yield* PeerStore).snapshot
-    const data = [config.address, ...connected]
-    if (!data.includes(dialled)) data.push(dialled)
-    return { type: "HANDSHAKE", data } satisfies Handshake
-  })
+/**
+ * Our HANDSHAKE on a new outbound connection to `dialled`: our own address (`self`) and every
+ * connected one. A plain function: it is built for every outbound connection.
+ */
+export const handshakeFor = (self: Address, connected: ReadonlyArray<Address>, dialled: Address): Handshake => {
+  const data = [self, ...connected]
+  if (!data.includes(dialled)) data.push(dialled)
+  return { type: "HANDSHAKE", data }
+}
 
 /**
  * A HANDSHAKE received: dial every valid address among its first few (the dialler skips known ones and
@@ -25,7 +24,7 @@ export const handshakeFor = (dialled: Address) =>
 export const onHandshake = (message: Handshake, dial: (address: Address) => Effect.Effect<void>) =>
   Effect.gen(function* () {
     const limits = yield* Limits
-    yield* Effect.logDebug("handshake received").pipe(Effect.annotateLogs({ addresses: message.data.length }))
+    yield* logDebugWith("handshake received", { addresses: message.data.length })
     const { addresses, refused, dropped } = screenAddresses(message.data, limits.maxHandshakeAddresses)
     if (dropped > 0) {
       yield* Effect.logWarning("handshake addresses dropped").pipe(

@@ -1,6 +1,7 @@
 import { Effect, Either, Queue, type Scope, Stream } from "effect"
 import { type Address, parseAddress } from "../domain/Address.js"
 import { makeChanges } from "../domain/changes.js"
+import { logDebugWith } from "../domain/isLogged.js"
 import { encodeFrame, MAX_PEERS_LISTED, type Peers } from "../domain/Message.js"
 import type { GossipMode } from "../services/NodeConfig.js"
 import { NodeStats } from "../services/NodeStats.js"
@@ -163,9 +164,12 @@ export const makeLinks = (options: {
 
     const announce = Effect.gen(function* () {
       const frame = yield* peersFrame
-      yield* Effect.forEach(targets, (link) => link.send(frame), { discard: true }).pipe(
+      // One frame to every link, as plain calls: an announcement goes to every peer after each burst of changes.
+      yield* Effect.sync(() => {
+        for (const link of targets) link.unsafeSend(frame)
+      }).pipe(
         Effect.zipRight(stats.messagesSent("PEERS", targets.length)),
-        Effect.zipRight(Effect.logDebug("peers announced").pipe(Effect.annotateLogs({ peers: targets.length }))),
+        Effect.zipRight(logDebugWith("peers announced", { peers: targets.length })),
       )
     })
 
@@ -241,13 +245,15 @@ export const makeLinks = (options: {
           const listed = listedIn(message)
           view = listed
           ours.set(from, listed.size)
-          yield* Effect.logDebug("peers received").pipe(Effect.annotateLogs({ from, peers: listed.size }))
-          const known: Array<Address> = []
+          yield* logDebugWith("peers received", { from, peers: listed.size })
+          // Our own address is in most lists (we are in the sender's relay set): never a candidate.
+          const candidates: Array<Address> = []
           for (const entry of message.data.known ?? []) {
             const address = parseListed(entry)
-            if (address !== undefined) known.push(address)
+            if (address !== undefined && address !== options.self) candidates.push(address)
           }
-          yield* options.onListed([...known, ...listed])
+          for (const address of listed) if (address !== options.self) candidates.push(address)
+          yield* options.onListed(candidates)
         })
 
       return { relay, relayNow, onPeers } satisfies ConnectionLink
@@ -280,7 +286,7 @@ export const makeLinks = (options: {
             const hadOutbound = (byAddress.get(address) ?? []).some((link) => link.direction === "outbound")
             named = yield* add(address, "inbound", connection)
             yield* Effect.annotateCurrentSpan({ peer: address })
-            yield* Effect.logDebug("inbound peer named itself").pipe(Effect.annotateLogs({ peer: address }))
+            yield* logDebugWith("inbound peer named itself", { peer: address })
             if (!hadOutbound) yield* sendPeers(connection.send)
           })
         return connectionLink(() => named?.address, identify)

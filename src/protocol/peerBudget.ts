@@ -1,5 +1,6 @@
 import { Effect, Option, Queue, Random, Stream } from "effect"
 import type { Address } from "../domain/Address.js"
+import { logDebugWith } from "../domain/isLogged.js"
 import { NodeConfig } from "../services/NodeConfig.js"
 import type { LinkSnapshot, Links } from "./links.js"
 import type { DialOutcome } from "./redial.js"
@@ -113,7 +114,7 @@ export const makePeerBudget = (links: Links) =>
         const candidates = book.all().filter((address) => !links.has(address))
         const picked = Array.from(yield* Random.shuffle(candidates)).slice(0, missing)
         if (picked.length > 0) {
-          yield* Effect.logDebug("dialling for more peers").pipe(Effect.annotateLogs({ links: count(), target }))
+          yield* logDebugWith("dialling for more peers", { links: count(), target })
         }
         yield* Effect.forEach(picked, dial, { discard: true })
       })

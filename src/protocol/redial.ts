@@ -1,5 +1,6 @@
 import { Clock, Duration, Effect, FiberMap, Queue, Schedule } from "effect"
 import type { Address } from "../domain/Address.js"
+import { withLogAnnotation } from "../domain/isLogged.js"
 import { traced } from "./spans.js"
 
 /** How redials are paced (from NodeConfig's healing settings). */
@@ -99,7 +100,7 @@ export const makeRedialer = <R>(options: {
           }),
         ),
         traced("Redial.loop", { attributes: { peer: address } }),
-        Effect.annotateLogs({ peer: address }),
+        withLogAnnotation("peer", address),
       )
 
     /** Dials `address` until it answers (or, learned, until it is given up); if already at it, now. */

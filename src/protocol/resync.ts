@@ -1,4 +1,5 @@
 import { Effect, Random } from "effect"
+import { logDebugWith } from "../domain/isLogged.js"
 import { encodeFrame } from "../domain/Message.js"
 import type { Links } from "./links.js"
 import { poolSummary } from "./sync.js"
@@ -44,7 +45,7 @@ export const syncPeriodically = (links: Links, intervalMillis: number) =>
       const { relayTo } = yield* links.snapshot
       const peer = relayTo[yield* Random.nextIntBetween(0, relayTo.length)]
       if (peer === undefined) return
-      yield* Effect.logDebug("sync: comparing pools with a random peer").pipe(Effect.annotateLogs({ peer }))
+      yield* logDebugWith("sync: comparing pools with a random peer", { peer })
       yield* links.sendTo([peer], encodeFrame(yield* poolSummary))
     }),
   )

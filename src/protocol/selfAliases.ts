@@ -30,7 +30,8 @@ export const makeSelfAliases = Effect.gen(function* () {
     }
   }
   return {
-    isSelf: (address: Address) => Effect.sync(() => aliases.has(address)),
+    // A plain call: it is asked for every address a HANDSHAKE or PEERS lists.
+    isSelf: (address: Address) => aliases.has(address),
     remember: (address: Address) =>
       Effect.sync(() => {
         aliases.add(address)

@@ -10,7 +10,7 @@ import {
 import type { Transaction } from "../domain/Transaction.js"
 import { type BucketRate, fullBucket, type TokenBucket, takeToken, takeTokens } from "../domain/tokenBucket.js"
 import { TransactionPool } from "../services/TransactionPool.js"
-import { makeThrottledWarning } from "./throttledWarning.js"
+import { throttledWarning } from "./throttledWarning.js"
 
 /**
  * Catch-up between two of our nodes, on top of the spec's protocol (docs/protocol-sync.md). On every
@@ -56,14 +56,16 @@ export interface SyncBudget {
 }
 
 /** A connection's sync budget, full to start with. */
-export const makeSyncBudget = Effect.gen(function* () {
-  const now = yield* Clock.currentTimeMillis
+export const makeSyncBudget = Effect.map(Clock.currentTimeMillis, (now) => syncBudgetAt(now))
+
+/** `makeSyncBudget` as a plain call, its buckets full at `now` (ms): built for every connection. */
+export const syncBudgetAt = (now: number): SyncBudget => {
   const buckets: Record<keyof typeof SYNC_BUDGET, TokenBucket> = {
     summaries: fullBucket(SYNC_BUDGET.summaries, now),
     hashFrames: fullBucket(SYNC_BUDGET.hashFrames, now),
     transactions: fullBucket(SYNC_BUDGET.transactions, now),
   }
-  const warn = yield* makeThrottledWarning("sync refused: over the connection's sync budget", 60_000)
+  const warn = throttledWarning("sync refused: over the connection's sync budget", 60_000)
   return {
     allows: (kind) =>
       Effect.map(Clock.currentTimeMillis, (at) => {
@@ -78,8 +80,8 @@ export const makeSyncBudget = Effect.gen(function* () {
         return granted
       }),
     refused: (detail) => warn(detail),
-  } satisfies SyncBudget
-})
+  }
+}
 
 const sortedHashes = (pool: ReadonlyArray<Transaction>): Array<string> => pool.map((tx) => tx.hash).sort()
 

@@ -67,6 +67,9 @@ export class DialError extends Data.TaggedError("DialError")<{
   readonly message: string
 }> {}
 
+/** A DialError's message for a dial that took too long. */
+export const timedOut = (millis: number) => `dial timed out after ${millis} ms`
+
 /** How nodes reach each other. */
 export interface TransportShape {
   /** Listens on `port` for as long as the scope is open. */
@@ -75,6 +78,11 @@ export interface TransportShape {
   readonly dial: (address: Address) => Effect.Effect<Connection, DialError, Scope.Scope>
   /** This node's random id, sent on every dial, so a node can tell when it has dialled itself. */
   readonly nodeId?: string
+  /**
+   * Set when every dial fails by itself after this long, with a DialError "dial timed out after <n> ms"
+   * (TransportWs, through ws's handshake timeout): the dial queue then adds no timeout of its own.
+   */
+  readonly dialTimeoutMillis?: number
 }
 
 export class Transport extends Context.Tag("meshnode/Transport")<Transport, TransportShape>() {}
