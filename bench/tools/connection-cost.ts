@@ -24,26 +24,33 @@ const [node] = cluster.nodes
 if (node === undefined) throw new Error("no node started")
 await sleep(500)
 const costs: Array<number> = []
-for (let round = 0; round < rounds; round++) {
-  const port = Number(process.env.BASE_PORT ?? 6500) + 200 + round
-  const peer = new WebSocketServer({ port, host: "localhost" })
-  await new Promise((resolve) => peer.once("listening", resolve))
-  const before = cpuMillis(node.pid)
-  const dialledBack = new Promise<void>((resolve) => {
-    peer.on("connection", (socket) => {
-      socket.on("message", (data) => {
-        if (String(data).includes("HANDSHAKE")) resolve()
+// The node is stopped whatever happens (a peer port taken, a dial that never comes back).
+try {
+  for (let round = 0; round < rounds; round++) {
+    const port = Number(process.env.BASE_PORT ?? 6500) + 200 + round
+    const peer = new WebSocketServer({ port, host: "localhost" })
+    await new Promise((resolve, reject) => {
+      peer.once("listening", resolve)
+      peer.once("error", reject)
+    })
+    const before = cpuMillis(node.pid)
+    const dialledBack = new Promise<void>((resolve) => {
+      peer.on("connection", (socket) => {
+        socket.on("message", (data) => {
+          if (String(data).includes("HANDSHAKE")) resolve()
+        })
       })
     })
-  })
-  const client = new WebSocket(`ws://localhost:${node.port}`)
-  await new Promise((resolve) => client.once("open", resolve))
-  client.send(JSON.stringify({ type: "HANDSHAKE", data: [`ws://localhost:${port}`] }))
-  await dialledBack
-  await sleep(gapMillis)
-  costs.push(cpuMillis(node.pid) - before)
+    const client = new WebSocket(`ws://localhost:${node.port}`)
+    await new Promise((resolve) => client.once("open", resolve))
+    client.send(JSON.stringify({ type: "HANDSHAKE", data: [`ws://localhost:${port}`] }))
+    await dialledBack
+    await sleep(gapMillis)
+    costs.push(cpuMillis(node.pid) - before)
+  }
+} finally {
+  await cluster.stop()
 }
 console.log(impl, "CPU ms per round:", costs.map((cost) => cost.toFixed(1)).join(" "))
 console.log(`first ${costs[0]?.toFixed(1)} ms, median of rounds 6.. ${median(costs.slice(5)).toFixed(2)} ms`)
-await cluster.stop()
 process.exit(0)

@@ -150,18 +150,18 @@ const writeSmall = (
   })
 }
 
+/** Drops from `pending` (in place) the `written` bytes a writev took from its front. */
+const advance = (pending: Array<Uint8Array>, written: number) => {
+  let rest = written
+  while (pending.length > 0 && rest >= (pending[0]?.byteLength ?? 0)) rest -= pending.shift()?.byteLength ?? 0
+  const first = pending[0]
+  if (first !== undefined && rest > 0) pending[0] = first.subarray(rest)
+}
+
 /** Writes every part with plain calls, however many writev needs. */
 const writeAllSync = (descriptor: number, parts: ReadonlyArray<Uint8Array>) => {
-  let pending = parts.filter((part) => part.byteLength > 0)
-  while (pending.length > 0) {
-    let rest = writevSync(descriptor, pending)
-    while (pending.length > 0 && rest >= (pending[0]?.byteLength ?? 0)) {
-      rest -= pending[0]?.byteLength ?? 0
-      pending = pending.slice(1)
-    }
-    const first = pending[0]
-    if (first !== undefined && rest > 0) pending = [first.subarray(rest), ...pending.slice(1)]
-  }
+  const pending = parts.filter((part) => part.byteLength > 0)
+  while (pending.length > 0) advance(pending, writevSync(descriptor, pending))
 }
 
 /** Writes every part, however many calls writev needs, then calls `done`. */
@@ -169,10 +169,7 @@ const writeAll = (descriptor: number, parts: ReadonlyArray<Uint8Array>, done: (e
   const pending = parts.filter((part) => part.byteLength > 0)
   const next = (error: Error | null, written: number) => {
     if (error) return done(error)
-    let rest = written
-    while (pending.length > 0 && rest >= (pending[0]?.byteLength ?? 0)) rest -= pending.shift()?.byteLength ?? 0
-    const first = pending[0]
-    if (first !== undefined && rest > 0) pending[0] = first.subarray(rest)
+    advance(pending, written)
     if (pending.length === 0) return done(null)
     writev(descriptor, pending, next)
   }

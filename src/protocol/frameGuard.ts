@@ -39,7 +39,7 @@ export interface FrameGuard {
   readonly inspect: (frame: Frame, now: number) => Verdict
   /**
    * What a TRANSACTION frame holds, as `inspect` decides, when that is one the per-frame fast path
-   * takes without a log line (a copy of a known transaction, or a new one that `wanted` accepts), the
+   * takes (a copy of a known transaction, or a new one that `wanted` accepts: no refusal to log), the
    * peer's message budget allowing; otherwise undefined and nothing is counted: the frame is left to
    * `inspect`.
    */

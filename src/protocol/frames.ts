@@ -104,9 +104,10 @@ export const receiveFrames = (frames: Chunk.Chunk<Frame>, context: FrameContext)
   })
 
 /**
- * The per-frame fast path (Connection.intercept): a TRANSACTION frame that needs no log line, a copy
- * or a new timely one, is handled as a plain call in the socket's callback, with no fiber woken. Any
- * other frame goes the fiber's way (`receiveFrames`), and the transport keeps them in order.
+ * The per-frame fast path (Connection.intercept): a TRANSACTION frame that is a copy or a new timely
+ * one is handled as a plain call in the socket's callback, with no fiber woken. Any other frame (a
+ * refusal, whose line and budget belong to the fiber, too) goes the fiber's way (`receiveFrames`),
+ * and the transport keeps them in order.
  */
 const takeTransactionNow =
   (context: FrameContext, clock: Clock.Clock, acceptNow: ReturnType<Gossip["acceptNowOn"]>) =>

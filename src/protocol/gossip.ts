@@ -20,12 +20,16 @@ export const makeGossip = Effect.gen(function* () {
   const limits = yield* Limits
   const propagate = yield* TracePropagation
 
+  /** Whether `message`'s timeStamp is within the tolerance of `now`. */
+  const isTimely = (message: TransactionMessage, now: number) =>
+    message.data.timeStamp <= now + limits.futureToleranceMillis
+  const infoLogged = yield* isLogged(LogLevel.Info)
+
   /** The messages whose timeStamp is within the tolerance of `now`; one too far ahead is refused with a line. */
   const timely = (messages: ReadonlyArray<TransactionMessage>, now: number) => {
-    const latest = now + limits.futureToleranceMillis
-    const accepted = messages.filter((message) => message.data.timeStamp <= latest)
+    const accepted = messages.filter((message) => isTimely(message, now))
     if (accepted.length === messages.length) return Effect.succeed(messages)
-    const refused = messages.filter((message) => message.data.timeStamp > latest)
+    const refused = messages.filter((message) => !isTimely(message, now))
     return Effect.as(
       Effect.forEach(refused, (message) =>
         Effect.logWarning("transaction refused").pipe(
@@ -64,10 +68,9 @@ export const makeGossip = Effect.gen(function* () {
         const sent = yield* Effect.forEach(freshMessages(accepted, added), (message) => forwardTraced(message, relay))
         return yield* stats.messagesSent("TRANSACTION", sum(sent))
       }
-      const logAccepted = yield* isLogged(LogLevel.Info)
       let sent = 0
       for (const tx of added) {
-        if (logAccepted) {
+        if (infoLogged) {
           yield* Effect.logInfo("transaction accepted").pipe(
             Effect.annotateLogs({ type: "TRANSACTION", hash: tx.hash }),
           )
@@ -76,11 +79,6 @@ export const makeGossip = Effect.gen(function* () {
       }
       yield* stats.messagesSent("TRANSACTION", sent)
     })
-
-  const isTimely = (message: TransactionMessage, now: number) =>
-    message.data.timeStamp <= now + limits.futureToleranceMillis
-
-  const infoLogged = yield* isLogged(LogLevel.Info)
 
   /**
    * `onTransactions` for one timely transaction, as a plain call, for the per-frame fast path
