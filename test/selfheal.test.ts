@@ -409,4 +409,44 @@ describe("the pool file and the node folder at start-up", () => {
       }).pipe(Effect.scoped, Effect.provide(NodeContext.layer), Logger.withMinimumLogLevel(LogLevel.Debug)),
     ),
   )
+
+  it.live("a write that fails is logged and retried until it succeeds; nothing added meanwhile is lost", () =>
+    withLogCapture((logs) =>
+      Effect.gen(function* () {
+        const file = join(yield* tempFolder, "transactions.json")
+        const pool = yield* TransactionPoolFile.make(file)
+        // The temporary file's name taken by a folder: every write fails until it is gone.
+        const blocker = `${file}.tmp-${process.pid}`
+        yield* Effect.promise(() => mkdir(blocker))
+        const [first, second] = txs(0, 2)
+        if (first === undefined || second === undefined) return
+        yield* pool.add(first)
+        const failed = Effect.suspend(() =>
+          logs.some((line) => line.startsWith("pool write failed; retrying")) ? Effect.void : Effect.fail("not yet"),
+        )
+        yield* failed.pipe(Effect.retry(Schedule.spaced("5 millis")), Effect.timeout("5 seconds"))
+        yield* pool.add(second)
+        expect(yield* Effect.promise(() => readFile(file, "utf8"))).toBe("[]")
+        yield* Effect.promise(() => rm(blocker, { recursive: true }))
+        yield* pool.flush.pipe(Effect.timeout("5 seconds"))
+        expect(yield* Effect.promise(() => readFile(file, "utf8"))).toBe(JSON.stringify([first, second], null, 2))
+      }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)),
+    ),
+  )
+
+  it.live("shutting down while every write fails ends after the flush's 5 s, with the failure logged", () =>
+    withLogCapture((logs) =>
+      Effect.gen(function* () {
+        const file = join(yield* tempFolder, "transactions.json")
+        yield* Effect.promise(() => mkdir(`${file}.tmp-${process.pid}`))
+        const closed = yield* Effect.gen(function* () {
+          const pool = yield* TransactionPoolFile.make(file)
+          yield* Effect.forEach(txs(0, 3), pool.add, { discard: true })
+        }).pipe(Effect.scoped, Effect.timed, Effect.timeout("15 seconds"))
+        expect(Duration.toMillis(closed[0])).toBeGreaterThanOrEqual(4_900)
+        expect(logs.some((line) => line.startsWith("pool write failed; retrying"))).toBe(true)
+        expect(yield* Effect.promise(() => readFile(file, "utf8"))).toBe("[]")
+      }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)),
+    ),
+  )
 })

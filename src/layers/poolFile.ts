@@ -83,34 +83,40 @@ export const makeRenderedPool = (initial: ReadonlyArray<Transaction>) => {
 const plainWriteLimit = 256 * 1024
 
 /**
- * Replaces `file` atomically: write a temporary file, fsync it, rename it over the old one. A small
- * file is written with plain calls and fsynced and renamed on libuv's thread pool; a large one takes
- * every step there, one after another. Either way it is one asynchronous effect: the node keeps handling frames
- * meanwhile, and a write costs the fiber that asked for it a single step. `parts` must not change
- * until it completes (the rendered pool only appends past them).
+ * Replaces `file` atomically: write a temporary file, fsync it, rename it over the old one, then call
+ * `done` (with the error, if a step failed). A small file is written with plain calls and fsynced and
+ * renamed on libuv's thread pool; a large one takes every step there, one after another. Either way
+ * the event loop goes on meanwhile. `parts` must not change until `done` (the rendered pool only
+ * appends past them).
  */
-export const writeFileAtomic = (file: string, parts: ReadonlyArray<Uint8Array>) =>
-  Effect.async<void, PoolError>((resume) => {
-    const temporary = `${file}.tmp-${process.pid}`
-    const fail = (error: unknown) =>
-      resume(Effect.fail(new PoolError({ reason: "WriteFailed", file, message: String(error) })))
-    const size = parts.reduce((total, part) => total + part.byteLength, 0)
-    if (size <= plainWriteLimit) return writeSmall(temporary, file, parts, fail, () => resume(Effect.void))
-    open(temporary, "w", (openError, descriptor) => {
-      if (openError) return fail(openError)
-      writeAll(descriptor, parts, (writeError) => {
-        // Whatever failed, the descriptor is closed before the outcome is reported.
-        const closeThenRename = (syncError: Error | null) =>
-          close(descriptor, (closeError) => {
-            const error = writeError ?? syncError ?? closeError
-            if (error) return fail(error)
-            rename(temporary, file, (renameError) => (renameError ? fail(renameError) : resume(Effect.void)))
-          })
-        if (writeError) return closeThenRename(null)
-        fsync(descriptor, closeThenRename)
-      })
+export const writeFileAtomic = (
+  file: string,
+  parts: ReadonlyArray<Uint8Array>,
+  done: (error: PoolError | undefined) => void,
+): void => {
+  const temporary = `${file}.tmp-${process.pid}`
+  const fail = (error: unknown) => done(new PoolError({ reason: "WriteFailed", file, message: String(error) }))
+  const succeed = () => done(undefined)
+  const size = parts.reduce((total, part) => total + part.byteLength, 0)
+  if (size <= plainWriteLimit) {
+    writeSmall(temporary, file, parts, fail, succeed)
+    return
+  }
+  open(temporary, "w", (openError, descriptor) => {
+    if (openError) return fail(openError)
+    writeAll(descriptor, parts, (writeError) => {
+      // Whatever failed, the descriptor is closed before the outcome is reported.
+      const closeThenRename = (syncError: Error | null) =>
+        close(descriptor, (closeError) => {
+          const error = writeError ?? syncError ?? closeError
+          if (error) return fail(error)
+          rename(temporary, file, (renameError) => (renameError ? fail(renameError) : succeed()))
+        })
+      if (writeError) return closeThenRename(null)
+      fsync(descriptor, closeThenRename)
     })
   })
+}
 
 /** The small-file way: open and write with plain calls, fsync on the thread pool, close, rename there too. */
 const writeSmall = (
