@@ -24,7 +24,7 @@ if (args.includes("--help") || args.includes("-h")) {
 const folder = args[0] ?? "."
 
 const PoolLive = Layer.unwrapEffect(
-  Effect.map(NodeConfig, (config) => TransactionPoolFile.layer(`${config.folder}/transactions.json`)),
+  Effect.map(NodeConfig, (config) => TransactionPoolFile.layer(`${config.folder}/transactions.json`, config.pool)),
 )
 // Plain HTTP on the node's own port (/status, /metrics, the dashboard) reads the node's own services.
 const HttpLive = HttpHandlerNode.layer.pipe(

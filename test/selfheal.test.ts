@@ -394,6 +394,35 @@ describe("the pool file and the node folder at start-up", () => {
     }).pipe(Effect.provide(NodeContext.layer)),
   )
 
+  it.scoped("POOL_FSYNC comes from .env (default true); without fsync the file is still replaced whole", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempFolder
+      const folderWith = (name: string, env: string) =>
+        Effect.promise(async () => {
+          const folder = join(dir, name)
+          await mkdir(folder)
+          await writeFile(join(folder, ".env"), env)
+          await writeFile(join(folder, "known-peers.json"), "[]")
+          return folder
+        })
+      expect((yield* NodeConfigFolder.make(yield* folderWith("default", "PORT=7181\n"))).pool).toEqual({ fsync: true })
+      const off = yield* NodeConfigFolder.make(yield* folderWith("off", "PORT=7182\nPOOL_FSYNC=false\n"))
+      expect(off.pool).toEqual({ fsync: false })
+      const bad = yield* Effect.flip(NodeConfigFolder.make(yield* folderWith("bad", "PORT=7183\nPOOL_FSYNC=maybe\n")))
+      expect(bad.message).toContain("POOL_FSYNC")
+
+      // Small files and large ones (over 256 KB) take different ways to the disk.
+      for (const count of [3, 2_000]) {
+        const file = join(dir, `pool-${count}.json`)
+        const pool = yield* TransactionPoolFile.make(file, off.pool)
+        const added = txs(0, count)
+        yield* pool.addAll(added)
+        yield* pool.flush
+        expect(yield* Effect.promise(() => readFile(file, "utf8"))).toBe(JSON.stringify(added, null, 2))
+      }
+    }).pipe(Effect.provide(NodeContext.layer)),
+  )
+
   it.live("a burst of 1,000 costs a few writes, and the file is JSON.stringify(pool, null, 2)", () =>
     withLogCapture((logs) =>
       Effect.gen(function* () {

@@ -7,9 +7,11 @@ import { parsePort } from "../domain/port.js"
 import {
   defaultHealing,
   defaultMesh,
+  defaultPool,
   type HealingSettings,
   type MeshSettings,
   NodeConfig,
+  type PoolSettings,
 } from "../services/NodeConfig.js"
 
 /** A node folder whose configuration cannot be used; the message says what to fix. */
@@ -69,6 +71,7 @@ export const make = (folder: string) =>
         advertised: Config.option(Config.string("ADVERTISED_ADDRESS")),
         healing: healingConfig,
         mesh: meshConfig,
+        pool: poolConfig,
       }),
       provider,
     ).pipe(
@@ -97,6 +100,7 @@ export const make = (folder: string) =>
       publicKey: Option.filter(settings.publicKey, (key) => key !== ""),
       healing: settings.healing,
       mesh: settings.mesh,
+      pool: settings.pool,
     })
   })
 
@@ -161,6 +165,10 @@ const meshConfig: Config.Config<MeshSettings> = Config.all({
   ),
 })
 
+const poolConfig: Config.Config<PoolSettings> = Config.all({
+  fsync: Config.boolean("POOL_FSYNC").pipe(Config.withDefault(defaultPool.fsync)),
+})
+
 export const layer = (folder: string) => Layer.effect(NodeConfig, make(folder))
 
 /** A fixed configuration, for tests. */
@@ -173,6 +181,7 @@ export const layerStatic = (config: {
   /** ADVERTISED_ADDRESS; default ws://localhost:PORT. */
   readonly address?: Address
   readonly mesh?: Partial<MeshSettings>
+  readonly pool?: Partial<PoolSettings>
 }) =>
   Layer.succeed(
     NodeConfig,
@@ -185,5 +194,6 @@ export const layerStatic = (config: {
       publicKey: Option.none(),
       healing: { ...defaultHealing, ...config.healing },
       mesh: { ...defaultMesh, ...config.mesh },
+      pool: { ...defaultPool, ...config.pool },
     }),
   )

@@ -1,6 +1,7 @@
 import { Cause, Effect, Exit, Layer, LogLevel, Option, Runtime } from "effect"
 import { isLogged } from "../domain/isLogged.js"
 import type { Transaction } from "../domain/Transaction.js"
+import { defaultPool, type PoolSettings } from "../services/NodeConfig.js"
 import { TracePropagation } from "../services/TracePropagation.js"
 import { PoolError, TransactionPool } from "../services/TransactionPool.js"
 import { makeRenderedPool, readPoolFile, writeFileAtomic } from "./poolFile.js"
@@ -15,7 +16,7 @@ import { makePoolWriter } from "./poolWriter.js"
  * everything that arrived during one write (and, in a burst, a pause as long as two writes) goes out
  * in the next, so the number of writes stays small and a transaction reaches the disk within a few writes.
  */
-export const make = (file: string) =>
+export const make = (file: string, settings: PoolSettings = defaultPool) =>
   Effect.gen(function* () {
     const initial = yield* readPoolFile(file)
     const index = yield* makePoolIndex(initial)
@@ -27,7 +28,8 @@ export const make = (file: string) =>
     const runSync = Runtime.runSync(runtime)
     const runCallback = Runtime.runCallback(runtime)
 
-    const writeNow = (done: (error: PoolError | undefined) => void) => writeFileAtomic(file, rendered.file(), done)
+    const writeNow = (done: (error: PoolError | undefined) => void) =>
+      writeFileAtomic(file, rendered.file(), done, settings.fsync)
     const writeInSpan = (done: (error: PoolError | undefined) => void) =>
       runCallback(
         Effect.async<void, PoolError>((resume) =>
@@ -81,4 +83,5 @@ export const make = (file: string) =>
     })
   })
 
-export const layer = (file: string) => Layer.scoped(TransactionPool, make(file))
+export const layer = (file: string, settings: PoolSettings = defaultPool) =>
+  Layer.scoped(TransactionPool, make(file, settings))

@@ -93,13 +93,15 @@ export const writeFileAtomic = (
   file: string,
   parts: ReadonlyArray<Uint8Array>,
   done: (error: PoolError | undefined) => void,
+  /** POOL_FSYNC: off, the temporary file is renamed without its fsync. */
+  sync = true,
 ): void => {
   const temporary = `${file}.tmp-${process.pid}`
   const fail = (error: unknown) => done(new PoolError({ reason: "WriteFailed", file, message: String(error) }))
   const succeed = () => done(undefined)
   const size = parts.reduce((total, part) => total + part.byteLength, 0)
   if (size <= plainWriteLimit) {
-    writeSmall(temporary, file, parts, fail, succeed)
+    writeSmall(temporary, file, parts, sync ? fsync : skipFsync, fail, succeed)
     return
   }
   open(temporary, "w", (openError, descriptor) => {
@@ -112,7 +114,7 @@ export const writeFileAtomic = (
           if (error) return fail(error)
           rename(temporary, file, (renameError) => (renameError ? fail(renameError) : succeed()))
         })
-      if (writeError) return closeThenRename(null)
+      if (writeError || !sync) return closeThenRename(null)
       fsync(descriptor, closeThenRename)
     })
   })
@@ -123,6 +125,7 @@ const writeSmall = (
   temporary: string,
   file: string,
   parts: ReadonlyArray<Uint8Array>,
+  syncFile: (descriptor: number, callback: (error: NodeJS.ErrnoException | null) => void) => void,
   fail: (error: unknown) => void,
   done: () => void,
 ) => {
@@ -143,7 +146,7 @@ const writeSmall = (
     closeQuietly()
     return fail(error)
   }
-  fsync(descriptor, (syncError) => {
+  syncFile(descriptor, (syncError) => {
     try {
       closeSync(descriptor)
     } catch (error) {
@@ -154,6 +157,11 @@ const writeSmall = (
     // fsyncs may hold for a while, and the event loop must not wait with it.
     rename(temporary, file, (renameError) => (renameError ? fail(renameError) : done()))
   })
+}
+
+/** An fsync that syncs nothing (POOL_FSYNC=false), answering as the thread pool would: later, not now. */
+const skipFsync = (_descriptor: number, callback: (error: NodeJS.ErrnoException | null) => void): void => {
+  setImmediate(callback, null)
 }
 
 /** Drops from `pending` (in place) the `written` bytes a writev took from its front. */

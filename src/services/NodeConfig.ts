@@ -22,7 +22,21 @@ export interface NodeConfigShape {
   readonly healing: HealingSettings
   /** How many peers it keeps and how it relays transactions (MAX_PEERS, GOSSIP_MODE). */
   readonly mesh: MeshSettings
+  /** How transactions.json is written (POOL_FSYNC). */
+  readonly pool: PoolSettings
 }
+
+/** How transactions.json is written. */
+export interface PoolSettings {
+  /**
+   * Whether each write is fsynced before it replaces the file (POOL_FSYNC). Without it a write is
+   * still atomic, so the file survives a crash of the node; a crash of the machine may lose the last
+   * writes, or, depending on the file system, leave the file empty.
+   */
+  readonly fsync: boolean
+}
+
+export const defaultPool: PoolSettings = { fsync: true }
 
 /**
  * How transactions are relayed: `pruned` skips the peers that the peer it came from is connected to
