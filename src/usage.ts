@@ -20,10 +20,7 @@ export const environmentVariables: ReadonlyArray<readonly [name: string, descrip
   ["REDIAL_LEARNED_ATTEMPTS", "failed dials before a learned address is given up (default 8)"],
   ["HEARTBEAT_TIMEOUT_MS", "a peer silent to pings this long is dropped (default 10000)"],
   ["SYNC_INTERVAL_MS", "how often, on average, the pool is compared with a random peer's (default 10000)"],
-  [
-    "POOL_FSYNC",
-    "false: pool writes skip fsync (faster; the file survives a crash of the node, not of the machine) (default true)",
-  ],
+  ["POOL_FSYNC", "false: pool writes skip fsync (faster; safe if the node crashes, not the machine) (default true)"],
   ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTLP/HTTP base URL (e.g. http://localhost:4318): export spans to <url>/v1/traces"],
   ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "full OTLP/HTTP traces URL (takes precedence over the above)"],
   ["OTEL_SERVICE_NAME", "service name shown by the tracing backend (default meshnode)"],
