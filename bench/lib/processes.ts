@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { connect } from "node:net"
 import { tmpdir } from "node:os"
 import { basename, join, resolve } from "node:path"
@@ -156,8 +156,25 @@ export const readRssKb = (pid: number): number | undefined => {
   }
 }
 
-/** User plus system CPU time a process has used, in ms, from /proc/<pid>/stat (10 ms resolution). */
+/**
+ * CPU time a process has used, in ms: the sum over its threads of /proc/<pid>/task/<tid>/schedstat
+ * (nanoseconds; every thread, so the work handed to libuv's thread pool counts), or, where schedstat is
+ * missing, user plus system time from /proc/<pid>/stat (10 ms resolution).
+ */
 export const readCpuMs = (pid: number): number | undefined => {
+  try {
+    let nanos = 0
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        nanos += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0])
+      } catch {
+        // A thread that ended between the listing and the read.
+      }
+    }
+    if (nanos > 0) return nanos / 1e6
+  } catch {
+    // No such process, or no schedstat: try stat.
+  }
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
     // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.

@@ -1,7 +1,7 @@
 import type { Cluster, ClusterOptions } from "../lib/cluster.js"
 import type { BenchConfig } from "../lib/config.js"
 import { type MeshResult, openProbe, waitForMesh } from "../lib/probe.js"
-import { addressOf, type ImplName } from "../lib/processes.js"
+import { addressOf, type ImplName, totalCpuMs } from "../lib/processes.js"
 import type { FigureSpec, Sample } from "../lib/results.js"
 import { outboundNodePorts } from "../lib/sockets.js"
 import { now, pollUntil } from "../lib/time.js"
@@ -62,11 +62,12 @@ export const waitForFullMesh = async (
 export const timeMeshFormation = async (
   cluster: Cluster,
   config: BenchConfig,
-): Promise<{ readonly formedAt: number; readonly method: "tcp" | "probe" }> => {
+): Promise<{ readonly formedAt: number; readonly method: "tcp" | "probe"; readonly cpuMs: number | undefined }> => {
   const ports = cluster.nodes.map((node) => node.port)
   const nodePorts = new Set(ports)
   const pids = cluster.nodes.map((node) => node.pid)
   let formedAt = 0
+  const cpuBefore = totalCpuMs(pids)
   const connected = await pollUntil(
     () => {
       const outbound = outboundNodePorts(pids, nodePorts)
@@ -77,6 +78,9 @@ export const timeMeshFormation = async (
     config.pollMs,
   )
   if (!connected) throw new Error(`mesh not formed in ${meshTimeoutMs / 1000} s (TCP connections missing)`)
+  const cpuAfter = totalCpuMs(pids)
+  // What the nodes spent forming the mesh (from the last one listening): a figure load barely moves.
+  const cpuMs = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore
   // One node at a time, with the spec helper's 5 s patience: the check must not load the mesh it checks.
   const all = ports.map(addressOf)
   const probe = await openProbe(probePort(config.basePort, 0))
@@ -89,8 +93,8 @@ export const timeMeshFormation = async (
   } finally {
     await probe.close()
   }
-  if (confirmed) return { formedAt, method: "tcp" }
+  if (confirmed) return { formedAt, method: "tcp", cpuMs }
   const { result, missing } = await waitForFullMesh(cluster, config)
   if (missing !== undefined) throw new Error(missing)
-  return { formedAt: Math.max(...result.completeAt.map((at) => at ?? 0)), method: "probe" }
+  return { formedAt: Math.max(...result.completeAt.map((at) => at ?? 0)), method: "probe", cpuMs: undefined }
 }

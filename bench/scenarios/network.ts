@@ -29,6 +29,13 @@ export const runNetwork = async (context: ScenarioContext): Promise<void> => {
       unit: "ms",
       better: "lower",
     }
+    const meshCpuSpec: FigureSpec = {
+      id: `mesh-${size}-cpu`,
+      scenario: "mesh",
+      label: `mesh formation, N=${size}: CPU, all nodes (ms)`,
+      unit: "ms",
+      better: "lower",
+    }
     const measureMesh = wanted.has("mesh") && config.meshSizes.includes(size)
     const measureLatencyHere = wanted.has("latency") && config.latencySizes.includes(size)
     const ingestHere = config.shareClusters && wanted.has("ingest") && size === 3
@@ -37,10 +44,13 @@ export const runNetwork = async (context: ScenarioContext): Promise<void> => {
       cluster = await startCluster(impl, size, clusterOptions(config))
       recordStartup(context, cluster)
       if (measureMesh) {
-        const { formedAt, method } = await timeMeshFormation(cluster, config)
+        const { formedAt, method, cpuMs } = await timeMeshFormation(cluster, config)
         const millis = formedAt - cluster.allListeningAt
         record(meshSpec, { value: millis, note: method === "tcp" ? "seen in /proc TCP state" : "confirmed by probe" })
-        log(`N=${size}: mesh formed ${millis.toFixed(1)} ms after the last node listened (seen by ${method})`)
+        record(meshCpuSpec, { value: cpuMs })
+        log(
+          `N=${size}: mesh formed ${millis.toFixed(1)} ms after the last node listened (seen by ${method}), CPU ${cpuMs?.toFixed(0) ?? "?"} ms`,
+        )
       } else {
         const { missing } = await waitForFullMesh(cluster, config)
         if (missing !== undefined) throw new Error(missing)
@@ -50,7 +60,10 @@ export const runNetwork = async (context: ScenarioContext): Promise<void> => {
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error)
       log(`N=${size}: failed: ${detail}`)
-      const failed = [...(measureMesh ? [meshSpec] : []), ...(measureLatencyHere ? latencySpecs(size) : [])]
+      const failed = [
+        ...(measureMesh ? [meshSpec, meshCpuSpec] : []),
+        ...(measureLatencyHere ? latencySpecs(size) : []),
+      ]
       for (const spec of failed) record(spec, { value: undefined, problem: { kind: "failed", detail } })
       if (ingestHere) for (const count of config.ingestCounts) recordIngestFailure(context, count, detail)
     } finally {

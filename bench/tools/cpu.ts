@@ -1,21 +1,7 @@
-import { readdirSync, readFileSync } from "node:fs"
+import { readCpuMs } from "../lib/processes.js"
 
-/**
- * CPU time a process has spent so far, in ms: the sum over its threads of /proc/<pid>/task/<tid>/schedstat
- * (nanosecond resolution). Every thread counts: /proc/<pid>/schedstat alone is the main thread's, and
- * would miss the work a node hands to libuv's thread pool (fsync, rename).
- */
-export const cpuMillis = (pid: number): number => {
-  let nanos = 0
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      nanos += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0])
-    } catch {
-      // A thread that ended between the listing and the read.
-    }
-  }
-  return nanos / 1e6
-}
+/** CPU time a process has spent so far, in ms, every thread counted (see readCpuMs); 0 once it has gone. */
+export const cpuMillis = (pid: number): number => readCpuMs(pid) ?? 0
 
 export const median = (values: ReadonlyArray<number>): number => {
   const sorted = [...values].sort((a, b) => a - b)
