@@ -7,6 +7,7 @@ import type { Address } from "../domain/Address.js"
 import { NodeStats } from "../services/NodeStats.js"
 import { type Connection, DialError, type Frame, ListenError, Transport, timedOut } from "../services/Transport.js"
 import { makeInbox } from "./frameRuns.js"
+import { makeHostLookup } from "./hostLookup.js"
 import { makePlainHttpListener } from "./plainHttp.js"
 
 export interface TransportWsOptions {
@@ -180,6 +181,8 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
     const answerPlainHttp = yield* makePlainHttpListener
     const nodeId = randomUUID()
     const turns = makeTurnClock()
+    // Every dial of a forming mesh names the same host or few: each is resolved once, not per dial.
+    const lookup = makeHostLookup()
 
     const listen = (port: number) =>
       Effect.gen(function* () {
@@ -225,6 +228,7 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
             maxPayload: options.maxPayload,
             handshakeTimeout: options.dialTimeoutMillis,
             headers: { [nodeIdHeader]: nodeId },
+            lookup,
           })
           let response: IncomingMessage | undefined
           const connection = wrapSocket(socket, address, options.maxPayload, turns, () => response?.socket)
