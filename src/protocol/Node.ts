@@ -98,9 +98,11 @@ export const startNode = Effect.gen(function* () {
     isKnown: (address) => config.knownPeers.includes(address),
     connect: (address) => budget.gate(address, runOutbound(address)),
   })
-  // Our advertised address is ourselves, whatever interface we listen on.
+  // Our advertised address is ourselves, whatever interface we listen on. An address we are connected
+  // to is left alone: its redial loop is serving that connection and would drop a wake-up when it ends
+  // (redial.ts), so asking costs a few steps for nothing (every HANDSHAKE lists most of our peers).
   const dial = (address: Address): Effect.Effect<void> =>
-    budget.admits(address)
+    budget.admits(address) && !links.hasOutbound(address)
       ? Effect.flatMap(dialQueue.admit(address), (admitted) => (admitted ? redialer.dial(address) : Effect.void))
       : Effect.void
 

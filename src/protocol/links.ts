@@ -297,6 +297,8 @@ export const makeLinks = (options: {
       inbound,
       /** Whether we have a link to `address`, in either direction. */
       has: (address: Address) => byAddress.has(address),
+      /** Whether we have an outbound link to `address` (a connection we dialled, handshake sent). */
+      hasOutbound: (address: Address) => byAddress.get(address)?.some((link) => link.direction === "outbound") === true,
       /** Links by direction (a peer linked both ways counts twice). */
       count: (direction: LinkDirection) => {
         let n = 0
