@@ -1,12 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Effect, Exit, Fiber, Mailbox, Option, Scope } from "effect"
-import { makeInbox } from "../src/layers/frameRuns.js"
+import { Chunk, Effect, Exit, Fiber, Option, Scope } from "effect"
+import { makeInbox, runLength } from "../src/layers/frameRuns.js"
 import type { Frame } from "../src/services/Transport.js"
 
-/** An inbox over a fresh mailbox, with no slicing. */
-const makeTestInbox = Effect.map(Mailbox.make<Frame>(), (mailbox) => ({
-  mailbox,
-  inbox: makeInbox(mailbox, { yieldIfBusy: Effect.void, onFailure: () => Effect.void }),
+/** A fresh inbox, with no slicing. */
+const makeTestInbox = Effect.sync(() => ({
+  inbox: makeInbox<never>({ yieldIfBusy: Effect.void, onFailure: () => Effect.void }),
 }))
 
 /** The frames of one run `receive` answers. */
@@ -16,7 +15,7 @@ const nextRun = (receive: Effect.Effect<Option.Option<Chunk.Chunk<Frame>>>) =>
 describe("a connection's inbox (Connection.intercept and receive)", () => {
   it.scoped("a handler takes frames only while the reader waits with nothing pending, so order is kept", () =>
     Effect.gen(function* () {
-      const { mailbox, inbox } = yield* makeTestInbox
+      const { inbox } = yield* makeTestInbox
       const taken: Array<Frame> = []
       yield* inbox.intercept((frame) => {
         if (frame === "declined") return false
@@ -43,7 +42,7 @@ describe("a connection's inbox (Connection.intercept and receive)", () => {
       yield* Effect.yieldNow()
       inbox.offer("d")
       expect(taken).toEqual(["a", "b", "d"])
-      mailbox.unsafeDone(Exit.void)
+      inbox.end(Exit.void)
       expect(yield* Fiber.join(readerAgain)).toEqual([])
     }),
   )
@@ -80,6 +79,46 @@ describe("a connection's inbox (Connection.intercept and receive)", () => {
       yield* Effect.yieldNow()
       inbox.offer("still delivered")
       expect(yield* Fiber.join(reader)).toEqual(["still delivered"])
+    }),
+  )
+
+  it.effect("an end wakes the waiting reader; frames before a failure are read first, the failure told once", () =>
+    Effect.gen(function* () {
+      const failures: Array<string> = []
+      const inbox = makeInbox<string>({
+        yieldIfBusy: Effect.void,
+        onFailure: (error) => Effect.sync(() => failures.push(error)),
+      })
+      const reader = yield* Effect.fork(inbox.receive)
+      yield* Effect.yieldNow()
+      inbox.end(Exit.void)
+      expect(Option.isNone(yield* Fiber.join(reader))).toBe(true)
+
+      const failing = makeInbox<string>({
+        yieldIfBusy: Effect.void,
+        onFailure: (error) => Effect.sync(() => failures.push(error)),
+      })
+      failing.offer("a")
+      failing.end(Exit.fail("too large"))
+      failing.offer("after the end")
+      failing.end(Exit.void)
+      expect(yield* nextRun(failing.receive)).toEqual(["a"])
+      expect(Option.isNone(yield* failing.receive)).toBe(true)
+      expect(Option.isNone(yield* failing.receive)).toBe(true)
+      expect(failures).toEqual(["too large"])
+    }),
+  )
+
+  it.effect("a run holds at most runLength frames; the rest come in the next runs, in order", () =>
+    Effect.gen(function* () {
+      const { inbox } = yield* makeTestInbox
+      const frames = Array.from({ length: runLength * 2 + 3 }, (_, i) => `f${i}`)
+      for (const frame of frames) inbox.offer(frame)
+      const first = yield* nextRun(inbox.receive)
+      const second = yield* nextRun(inbox.receive)
+      const third = yield* nextRun(inbox.receive)
+      expect([first.length, second.length, third.length]).toEqual([runLength, runLength, 3])
+      expect([...first, ...second, ...third]).toEqual(frames)
     }),
   )
 })

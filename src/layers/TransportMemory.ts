@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { Context, Effect, Exit, Layer, Mailbox } from "effect"
 import type { Address } from "../domain/Address.js"
-import { type Connection, DialError, type Frame, ListenError, Transport } from "../services/Transport.js"
+import { type Connection, DialError, ListenError, Transport } from "../services/Transport.js"
 import { makeInbox } from "./frameRuns.js"
 
 /**
@@ -40,17 +40,14 @@ export const makeConnectionPair = (
   answers: { readonly left: () => boolean; readonly right: () => boolean } = { left: always, right: always },
   nodeIds: { readonly left?: string | undefined; readonly right?: string | undefined } = {},
 ) =>
-  Effect.gen(function* () {
-    const toLeft = yield* Mailbox.make<Frame>()
-    const toRight = yield* Mailbox.make<Frame>()
+  Effect.sync(() => {
+    const inboxOf = () => makeInbox<never>({ yieldIfBusy: Effect.void, onFailure: () => Effect.void })
+    const leftInbox = inboxOf()
+    const rightInbox = inboxOf()
     const close = Effect.sync(() => {
-      toLeft.unsafeDone(Exit.void)
-      toRight.unsafeDone(Exit.void)
+      leftInbox.end(Exit.void)
+      rightInbox.end(Exit.void)
     })
-    const inboxOf = (mailbox: Mailbox.Mailbox<Frame>) =>
-      makeInbox(mailbox, { yieldIfBusy: Effect.void, onFailure: () => Effect.void })
-    const leftInbox = inboxOf(toLeft)
-    const rightInbox = inboxOf(toRight)
     const end = (
       inbox: ReturnType<typeof inboxOf>,
       outbox: ReturnType<typeof inboxOf>,

@@ -47,10 +47,9 @@ const wrapSocket = (
   tcp: () => Socket | undefined,
 ): Connection => {
   const send = makeCorkedSend(socket, tcp)
-  const frames = Effect.runSync(Mailbox.make<Frame, FrameTooLarge>())
   // A frame too large ends the frames with a log line, by the reader's fiber, so the line carries
   // the node and peer of the connection.
-  const inbox = makeInbox(frames, {
+  const inbox = makeInbox<FrameTooLarge>({
     ...turns,
     onFailure: () =>
       Effect.logWarning("frame refused").pipe(
@@ -65,12 +64,12 @@ const wrapSocket = (
   socket.on("message", (data, isBinary) => {
     inbox.offer(isBinary ? toBytes(data) : data.toString())
   })
-  socket.on("close", () => frames.unsafeDone(Exit.void))
+  socket.on("close", () => inbox.end(Exit.void))
   // Errors are followed by "close"; only an oversized frame is worth telling the reader about.
   socket.on("error", (error: Error & { code?: string }) => {
-    if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") frames.unsafeDone(Exit.fail(new FrameTooLarge()))
+    if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") inbox.end(Exit.fail(new FrameTooLarge()))
   })
-  if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) frames.unsafeDone(Exit.void)
+  if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) inbox.end(Exit.void)
   return {
     remote,
     receive: inbox.receive,
@@ -81,7 +80,7 @@ const wrapSocket = (
     // closing handshake must not keep the reader waiting.
     close: Effect.sync(() => {
       closeSocket(socket)
-      frames.unsafeDone(Exit.void)
+      inbox.end(Exit.void)
     }),
     // ws answers pings by itself; only a peer whose event loop or network is stuck stays silent.
     ping: Effect.async<void>((resume) => {

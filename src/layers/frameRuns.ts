@@ -1,64 +1,97 @@
-import { Chunk, Effect, Option, type Scope } from "effect"
-import type * as Mailbox from "effect/Mailbox"
+import { Chunk, Effect, Exit, Option, type Scope } from "effect"
 import type { Frame } from "../services/Transport.js"
 
 /** The most frames handed to a reader at once. */
 export const runLength = 64
 
 /**
- * A connection's incoming side over `mailbox`: `offer` (what the socket calls with each frame),
- * `enqueue` (the same, bypassing any handler), `receive` and `intercept` (see Connection).
+ * A connection's incoming side: `offer` (what the socket calls with each frame), `enqueue` (the same,
+ * bypassing any handler), `end` (the connection closed, or failed), `receive` and `intercept` (see
+ * Connection).
  *
  * `receive` answers the next run of frames, at most `runLength` of whatever arrived meanwhile, or None
- * once the connection has closed. A failure of the mailbox ends the frames after `onFailure`. Before
- * each run, `yieldIfBusy` may let the event loop run, so a burst does not starve other sockets or file
- * writes. Every frame passes here, so it is a plain pull on the mailbox rather than a stream.
+ * once the connection has ended and every frame is read. An end with a failure ends the frames after
+ * `onFailure`. Before each run, `yieldIfBusy` may let the event loop run, so a burst does not starve
+ * other sockets or file writes. Every frame passes here, so it is a plain array and one waiting reader
+ * (a Mailbox would cost a fiber to make outside one, and more steps per run).
  *
  * An intercepting handler is offered a frame only while the reader waits with nothing buffered and
- * the mailbox is empty: everything that came before has been handled, so order is kept. Once the
- * current turn has lasted a slice (`overSlice`), the rest of a burst goes to the reader, which yields
- * to the event loop between runs, so a burst never holds the loop for long.
+ * nothing pending: everything that came before has been handled, so order is kept. Once the current
+ * turn has lasted a slice (`overSlice`), the rest of a burst goes to the reader, which yields to the
+ * event loop between runs, so a burst never holds the loop for long.
  */
-export const makeInbox = <E>(
-  mailbox: Mailbox.Mailbox<Frame, E>,
-  options: {
-    readonly yieldIfBusy: Effect.Effect<void>
-    /** Whether the current turn of the event loop has lasted a slice: the handler then rests. */
-    readonly overSlice?: () => boolean
-    readonly onFailure: (error: E) => Effect.Effect<void>
-  },
-) => {
+export const makeInbox = <E>(options: {
+  readonly yieldIfBusy: Effect.Effect<void>
+  /** Whether the current turn of the event loop has lasted a slice: the handler then rests. */
+  readonly overSlice?: () => boolean
+  readonly onFailure: (error: E) => Effect.Effect<void>
+}) => {
+  // Frames not yet taken by the reader, oldest first.
+  let pending: Array<Frame> = []
+  // Frames the reader took but has not been handed yet (a run is at most runLength).
   let buffered: Chunk.Chunk<Frame> = Chunk.empty()
-  let done = false
-  // The reader is waiting on the mailbox: it has handled every frame it took.
-  let waiting = false
+  // How the connection ended, once it has; later ends are ignored.
+  let ended: Exit.Exit<void, E> | undefined
+  // The reader's wake-up while it waits for frames: it has handled every frame it took.
+  let wake: ((effect: Effect.Effect<void>) => void) | undefined
   let handler: ((frame: Frame) => boolean) | undefined
 
-  const takeAll = Effect.catchAll(mailbox.takeAll, (error) =>
-    Effect.as(options.onFailure(error), [Chunk.empty<Frame>(), true] as const),
-  )
+  const wakeReader = () => {
+    const resume = wake
+    if (resume === undefined) return
+    wake = undefined
+    resume(Effect.void)
+  }
+  const waitForFrames = Effect.async<void>((resume) => {
+    wake = resume
+    return Effect.sync(() => {
+      if (wake === resume) wake = undefined
+    })
+  })
+
   const receive: Effect.Effect<Option.Option<Chunk.Chunk<Frame>>> = Effect.suspend(() => {
+    if (buffered.length === 0 && pending.length > 0) {
+      buffered = Chunk.unsafeFromArray(pending)
+      pending = []
+    }
     if (buffered.length > 0) {
       const run = buffered.length <= runLength ? buffered : Chunk.take(buffered, runLength)
       buffered = buffered.length <= runLength ? Chunk.empty() : Chunk.drop(buffered, runLength)
       return Effect.as(options.yieldIfBusy, Option.some(run))
     }
-    if (done) return Effect.succeed(Option.none())
-    waiting = true
-    return Effect.flatMap(takeAll, ([messages, finished]) => {
-      waiting = false
-      buffered = messages
-      done = finished
-      return receive
-    })
+    if (ended !== undefined) {
+      if (Exit.isSuccess(ended)) return Effect.succeed(Option.none())
+      // The failure is told once; the frames stay ended.
+      const failure = ended
+      ended = Exit.void
+      return Effect.as(
+        Effect.catchAll(failure, (error) => options.onFailure(error)),
+        Option.none(),
+      )
+    }
+    return Effect.zipRight(waitForFrames, receive)
   })
 
-  const isIdle = () => waiting && Option.getOrElse(mailbox.unsafeSize(), () => 1) === 0
+  const isIdle = () => wake !== undefined && pending.length === 0
 
   const overSlice = options.overSlice ?? (() => false)
+
+  /** Queues `frame` for `receive`, whatever the handler. */
+  const enqueue = (frame: Frame): void => {
+    if (ended !== undefined) return
+    pending.push(frame)
+    wakeReader()
+  }
+
   const offer = (frame: Frame): void => {
-    if (handler !== undefined && isIdle() && !overSlice() && handled(handler, frame)) return
-    mailbox.unsafeOffer(frame)
+    if (handler !== undefined && ended === undefined && isIdle() && !overSlice() && handled(handler, frame)) return
+    enqueue(frame)
+  }
+
+  const end = (exit: Exit.Exit<void, E>): void => {
+    if (ended !== undefined) return
+    ended = exit
+    wakeReader()
   }
 
   const intercept = (next: (frame: Frame) => boolean): Effect.Effect<void, never, Scope.Scope> =>
@@ -72,12 +105,7 @@ export const makeInbox = <E>(
         }),
     )
 
-  /** Queues `frame` for `receive`, whatever the handler. */
-  const enqueue = (frame: Frame): void => {
-    mailbox.unsafeOffer(frame)
-  }
-
-  return { offer, enqueue, receive, intercept }
+  return { offer, enqueue, end, receive, intercept }
 }
 
 /**
