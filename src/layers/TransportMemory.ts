@@ -63,7 +63,9 @@ export const makeConnectionPair = (
       unsafeSend: outbox.enqueue,
       send: (frame) => Effect.sync(() => outbox.enqueue(frame)),
       close,
-      ping: Effect.suspend(() => (remoteAnswers() ? Effect.void : Effect.never)),
+      unsafePing: (onPong) => {
+        if (remoteAnswers()) onPong()
+      },
       ...(peerNodeId === undefined ? {} : { peerNodeId }),
     })
     return [

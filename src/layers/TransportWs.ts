@@ -83,13 +83,11 @@ const wrapSocket = (
       inbox.end(Exit.void)
     }),
     // ws answers pings by itself; only a peer whose event loop or network is stuck stays silent.
-    ping: Effect.async<void>((resume) => {
+    unsafePing: (onPong) => {
       if (socket.readyState !== WebSocket.OPEN) return
-      const onPong = () => resume(Effect.void)
       socket.once("pong", onPong)
       socket.ping()
-      return Effect.sync(() => socket.off("pong", onPong))
-    }),
+    },
   }
 }
 

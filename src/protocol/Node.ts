@@ -11,7 +11,7 @@ import { makeConnectionSlots } from "./connectionSlots.js"
 import { makeDialQueue } from "./dialQueue.js"
 import { makeFrameServer } from "./frames.js"
 import { handshakeFor } from "./handshake.js"
-import { untilSilent } from "./heartbeat.js"
+import { makeHeartbeat } from "./heartbeat.js"
 import { type ConnectionLink, makeLinks } from "./links.js"
 import { makePeerBudget } from "./peerBudget.js"
 import { type DialOutcome, makeRedialer } from "./redial.js"
@@ -48,14 +48,12 @@ export const startNode = Effect.gen(function* () {
   })
   const budget = yield* makePeerBudget(links)
   const serveFrames = yield* makeFrameServer((address) => dial(address))
+  const heartbeat = yield* makeHeartbeat(healing.heartbeatTimeoutMillis)
   // Serves a connection until it closes, its peer stops answering pings, or it sends too many bad frames.
-  // The heartbeat closes a silent peer's connection, which ends the frames: one fiber beside the
-  // reader rather than a race of two, for the scope of the connection.
+  // The node's heartbeat closes a silent peer's connection, which ends the frames; it watches the
+  // connection for the connection's scope.
   const serve = (connection: Connection, link: ConnectionLink) =>
-    Effect.zipRight(
-      Effect.forkScoped(Effect.zipRight(untilSilent(connection, healing.heartbeatTimeoutMillis), connection.close)),
-      serveFrames(connection, link),
-    )
+    Effect.zipRight(heartbeat.watch(connection), serveFrames(connection, link))
 
   const runOutbound = (address: Address) =>
     Effect.gen(function* () {

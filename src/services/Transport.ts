@@ -28,10 +28,11 @@ export interface Connection {
   /** Closes the connection; `receive` then answers None. */
   readonly close: Effect.Effect<void>
   /**
-   * Sends a WebSocket ping and succeeds when the peer's pong comes back. It never succeeds if the
-   * peer does not answer (a frozen process, a half-open TCP connection): callers bound it with a timeout.
+   * Sends a WebSocket ping and calls `onPong` when the peer's pong comes back, as a plain call (the
+   * heartbeat pings every connection of a node from one fiber). It is never called if the peer does
+   * not answer (a frozen process, a half-open TCP connection), or if the connection is not open.
    */
-  readonly ping: Effect.Effect<void>
+  readonly unsafePing: (onPong: () => void) => void
   /** The random id of the node at the other end, when its transport sends one (spec nodes do not). */
   readonly peerNodeId?: string
 }
