@@ -1,5 +1,6 @@
 import { Effect, Layer } from "effect"
 import type { Address } from "../domain/Address.js"
+import { acquireReleaseNow } from "../domain/acquireNow.js"
 import { makeChanges } from "../domain/changes.js"
 import { type Peer, type PeerSnapshot, PeerStore } from "../services/PeerStore.js"
 
@@ -20,11 +21,11 @@ const toSnapshot = (state: State): PeerSnapshot => ({
 export const make = Effect.sync(() => {
   let state: State = { connected: new Map(), dialling: new Set() }
   const { publish, changes } = makeChanges(() => toSnapshot(state))
-  const update = (f: (current: State) => State) =>
-    Effect.sync(() => {
-      state = f(state)
-      publish()
-    })
+  const updateNow = (f: (current: State) => State) => {
+    state = f(state)
+    publish()
+  }
+  const update = (f: (current: State) => State) => Effect.sync(() => updateNow(f))
 
   const withoutDialling = (current: State, address: Address): State => {
     if (!current.dialling.has(address)) return current
@@ -33,23 +34,25 @@ export const make = Effect.sync(() => {
     return { ...current, dialling }
   }
 
+  // Both are taken once per connection: plain acquisitions (acquireReleaseNow), released with the scope.
   const claim = (address: Address) =>
-    Effect.acquireRelease(
-      Effect.sync(() => {
+    acquireReleaseNow(
+      () => {
         if (state.connected.has(address) || state.dialling.has(address)) return false
         state = { ...state, dialling: new Set(state.dialling).add(address) }
         publish()
         return true
-      }),
+      },
       (claimed) => (claimed ? update((current) => withoutDialling(current, address)) : Effect.void),
     )
 
   const register = (peer: Peer) =>
-    Effect.acquireRelease(
-      update((current) => ({
-        dialling: withoutDialling(current, peer.address).dialling,
-        connected: new Map(current.connected).set(peer.address, peer),
-      })),
+    acquireReleaseNow(
+      () =>
+        updateNow((current) => ({
+          dialling: withoutDialling(current, peer.address).dialling,
+          connected: new Map(current.connected).set(peer.address, peer),
+        })),
       () =>
         update((current) => {
           // A newer connection to the same address may have replaced this one: leave it alone.

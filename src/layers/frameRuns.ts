@@ -1,4 +1,5 @@
 import { Chunk, Effect, Exit, Option, type Scope } from "effect"
+import { acquireReleaseNow } from "../domain/acquireNow.js"
 import type { Frame } from "../services/Transport.js"
 
 /** The most frames handed to a reader at once. */
@@ -95,10 +96,10 @@ export const makeInbox = <E>(options: {
   }
 
   const intercept = (next: (frame: Frame) => boolean): Effect.Effect<void, never, Scope.Scope> =>
-    Effect.acquireRelease(
-      Effect.sync(() => {
+    acquireReleaseNow(
+      () => {
         handler = next
-      }),
+      },
       () =>
         Effect.sync(() => {
           if (handler === next) handler = undefined

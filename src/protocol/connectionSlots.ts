@@ -1,32 +1,42 @@
-import { Effect, Ref } from "effect"
+import { Effect } from "effect"
+import { acquireReleaseNow } from "../domain/acquireNow.js"
 import { Limits } from "../services/Limits.js"
 
 /** The node's budget of open connections, inbound and outbound together. */
 export const makeConnectionSlots = Effect.gen(function* () {
   const limits = yield* Limits
-  const open = yield* Ref.make(0)
+  // Changed only in plain steps (acquireReleaseNow), so fibers cannot interleave in a change.
+  let open = 0
+
+  const refused = (direction: "inbound" | "outbound") =>
+    Effect.logWarning("connection refused: too many connections").pipe(
+      Effect.annotateLogs({ direction, limit: `${limits.maxConnections} connections` }),
+      Effect.as(false),
+    )
 
   /**
    * Takes a slot for as long as the scope is open: true if there was one. When there is none, one
    * warning line says so and the caller refuses the connection.
    */
   const take = (direction: "inbound" | "outbound") =>
-    Effect.acquireRelease(
-      Ref.modify(open, (count): [boolean, number] =>
-        count < limits.maxConnections ? [true, count + 1] : [false, count],
+    Effect.flatMap(
+      acquireReleaseNow(
+        () => {
+          if (open >= limits.maxConnections) return false
+          open++
+          return true
+        },
+        (taken) =>
+          taken
+            ? Effect.sync(() => {
+                open--
+              })
+            : Effect.void,
       ),
-      (taken) => (taken ? Ref.update(open, (count) => count - 1) : Effect.void),
-    ).pipe(
-      Effect.tap((taken) =>
-        taken
-          ? Effect.void
-          : Effect.logWarning("connection refused: too many connections").pipe(
-              Effect.annotateLogs({ direction, limit: `${limits.maxConnections} connections` }),
-            ),
-      ),
+      (taken) => (taken ? Effect.succeed(true) : refused(direction)),
     )
 
-  return { take, open: Ref.get(open) }
+  return { take, open: Effect.sync(() => open) }
 })
 
 export type ConnectionSlots = Effect.Effect.Success<typeof makeConnectionSlots>

@@ -1,4 +1,5 @@
 import { Duration, Effect, FiberRef, type HashMap, type Scope } from "effect"
+import { acquireReleaseNow } from "../domain/acquireNow.js"
 import type { Connection } from "../services/Transport.js"
 
 /** One watched connection: whether it was pinged at the last beat, and whether its pong has come. */
@@ -51,21 +52,18 @@ export const makeHeartbeat = (timeout: Duration.DurationInput) =>
 
     /** Watches `connection` until the scope closes; its silence closes it, with a warning in its fiber's log context. */
     const watch = (connection: Connection): Effect.Effect<void, never, Scope.Scope> =>
-      Effect.acquireRelease(
-        Effect.withFiberRuntime<Watch>((fiber) => {
-          const watch: Watch = {
-            connection,
-            annotations: fiber.getFiberRef(FiberRef.currentLogAnnotations),
-            pinged: false,
-            answered: false,
-          }
-          watched.add(watch)
-          return Effect.succeed(watch)
-        }),
-        (watch) =>
-          Effect.sync(() => {
-            watched.delete(watch)
-          }),
+      Effect.flatMap(FiberRef.get(FiberRef.currentLogAnnotations), (annotations) =>
+        acquireReleaseNow(
+          () => {
+            const watch: Watch = { connection, annotations, pinged: false, answered: false }
+            watched.add(watch)
+            return watch
+          },
+          (watch) =>
+            Effect.sync(() => {
+              watched.delete(watch)
+            }),
+        ),
       )
 
     return { watch }

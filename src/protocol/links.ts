@@ -1,5 +1,6 @@
-import { Effect, Either, Queue, type Scope, Stream } from "effect"
+import { Effect, Either, Queue, Scope, Stream } from "effect"
 import { type Address, parseAddress } from "../domain/Address.js"
+import { acquireReleaseNow } from "../domain/acquireNow.js"
 import { makeChanges } from "../domain/changes.js"
 import { logDebugWith } from "../domain/isLogged.js"
 import { encodeFrame, MAX_PEERS_LISTED, type Peers } from "../domain/Message.js"
@@ -108,21 +109,22 @@ export const makeLinks = (options: {
       return encodeFrame({ type: "PEERS", data } satisfies Peers)
     })
 
-    /** After a change of `address`'s links: which link it is relayed on, then tell observers and peers. */
-    const refresh = (address: Address) =>
-      Effect.suspend(() => {
-        const links = byAddress.get(address) ?? []
-        const chosen = links.find((link) => link.direction === "outbound") ?? links[0]
-        const before = relayLinks.get(address)
-        if (chosen !== before) {
-          if (chosen === undefined) relayLinks.delete(address)
-          else relayLinks.set(address, chosen)
-          targets = [...relayLinks.values()]
-        }
-        version.publish()
-        const setChanged = (before === undefined) !== (chosen === undefined)
-        return setChanged ? Queue.offer(changed, undefined) : Effect.void
-      })
+    /**
+     * After a change of `address`'s links: which link it is relayed on, then tell observers and peers.
+     * Plain calls, like `add` and `remove`: a link is made and dropped once per connection.
+     */
+    const refresh = (address: Address): void => {
+      const links = byAddress.get(address) ?? []
+      const chosen = links.find((link) => link.direction === "outbound") ?? links[0]
+      const before = relayLinks.get(address)
+      if (chosen !== before) {
+        if (chosen === undefined) relayLinks.delete(address)
+        else relayLinks.set(address, chosen)
+        targets = [...relayLinks.values()]
+      }
+      version.publish()
+      if ((before === undefined) !== (chosen === undefined)) changed.unsafeOffer(undefined)
+    }
 
     const snapshotNow = (): LinkSnapshot => ({
       links: [...byAddress.values()]
@@ -132,32 +134,36 @@ export const makeLinks = (options: {
       relayTo: targets.map((link) => link.address),
     })
 
-    const add = (address: Address, direction: LinkDirection, connection: Connection) =>
-      Effect.suspend(() => {
-        const link: Link = {
-          address,
-          direction,
-          send: connection.send,
-          unsafeSend: connection.unsafeSend,
-          close: connection.close,
-          serial: serial++,
-        }
-        byAddress.set(address, [...(byAddress.get(address) ?? []), link])
-        return Effect.as(refresh(address), link)
-      })
+    const add = (address: Address, direction: LinkDirection, connection: Connection): Link => {
+      const link: Link = {
+        address,
+        direction,
+        send: connection.send,
+        unsafeSend: connection.unsafeSend,
+        close: connection.close,
+        serial: serial++,
+      }
+      byAddress.set(address, [...(byAddress.get(address) ?? []), link])
+      refresh(address)
+      return link
+    }
 
-    const remove = (link: Link) =>
-      Effect.suspend(() => {
-        const rest = (byAddress.get(link.address) ?? []).filter((other) => other !== link)
-        if (rest.length > 0) {
-          byAddress.set(link.address, rest)
-          return refresh(link.address)
-        }
-        byAddress.delete(link.address)
-        ours.delete(link.address)
-        leaving.delete(link.address)
-        return Effect.zipRight(refresh(link.address), Queue.offer(lost, link.address))
-      })
+    /** Removes `link`; true if it was the last link to its address. */
+    const remove = (link: Link): boolean => {
+      const rest = (byAddress.get(link.address) ?? []).filter((other) => other !== link)
+      if (rest.length > 0) {
+        byAddress.set(link.address, rest)
+        refresh(link.address)
+        return false
+      }
+      byAddress.delete(link.address)
+      ours.delete(link.address)
+      leaving.delete(link.address)
+      refresh(link.address)
+      return true
+    }
+    // The lost queue slides (the oldest address goes when it is full): an offer, not a plain call.
+    const release = (link: Link) => Effect.suspend(() => (remove(link) ? Queue.offer(lost, link.address) : Effect.void))
 
     const sendPeers = (send: (frame: string) => Effect.Effect<void>) =>
       Effect.flatMap(peersFrame, send).pipe(Effect.zipRight(stats.messagesSent("PEERS", 1)))
@@ -266,7 +272,7 @@ export const makeLinks = (options: {
     const outbound = (address: Address, connection: Connection): Effect.Effect<ConnectionLink, never, Scope.Scope> =>
       Effect.gen(function* () {
         yield* sendPeers(connection.send)
-        yield* Effect.acquireRelease(add(address, "outbound", connection), remove)
+        yield* acquireReleaseNow(() => add(address, "outbound", connection), release)
         return connectionLink(
           () => address,
           () => Effect.void,
@@ -280,11 +286,16 @@ export const makeLinks = (options: {
     const inbound = (connection: Connection): Effect.Effect<ConnectionLink, never, Scope.Scope> =>
       Effect.gen(function* () {
         let named: Link | undefined
-        yield* Effect.addFinalizer(() => (named === undefined ? Effect.void : remove(named)))
+        yield* Effect.flatMap(Effect.scope, (scope) =>
+          Scope.addFinalizer(
+            scope,
+            Effect.suspend(() => (named === undefined ? Effect.void : release(named))),
+          ),
+        )
         const identify = (address: Address) =>
           Effect.gen(function* () {
             const hadOutbound = (byAddress.get(address) ?? []).some((link) => link.direction === "outbound")
-            named = yield* add(address, "inbound", connection)
+            named = add(address, "inbound", connection)
             yield* Effect.annotateCurrentSpan({ peer: address })
             yield* logDebugWith("inbound peer named itself", { peer: address })
             if (!hadOutbound) yield* sendPeers(connection.send)
