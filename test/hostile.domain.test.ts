@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
-import { parseAddress } from "../src/domain/Address.js"
+import { makeAddressParser, parseAddress } from "../src/domain/Address.js"
 import { screenAddresses } from "../src/domain/addressList.js"
 import { exceedsJsonDepth } from "../src/domain/jsonDepth.js"
 import { parseKnownPeersFile } from "../src/domain/knownPeersFile.js"
@@ -75,6 +75,14 @@ describe("addresses", () => {
       { address: "http://b:2", reason: "not a ws:// or wss:// URL" },
     ])
     expect(screened.dropped).toBe(2)
+  })
+
+  it("a node's cached parser answers as parseAddress does, for any input, and keeps a bounded number", () => {
+    const parse = makeAddressParser(2)
+    const inputs = ["ws://a:1", "WS://A:1/", "http://b:2", 7, "ws://a:1", `ws://${"x".repeat(3_000)}:1`, "ws://c:3"]
+    for (const input of inputs) expect(parse(input)).toEqual(parseAddress(input))
+    // Through a handshake's screening too.
+    expect(screenAddresses(["ws://a:1", "WS://A:1/", "ws://d:4"], 5, parse).addresses).toEqual(["ws://a:1", "ws://d:4"])
   })
 
   it("a refused entry is shown cut short", () => {

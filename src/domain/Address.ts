@@ -59,6 +59,24 @@ export const parseAddress = (input: unknown): Either.Either<Address, AddressProb
   return Either.right(Address.make(`${scheme.toLowerCase()}://${host}:${port}`))
 }
 
+/**
+ * `parseAddress` with the answers for the last `size` strings remembered: peers list the same few
+ * addresses in every HANDSHAKE and PEERS, and a parse builds a URL. Bounded (cleared when full), and
+ * strings too long to be an address are never kept, so a hostile list cannot grow it. One per node.
+ */
+export const makeAddressParser = (size: number) => {
+  const answers = new Map<string, Either.Either<Address, AddressProblem>>()
+  return (input: unknown): Either.Either<Address, AddressProblem> => {
+    if (typeof input !== "string" || input.length > MAX_ADDRESS_LENGTH) return parseAddress(input)
+    const known = answers.get(input)
+    if (known !== undefined) return known
+    if (answers.size >= size) answers.clear()
+    const answer = parseAddress(input)
+    answers.set(input, answer)
+    return answer
+  }
+}
+
 /** The host in its canonical form (lower case, compressed IPv6), or undefined if it is not a plain host. */
 const normaliseHost = (raw: string): string | undefined => {
   const isIpv6 = raw.startsWith("[")

@@ -17,12 +17,19 @@ export interface ScreenedAddresses {
 
 const MAX_SHOWN_LENGTH = 200
 
-/** Sorts the first `max` entries of an untrusted address list into valid addresses and refusals. */
-export const screenAddresses = (entries: ReadonlyArray<unknown>, max: number): ScreenedAddresses => {
+/**
+ * Sorts the first `max` entries of an untrusted address list into valid addresses and refusals, with
+ * `parse` (a node's cached parser, `makeAddressParser`, or `parseAddress` itself).
+ */
+export const screenAddresses = (
+  entries: ReadonlyArray<unknown>,
+  max: number,
+  parse: (entry: unknown) => Either.Either<Address, AddressProblem> = parseAddress,
+): ScreenedAddresses => {
   const addresses = new Set<Address>()
   const refused: Array<RefusedAddress> = []
   for (const entry of entries.slice(0, max)) {
-    const parsed = parseAddress(entry)
+    const parsed = parse(entry)
     if (Either.isRight(parsed)) addresses.add(parsed.right)
     else refused.push({ address: showEntry(entry), reason: parsed.left })
   }

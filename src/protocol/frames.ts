@@ -1,19 +1,19 @@
 import { type Chunk, Clock, Effect, Option } from "effect"
 import type { Address } from "../domain/Address.js"
 import { withLogAnnotation } from "../domain/isLogged.js"
-import type { Message, TransactionMessage } from "../domain/Message.js"
+import type { Handshake, Message, TransactionMessage } from "../domain/Message.js"
 import { NodeStats, type NodeStatsShape } from "../services/NodeStats.js"
 import type { TransactionPool } from "../services/TransactionPool.js"
 import type { Connection, Frame } from "../services/Transport.js"
 import { type FrameGuard, makeFrameGuards, type TooManyBadFrames } from "./frameGuard.js"
 import { type Gossip, makeGossip } from "./gossip.js"
-import { onHandshake } from "./handshake.js"
+import { makeHandshakeHandler } from "./handshake.js"
 import type { ConnectionLink } from "./links.js"
 import { onSync, type Reply, type SyncBudget, syncBudgetAt } from "./sync.js"
 
 /** What the handlers of one connection's frames need: the node's, looked up once, and the connection's own. */
 interface FrameContext {
-  readonly dial: (address: Address) => Effect.Effect<void>
+  readonly onHandshake: (message: Handshake) => Effect.Effect<void>
   /** Sends on the connection the frames came in on (the sync exchange answers there). */
   readonly reply: Reply
   readonly guard: FrameGuard
@@ -32,7 +32,7 @@ const handle = (message: Exclude<Message, TransactionMessage>, context: FrameCon
     .pipe(
       Effect.zipRight(
         message.type === "HANDSHAKE"
-          ? onHandshake(message, context.dial)
+          ? context.onHandshake(message)
           : message.type === "PEERS"
             ? context.link.onPeers(message)
             : onSync(message, context.reply, context.syncBudget),
@@ -132,13 +132,14 @@ export const makeFrameServer = (dial: (address: Address) => Effect.Effect<void>)
     const stats = yield* NodeStats
     const guardAt = yield* makeFrameGuards
     const gossip = yield* makeGossip
+    const onHandshake = yield* makeHandshakeHandler(dial)
 
     /** Handles a connection's frames until it closes, or closes it once the peer has sent too many bad frames. */
     const serveFrames = (connection: Connection, link: ConnectionLink) =>
       Effect.clockWith((clock) => {
         const now = clock.unsafeCurrentTimeMillis()
         const context: FrameContext = {
-          dial,
+          onHandshake,
           reply: connection.send,
           guard: guardAt(now),
           link,

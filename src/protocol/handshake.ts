@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import type { Address } from "../domain/Address.js"
+import { type Address, makeAddressParser } from "../domain/Address.js"
 import { screenAddresses } from "../domain/addressList.js"
 import { logDebugWith } from "../domain/isLogged.js"
 import type { Handshake } from "../domain/Message.js"
@@ -16,25 +16,34 @@ export const handshakeFor = (self: Address, connected: ReadonlyArray<Address>, d
   return { type: "HANDSHAKE", data }
 }
 
+/** Parsed addresses remembered per node (a bound, so a hostile peer cannot grow it). */
+const PARSED_CACHE_SIZE = 4096
+
 /**
+ * Makes a node's HANDSHAKE handler (the limits are looked up, the address cache made, once per node).
  * A HANDSHAKE received: dial every valid address among its first few (the dialler skips known ones and
  * ourselves). Refused and dropped entries are summed up in one line each, so a hostile list cannot
  * flood the log.
  */
-export const onHandshake = (message: Handshake, dial: (address: Address) => Effect.Effect<void>) =>
+export const makeHandshakeHandler = (dial: (address: Address) => Effect.Effect<void>) =>
   Effect.gen(function* () {
     const limits = yield* Limits
-    yield* logDebugWith("handshake received", { addresses: message.data.length })
-    const { addresses, refused, dropped } = screenAddresses(message.data, limits.maxHandshakeAddresses)
-    if (dropped > 0) {
-      yield* Effect.logWarning("handshake addresses dropped").pipe(
-        Effect.annotateLogs({ dropped, limit: `${limits.maxHandshakeAddresses} addresses a handshake` }),
-      )
-    }
-    if (refused.length > 0) {
-      yield* Effect.logWarning("address refused").pipe(
-        Effect.annotateLogs({ count: refused.length, refused: refused.slice(0, 10) }),
-      )
-    }
-    yield* Effect.forEach(addresses, dial, { discard: true })
-  }).pipe(traced("Handshake.receive", { attributes: { addresses: message.data.length } }))
+    // Every peer's HANDSHAKE lists most of the same addresses: each spelling is parsed once.
+    const parse = makeAddressParser(PARSED_CACHE_SIZE)
+    return (message: Handshake) =>
+      Effect.gen(function* () {
+        yield* logDebugWith("handshake received", { addresses: message.data.length })
+        const { addresses, refused, dropped } = screenAddresses(message.data, limits.maxHandshakeAddresses, parse)
+        if (dropped > 0) {
+          yield* Effect.logWarning("handshake addresses dropped").pipe(
+            Effect.annotateLogs({ dropped, limit: `${limits.maxHandshakeAddresses} addresses a handshake` }),
+          )
+        }
+        if (refused.length > 0) {
+          yield* Effect.logWarning("address refused").pipe(
+            Effect.annotateLogs({ count: refused.length, refused: refused.slice(0, 10) }),
+          )
+        }
+        yield* Effect.forEach(addresses, dial, { discard: true })
+      }).pipe(traced("Handshake.receive", { attributes: { addresses: message.data.length } }))
+  })

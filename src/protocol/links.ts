@@ -1,5 +1,5 @@
 import { Effect, Either, Queue, Scope, Stream } from "effect"
-import { type Address, parseAddress } from "../domain/Address.js"
+import { type Address, makeAddressParser } from "../domain/Address.js"
 import { acquireReleaseNow } from "../domain/acquireNow.js"
 import { makeChanges } from "../domain/changes.js"
 import { logDebugWith } from "../domain/isLogged.js"
@@ -189,14 +189,8 @@ export const makeLinks = (options: {
     )
 
     // Peers list the same few addresses over and over: parse each spelling once.
-    const parsed = new Map<string, Address | undefined>()
-    const parseListed = (entry: string): Address | undefined => {
-      if (parsed.has(entry)) return parsed.get(entry)
-      if (parsed.size >= PARSED_CACHE_SIZE) parsed.clear()
-      const address = Either.getOrUndefined(parseAddress(entry))
-      parsed.set(entry, address)
-      return address
-    }
+    const parse = makeAddressParser(PARSED_CACHE_SIZE)
+    const parseListed = (entry: string): Address | undefined => Either.getOrUndefined(parse(entry))
 
     /** The addresses a PEERS message lists, as a set; bad entries are left out (a smaller set is safe). */
     const listedIn = (message: Peers): ReadonlySet<Address> => {
@@ -239,7 +233,7 @@ export const makeLinks = (options: {
 
       const onPeers = (message: Peers) =>
         Effect.gen(function* () {
-          const claimed = parseAddress(message.data.address)
+          const claimed = parse(message.data.address)
           if (Either.isLeft(claimed) || claimed.right === options.self) {
             return yield* Effect.logWarning("peers refused: bad sender address").pipe(
               Effect.annotateLogs({ address: String(message.data.address).slice(0, 200) }),
