@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { createServer, type IncomingMessage } from "node:http"
 import type { Socket } from "node:net"
-import { Data, Effect, Exit, Layer, Mailbox } from "effect"
+import { Data, Effect, Exit, Layer, Mailbox, Scope } from "effect"
 import { WebSocket, WebSocketServer } from "ws"
 import type { Address } from "../domain/Address.js"
 import { NodeStats } from "../services/NodeStats.js"
@@ -218,38 +218,50 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
         }
       })
 
+    // The socket is closed when the scope closes, whatever became of the dial (a failed one is closed
+    // already): the finalizer goes into the scope before the socket is made, so no uninterruptible
+    // acquire/release pair per dial. Interrupted while it opens, the socket is terminated at once.
     const dial = (address: Address) =>
-      Effect.acquireRelease(
-        Effect.async<{ socket: WebSocket; connection: Connection }, DialError>((resume) => {
-          const socket = new WebSocket(address, {
-            maxPayload: options.maxPayload,
-            handshakeTimeout: options.dialTimeoutMillis,
-            headers: { [nodeIdHeader]: nodeId },
-            lookup,
-          })
-          let response: IncomingMessage | undefined
-          const connection = wrapSocket(socket, address, options.maxPayload, turns, () => response?.socket)
-          socket.once("upgrade", (upgrade) => {
-            response = upgrade
-          })
-          const onError = (error: Error) =>
-            resume(
-              Effect.fail(
-                new DialError({
-                  address,
-                  message: error.message === wsHandshakeTimeout ? timedOut(options.dialTimeoutMillis) : error.message,
-                }),
-              ),
-            )
-          socket.once("error", onError)
-          socket.once("open", () => {
-            socket.off("error", onError)
-            resume(Effect.succeed({ socket, connection: withPeerNodeId(connection, response) }))
-          })
-          return Effect.sync(() => socket.terminate())
-        }),
-        ({ socket }) => Effect.sync(() => closeSocket(socket)),
-      ).pipe(Effect.map(({ connection }) => connection))
+      Effect.flatMap(Effect.scope, (scope) => {
+        let socket: WebSocket | undefined
+        return Effect.zipRight(
+          Scope.addFinalizer(
+            scope,
+            Effect.sync(() => {
+              if (socket !== undefined) closeSocket(socket)
+            }),
+          ),
+          Effect.async<Connection, DialError>((resume) => {
+            const opening = new WebSocket(address, {
+              maxPayload: options.maxPayload,
+              handshakeTimeout: options.dialTimeoutMillis,
+              headers: { [nodeIdHeader]: nodeId },
+              lookup,
+            })
+            socket = opening
+            let response: IncomingMessage | undefined
+            const connection = wrapSocket(opening, address, options.maxPayload, turns, () => response?.socket)
+            opening.once("upgrade", (upgrade) => {
+              response = upgrade
+            })
+            const onError = (error: Error) =>
+              resume(
+                Effect.fail(
+                  new DialError({
+                    address,
+                    message: error.message === wsHandshakeTimeout ? timedOut(options.dialTimeoutMillis) : error.message,
+                  }),
+                ),
+              )
+            opening.once("error", onError)
+            opening.once("open", () => {
+              opening.off("error", onError)
+              resume(Effect.succeed(withPeerNodeId(connection, response)))
+            })
+            return Effect.sync(() => opening.terminate())
+          }),
+        )
+      })
 
     return Transport.of({ listen, dial, nodeId, dialTimeoutMillis: options.dialTimeoutMillis })
   })

@@ -43,11 +43,12 @@ export const makeInbox = <E>(options: {
     wake = undefined
     resume(Effect.void)
   }
+  // No canceler: a reader interrupted while waiting leaves a stale wake-up, which is harmless (Effect
+  // ignores a resume of a fiber that is done) and never taken for an idle reader, because its
+  // connection closes with its scope, which ends the inbox and removes the handler. An Effect.async
+  // with a canceler costs an interruptible region per wait.
   const waitForFrames = Effect.async<void>((resume) => {
     wake = resume
-    return Effect.sync(() => {
-      if (wake === resume) wake = undefined
-    })
   })
 
   const receive: Effect.Effect<Option.Option<Chunk.Chunk<Frame>>> = Effect.suspend(() => {
