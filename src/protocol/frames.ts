@@ -1,5 +1,6 @@
 import { type Chunk, Clock, Effect, Option } from "effect"
 import type { Address } from "../domain/Address.js"
+import { forEachDiscard } from "../domain/forEachDiscard.js"
 import { withLogAnnotation } from "../domain/isLogged.js"
 import type { Handshake, Message, TransactionMessage } from "../domain/Message.js"
 import { NodeStats, type NodeStatsShape } from "../services/NodeStats.js"
@@ -100,7 +101,7 @@ export const receiveFrames = (frames: Chunk.Chunk<Frame>, context: FrameContext)
       )
     }
     endBatch()
-    return steps.length === 1 ? (steps[0] ?? Effect.void) : Effect.forEach(steps, (step) => step, { discard: true })
+    return forEachDiscard(steps, (step) => step)
   })
 
 /**

@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import { type Address, makeAddressParser } from "../domain/Address.js"
 import { screenAddresses } from "../domain/addressList.js"
+import { forEachDiscard } from "../domain/forEachDiscard.js"
 import { logDebugWith } from "../domain/isLogged.js"
 import type { Handshake } from "../domain/Message.js"
 import { Limits } from "../services/Limits.js"
@@ -44,6 +45,6 @@ export const makeHandshakeHandler = (dial: (address: Address) => Effect.Effect<v
             Effect.annotateLogs({ count: refused.length, refused: refused.slice(0, 10) }),
           )
         }
-        yield* Effect.forEach(addresses, dial, { discard: true })
+        yield* forEachDiscard(addresses, dial)
       }).pipe(traced("Handshake.receive", { attributes: { addresses: message.data.length } }))
   })

@@ -2,6 +2,7 @@ import { Effect, Either, Queue, Scope, Stream } from "effect"
 import { type Address, makeAddressParser } from "../domain/Address.js"
 import { acquireReleaseNow } from "../domain/acquireNow.js"
 import { makeChanges } from "../domain/changes.js"
+import { forEachDiscard } from "../domain/forEachDiscard.js"
 import { logDebugWith } from "../domain/isLogged.js"
 import { encodeFrame, MAX_PEERS_LISTED, type Peers } from "../domain/Message.js"
 import type { GossipMode } from "../services/NodeConfig.js"
@@ -221,7 +222,7 @@ export const makeLinks = (options: {
         Effect.suspend(() => {
           const to = relayTargets()
           return Effect.as(
-            Effect.forEach(to, (link) => link.send(frame), { discard: true }),
+            forEachDiscard(to, (link) => link.send(frame)),
             to.length,
           )
         })

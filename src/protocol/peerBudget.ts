@@ -1,5 +1,6 @@
 import { Effect, Option, Queue, Random, Stream } from "effect"
 import type { Address } from "../domain/Address.js"
+import { forEachDiscard } from "../domain/forEachDiscard.js"
 import { logDebugWith } from "../domain/isLogged.js"
 import { NodeConfig } from "../services/NodeConfig.js"
 import type { LinkSnapshot, Links } from "./links.js"
@@ -209,10 +210,9 @@ const unlimited = (links: Links) => ({
   // dial them. Linked addresses are skipped (we dialled them, or their HANDSHAKE made us): a mesh
   // that has formed costs nothing here, however many announcements go round.
   onListed: (addresses: ReadonlyArray<Address>, dial: (address: Address) => Effect.Effect<void>) =>
-    Effect.forEach(
+    forEachDiscard(
       addresses.filter((address) => !links.has(address)),
       dial,
-      { discard: true },
     ),
   sample: Effect.succeed<ReadonlyArray<Address>>([]),
 })
