@@ -1,4 +1,4 @@
-import { Clock, Duration, Effect, FiberMap, Queue, Schedule } from "effect"
+import { Clock, Duration, Effect, FiberMap, Schedule } from "effect"
 import type { Address } from "../domain/Address.js"
 import { withLogAnnotation } from "../domain/isLogged.js"
 import { traced } from "./spans.js"
@@ -36,6 +36,42 @@ export type DialOutcome =
   | "Dropped"
 
 /**
+ * A redial loop's wake-up call, like a sliding queue of one: `call` is a plain call (the dialler's),
+ * `take` waits for a call (one that came already counts) and takes it, `clear` forgets one.
+ */
+const makeWakeUp = () => {
+  let called = false
+  let waiting: ((effect: Effect.Effect<void>) => void) | undefined
+  return {
+    call: (): void => {
+      const resume = waiting
+      if (resume === undefined) {
+        called = true
+        return
+      }
+      waiting = undefined
+      resume(Effect.void)
+    },
+    clear: Effect.sync(() => {
+      called = false
+    }),
+    take: Effect.async<void>((resume) => {
+      if (called) {
+        called = false
+        resume(Effect.void)
+        return
+      }
+      waiting = resume
+      return Effect.sync(() => {
+        if (waiting === resume) waiting = undefined
+      })
+    }),
+  }
+}
+
+type WakeUp = ReturnType<typeof makeWakeUp>
+
+/**
  * Keeps dialling addresses until they answer: one loop per address (so never two dials to one address
  * at once), each redialling with `redialSchedule` after a failed dial or a dropped connection. Asking
  * to dial an address whose loop is waiting out a delay dials it at once: someone just told us it is up.
@@ -51,10 +87,10 @@ export const makeRedialer = <R>(options: {
     // Loops run in the context of the redialer's creator, not of the frame that asked for a dial.
     const runLoop = yield* FiberMap.runtime(loops)<R>()
     // Each running loop's wake-up call, so that asking for its address again can cut its delay short.
-    const wakeUps = new Map<Address, Queue.Queue<void>>()
+    const wakeUps = new Map<Address, WakeUp>()
     const stableAfter = Duration.toMillis(options.policy.maxDelay)
 
-    const redialLoop = (address: Address, wakeUp: Queue.Queue<void>) =>
+    const redialLoop = (address: Address, wakeUp: WakeUp) =>
       Effect.gen(function* () {
         const known = options.isKnown(address)
         let failures = 0
@@ -88,10 +124,10 @@ export const makeRedialer = <R>(options: {
           }
           // Wake-up calls that came while it was connected are stale (handshakes list connected peers);
           // one that came during a failed dial means someone reached the address since: dial again now.
-          if (outcome === "Dropped") yield* Queue.takeAll(wakeUp)
+          if (outcome === "Dropped") yield* wakeUp.clear
           delays ??= yield* makeDelays
           // The schedule is endless, so next never fails.
-          yield* Effect.raceFirst(Effect.orDie(delays.next(undefined)), Queue.take(wakeUp))
+          yield* Effect.raceFirst(Effect.orDie(delays.next(undefined)), wakeUp.take)
         }
       }).pipe(
         Effect.ensuring(
@@ -105,20 +141,16 @@ export const makeRedialer = <R>(options: {
 
     /** Dials `address` until it answers (or, learned, until it is given up); if already at it, now. */
     const dial = (address: Address): Effect.Effect<void> =>
-      Effect.suspend(() => {
+      // One synchronous step, so one loop per address.
+      Effect.sync(() => {
         const running = wakeUps.get(address)
-        if (running !== undefined) return Queue.offer(running, undefined)
-        return Effect.flatMap(Queue.sliding<void>(1), (wakeUp) =>
-          Effect.sync(() => {
-            // Checked again in the same synchronous step as the registration: one loop per address.
-            if (wakeUps.has(address)) return
-            wakeUps.set(address, wakeUp)
-            // Started once the asking fiber yields, not inside this step: a HANDSHAKE's addresses are all
-            // admitted to the dial queue before any of their dials takes a place in it.
-            runLoop(address, redialLoop(address, wakeUp), { onlyIfMissing: true, immediate: false })
-          }),
-        )
-      }).pipe(Effect.asVoid)
+        if (running !== undefined) return running.call()
+        const wakeUp = makeWakeUp()
+        wakeUps.set(address, wakeUp)
+        // Started once the asking fiber yields, not inside this step: a HANDSHAKE's addresses are all
+        // admitted to the dial queue before any of their dials takes a place in it.
+        runLoop(address, redialLoop(address, wakeUp), { onlyIfMissing: true, immediate: false })
+      })
 
     return { dial }
   })
