@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
 
+import { encodeFrame, encodeFrameBySchema, type Message } from "../src/domain/Message.js"
 import { makeTransaction } from "../src/domain/Transaction.js"
 import * as TransportMemory from "../src/layers/TransportMemory.js"
 import { fakePeer, record, send, startMemoryNode, waitForPeers, waitForPoolSize } from "./support/memoryNode.js"
@@ -159,4 +160,21 @@ describe("protocol on the in-memory network", () => {
       expect(yield* node.pool.list).toEqual([tx])
     }).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
+})
+
+describe("frames on the wire", () => {
+  it("the hand-built HANDSHAKE, SYNC_SUMMARY and PEERS frames are the text the Message schema encodes", () => {
+    const messages: ReadonlyArray<Message> = [
+      { type: "HANDSHAKE", data: ["ws://localhost:4001", "ws://localhost:4002"] },
+      { type: "HANDSHAKE", data: [] },
+      { type: "SYNC_SUMMARY", data: { count: 1, digest: tx.hash } },
+      { type: "PEERS", data: { address: "ws://localhost:4001", peers: ["ws://localhost:4002"] } },
+      { type: "PEERS", data: { address: "ws://localhost:4001", peers: [], known: ["ws://localhost:4003"] } },
+      { type: "TRANSACTION", data: tx },
+    ]
+    for (const message of messages) expect(encodeFrame(message)).toBe(encodeFrameBySchema(message))
+    // Fields the schema does not know are left out, as the schema's encoding leaves them out.
+    const extra = { type: "PEERS", data: { address: "ws://localhost:4001", peers: [], other: 1 } } as Message
+    expect(encodeFrame(extra)).toBe(encodeFrameBySchema(extra))
+  })
 })
