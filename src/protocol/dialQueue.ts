@@ -1,4 +1,4 @@
-import { Effect, Option } from "effect"
+import { Effect } from "effect"
 import type { Address } from "../domain/Address.js"
 import { logDebugWith } from "../domain/isLogged.js"
 import { Limits } from "../services/Limits.js"
@@ -17,10 +17,13 @@ export const makeDialQueue = (slots: ConnectionSlots) =>
     const limits = yield* Limits
     const transport = yield* Transport
     const self = yield* makeSelfAliases
-    const inFlight = yield* Effect.makeSemaphore(limits.dialConcurrency)
     const capacity = limits.dialQueueSize + limits.dialConcurrency
-    // Dials waiting or in flight. Each change is one synchronous step, so fibers cannot interleave in it.
+    // Dials waiting or in flight, and those in flight. Each change is one synchronous step, so fibers
+    // cannot interleave in it.
     let pending = 0
+    let inFlight = 0
+    // The dials waiting for a place in flight, oldest first: each is handed one as one frees.
+    const waiting: Array<() => void> = []
     // A transport that times its dials out itself spares each dial the timeout's race (two fibers).
     const transportTimesOut =
       transport.dialTimeoutMillis !== undefined && transport.dialTimeoutMillis <= limits.dialTimeoutMillis
@@ -69,31 +72,55 @@ export const makeDialQueue = (slots: ConnectionSlots) =>
         return connection
       })
 
+    /** A place in flight is free again: the oldest waiting dial takes it, or it stays free. */
+    const handOn = () => {
+      const next = waiting.shift()
+      if (next === undefined) inFlight--
+      else next()
+    }
+
+    /** Waits until a place in flight is handed to this dial (which then `holds` it). */
+    const waitForPlace = (state: { holds: boolean }) =>
+      Effect.async<void>((resume) => {
+        const take = () => {
+          state.holds = true
+          resume(Effect.void)
+        }
+        waiting.push(take)
+        return Effect.sync(() => {
+          const index = waiting.indexOf(take)
+          if (index >= 0) waiting.splice(index, 1)
+        })
+      })
+
     /**
      * Dials `address` through the queue (refused if it is full: admit's check came before other dials
-     * took the room). The connection and its slot last as long as the caller's scope.
+     * took the room), at most `dialConcurrency` at once, the others waiting their turn in order. The
+     * connection and its slot last as long as the caller's scope. The counts are plain and released by
+     * one finalizer, which acts on what this dial took: a free place in flight is taken in the same step
+     * as its place in the queue, and waiting (a suspension and a wake-up) happens only when every place
+     * is busy.
      */
-    const dial = (address: Address) =>
-      Effect.acquireUseRelease(
-        Effect.sync(() => {
-          if (pending >= capacity) return false
+    const dial = (address: Address) => {
+      const state = { entered: false, holds: false }
+      return Effect.ensuring(
+        Effect.suspend(() => {
+          if (pending >= capacity) {
+            return new DialError({ address, message: `dial queue full (limit ${limits.dialQueueSize} waiting dials)` })
+          }
           pending++
-          return true
+          state.entered = true
+          if (inFlight >= limits.dialConcurrency) return Effect.zipRight(waitForPlace(state), attempt(address))
+          inFlight++
+          state.holds = true
+          return attempt(address)
         }),
-        (entered) =>
-          entered
-            ? // A free permit is taken in this step; waiting for one (a suspension and a wake-up through
-              // the scheduler) only when every dial slot is busy.
-              Effect.flatMap(
-                inFlight.withPermitsIfAvailable(1)(attempt(address)),
-                Option.match({ onSome: Effect.succeed, onNone: () => inFlight.withPermits(1)(attempt(address)) }),
-              )
-            : new DialError({ address, message: `dial queue full (limit ${limits.dialQueueSize} waiting dials)` }),
-        (entered) =>
-          Effect.sync(() => {
-            if (entered) pending--
-          }),
+        Effect.sync(() => {
+          if (state.holds) handOn()
+          if (state.entered) pending--
+        }),
       )
+    }
 
     return { admit, isOwn, dial }
   })
