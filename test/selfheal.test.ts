@@ -28,6 +28,7 @@ import * as TransportMemory from "../src/layers/TransportMemory.js"
 import { type DialOutcome, makeRedialer, type RedialPolicy, redialSchedule } from "../src/protocol/redial.js"
 import { makeSyncBudget, poolSummary, SYNC_BUDGET } from "../src/protocol/sync.js"
 import { fakePeer, record, send, startMemoryNode, waitForPeers, waitForPoolSize } from "./support/memoryNode.js"
+import { writeNodeFolder } from "./support/processes.js"
 import { startSpecPeer } from "./support/specPeer.js"
 
 const txs = (from: number, to: number): Array<Transaction> =>
@@ -397,18 +398,12 @@ describe("the pool file and the node folder at start-up", () => {
   it.scoped("POOL_FSYNC comes from .env (default true); without fsync the file is still replaced whole", () =>
     Effect.gen(function* () {
       const dir = yield* tempFolder
-      const folderWith = (name: string, env: string) =>
-        Effect.promise(async () => {
-          const folder = join(dir, name)
-          await mkdir(folder)
-          await writeFile(join(folder, ".env"), env)
-          await writeFile(join(folder, "known-peers.json"), "[]")
-          return folder
-        })
-      expect((yield* NodeConfigFolder.make(yield* folderWith("default", "PORT=7181\n"))).pool).toEqual({ fsync: true })
-      const off = yield* NodeConfigFolder.make(yield* folderWith("off", "PORT=7182\nPOOL_FSYNC=false\n"))
+      const folderWith = (name: string, env: Record<string, string>) =>
+        Effect.promise(() => writeNodeFolder(dir, name, { port: 7181, knownPeers: [], env }))
+      expect((yield* NodeConfigFolder.make(yield* folderWith("default", {}))).pool).toEqual({ fsync: true })
+      const off = yield* NodeConfigFolder.make(yield* folderWith("off", { POOL_FSYNC: "false" }))
       expect(off.pool).toEqual({ fsync: false })
-      const bad = yield* Effect.flip(NodeConfigFolder.make(yield* folderWith("bad", "PORT=7183\nPOOL_FSYNC=maybe\n")))
+      const bad = yield* Effect.flip(NodeConfigFolder.make(yield* folderWith("bad", { POOL_FSYNC: "maybe" })))
       expect(bad.message).toContain("POOL_FSYNC")
 
       // Small files and large ones (over 256 KB) take different ways to the disk.

@@ -1,7 +1,6 @@
 import { WebSocket, WebSocketServer } from "ws"
-import { startCluster } from "../lib/cluster.js"
 import { sleep } from "../lib/time.js"
-import { cpuMillis, implArgument, median } from "./cpu.js"
+import { cpuMillis, implArgument, median, startProbeCluster } from "./cpu.js"
 
 /**
  * `npx tsx bench/tools/connection-cost.ts [ours|baseline] [rounds]`: the CPU one node spends per new
@@ -14,12 +13,7 @@ import { cpuMillis, implArgument, median } from "./cpu.js"
 const impl = implArgument(process.argv[2])
 const rounds = Number(process.argv[3] ?? 30)
 const gapMillis = Number(process.env.GAP ?? 100)
-const cluster = await startCluster(impl, 1, {
-  basePort: Number(process.env.BASE_PORT ?? 6500),
-  logLevel: "warn",
-  timeoutMs: 60_000,
-  profileDir: process.env.PROF,
-})
+const cluster = await startProbeCluster(impl, 1)
 const [node] = cluster.nodes
 if (node === undefined) throw new Error("no node started")
 await sleep(500)

@@ -1,7 +1,6 @@
-import { startCluster } from "../lib/cluster.js"
 import { outboundNodePorts } from "../lib/sockets.js"
 import { now, pollUntil, sleep } from "../lib/time.js"
-import { cpuMillis, implArgument, median } from "./cpu.js"
+import { cpuMillis, implArgument, median, startProbeCluster } from "./cpu.js"
 
 /**
  * `npx tsx bench/tools/mesh-cpu.ts [ours|baseline] [nodes] [rounds]`: the CPU each node spends while a
@@ -14,12 +13,7 @@ const size = Number(process.argv[3] ?? 10)
 const rounds = Number(process.argv[4] ?? 3)
 const rows: Array<{ mesh: number; startup: number; forming: number; settle: number }> = []
 for (let round = 0; round < rounds; round++) {
-  const cluster = await startCluster(impl, size, {
-    basePort: Number(process.env.BASE_PORT ?? 6500),
-    logLevel: "warn",
-    timeoutMs: 60_000,
-    profileDir: process.env.PROF,
-  })
+  const cluster = await startProbeCluster(impl, size)
   const pids = cluster.nodes.map((node) => node.pid)
   const ports = cluster.nodes.map((node) => node.port)
   const atListening = pids.map(cpuMillis)

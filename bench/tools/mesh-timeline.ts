@@ -1,7 +1,6 @@
-import { startCluster } from "../lib/cluster.js"
 import { outboundNodePorts } from "../lib/sockets.js"
 import { now, sleep } from "../lib/time.js"
-import { implArgument } from "./cpu.js"
+import { implArgument, startProbeCluster } from "./cpu.js"
 
 /**
  * `npx tsx bench/tools/mesh-timeline.ts [ours|baseline] [nodes]`: when each outbound connection of a
@@ -10,12 +9,7 @@ import { implArgument } from "./cpu.js"
  */
 const impl = implArgument(process.argv[2])
 const size = Number(process.argv[3] ?? 10)
-const cluster = await startCluster(impl, size, {
-  basePort: Number(process.env.BASE_PORT ?? 6500),
-  logLevel: "warn",
-  timeoutMs: 60_000,
-  profileDir: undefined,
-})
+const cluster = await startProbeCluster(impl, size)
 const ports = cluster.nodes.map((node) => node.port)
 const pids = cluster.nodes.map((node) => node.pid)
 const origin = cluster.allListeningAt

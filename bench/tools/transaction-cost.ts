@@ -1,8 +1,7 @@
-import { startCluster } from "../lib/cluster.js"
 import { addressOf } from "../lib/processes.js"
 import { sleep } from "../lib/time.js"
 import { makeTransactions, openSender, transactionFrame } from "../lib/transactions.js"
-import { cpuMillis, implArgument } from "./cpu.js"
+import { cpuMillis, implArgument, startProbeCluster } from "./cpu.js"
 
 /**
  * `npx tsx bench/tools/transaction-cost.ts [ours|baseline] [nodes] [count]`: the CPU a network spends
@@ -15,12 +14,7 @@ const impl = implArgument(process.argv[2])
 const size = Number(process.argv[3] ?? 3)
 const count = Number(process.argv[4] ?? 500)
 const gapMillis = Number(process.env.GAP ?? 10)
-const cluster = await startCluster(impl, size, {
-  basePort: Number(process.env.BASE_PORT ?? 6500),
-  logLevel: "warn",
-  timeoutMs: 60_000,
-  profileDir: process.env.PROF,
-})
+const cluster = await startProbeCluster(impl, size)
 const pids = cluster.nodes.map((node) => node.pid)
 const cpuOfAll = () => pids.map(cpuMillis)
 await sleep(Number(process.env.SETTLE ?? 2000))
