@@ -59,12 +59,15 @@ export const parseAddress = (input: unknown): Either.Either<Address, AddressProb
   return Either.right(Address.make(`${scheme.toLowerCase()}://${host}:${port}`))
 }
 
+/** Parsed addresses a node remembers (a bound, so a hostile peer cannot grow the cache). */
+const ADDRESS_CACHE_SIZE = 4096
+
 /**
  * `parseAddress` with the answers for the last `size` strings remembered: peers list the same few
  * addresses in every HANDSHAKE and PEERS, and a parse builds a URL. Bounded (cleared when full), and
  * strings too long to be an address are never kept, so a hostile list cannot grow it. One per node.
  */
-export const makeAddressParser = (size: number) => {
+export const makeAddressParser = (size = ADDRESS_CACHE_SIZE) => {
   const answers = new Map<string, Either.Either<Address, AddressProblem>>()
   return (input: unknown): Either.Either<Address, AddressProblem> => {
     if (typeof input !== "string" || input.length > MAX_ADDRESS_LENGTH) return parseAddress(input)
@@ -76,6 +79,9 @@ export const makeAddressParser = (size: number) => {
     return answer
   }
 }
+
+/** A node's cached address parser (`makeAddressParser`). */
+export type AddressParser = ReturnType<typeof makeAddressParser>
 
 /** The host in its canonical form (lower case, compressed IPv6), or undefined if it is not a plain host. */
 const normaliseHost = (raw: string): string | undefined => {

@@ -1,5 +1,5 @@
 import { Effect, FiberSet, LogLevel, Stream } from "effect"
-import type { Address } from "../domain/Address.js"
+import { type Address, makeAddressParser } from "../domain/Address.js"
 import { isLogged, withLogAnnotation } from "../domain/isLogged.js"
 import { encodeFrame } from "../domain/Message.js"
 import { NodeConfig } from "../services/NodeConfig.js"
@@ -38,6 +38,8 @@ export const startNode = Effect.gen(function* () {
   const dialQueue = yield* makeDialQueue(slots)
 
   const { healing } = config
+  // Peers list the same few addresses in every HANDSHAKE and PEERS: one cache of their parses per node.
+  const parse = makeAddressParser()
   // Who relays to whom (links.ts) and how many peers we keep (peerBudget.ts).
   const links = yield* makeLinks({
     self: config.address,
@@ -45,9 +47,10 @@ export const startNode = Effect.gen(function* () {
     announceDelayMillis: config.mesh.announceDelayMillis,
     onListed: (addresses): Effect.Effect<void> => budget.onListed(addresses, dial),
     sample: Effect.suspend((): Effect.Effect<ReadonlyArray<Address>> => budget.sample),
+    parse,
   })
   const budget = yield* makePeerBudget(links)
-  const serveFrames = yield* makeFrameServer((address) => dial(address))
+  const serveFrames = yield* makeFrameServer((address) => dial(address), parse)
   const heartbeat = yield* makeHeartbeat(healing.heartbeatTimeoutMillis)
   // Serves a connection until it closes, its peer stops answering pings, or it sends too many bad frames.
   // The node's heartbeat closes a silent peer's connection, which ends the frames; it watches the

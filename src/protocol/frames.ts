@@ -1,5 +1,5 @@
 import { type Chunk, Clock, Effect, Option } from "effect"
-import type { Address } from "../domain/Address.js"
+import type { Address, AddressParser } from "../domain/Address.js"
 import { forEachDiscard } from "../domain/forEachDiscard.js"
 import { withLogAnnotation } from "../domain/isLogged.js"
 import type { Handshake, Message, TransactionMessage } from "../domain/Message.js"
@@ -128,12 +128,12 @@ const takeTransactionNow =
  * Makes a node's `serveFrames`: what does not depend on the connection (services, the gossip) is
  * looked up once, here; each connection then only builds its own state (budgets, link, guard).
  */
-export const makeFrameServer = (dial: (address: Address) => Effect.Effect<void>) =>
+export const makeFrameServer = (dial: (address: Address) => Effect.Effect<void>, parse: AddressParser) =>
   Effect.gen(function* () {
     const stats = yield* NodeStats
     const guardAt = yield* makeFrameGuards
     const gossip = yield* makeGossip
-    const onHandshake = yield* makeHandshakeHandler(dial)
+    const onHandshake = yield* makeHandshakeHandler(dial, parse)
 
     /** Handles a connection's frames until it closes, or closes it once the peer has sent too many bad frames. */
     const serveFrames = (connection: Connection, link: ConnectionLink) =>

@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import { type Address, makeAddressParser } from "../domain/Address.js"
+import type { Address, AddressParser } from "../domain/Address.js"
 import { screenAddresses } from "../domain/addressList.js"
 import { forEachDiscard } from "../domain/forEachDiscard.js"
 import { logDebugWith } from "../domain/isLogged.js"
@@ -17,20 +17,16 @@ export const handshakeFor = (self: Address, connected: ReadonlyArray<Address>, d
   return { type: "HANDSHAKE", data }
 }
 
-/** Parsed addresses remembered per node (a bound, so a hostile peer cannot grow it). */
-const PARSED_CACHE_SIZE = 4096
-
 /**
  * Makes a node's HANDSHAKE handler (the limits are looked up, the address cache made, once per node).
  * A HANDSHAKE received: dial every valid address among its first few (the dialler skips known ones and
  * ourselves). Refused and dropped entries are summed up in one line each, so a hostile list cannot
  * flood the log.
  */
-export const makeHandshakeHandler = (dial: (address: Address) => Effect.Effect<void>) =>
+export const makeHandshakeHandler = (dial: (address: Address) => Effect.Effect<void>, parse: AddressParser) =>
   Effect.gen(function* () {
     const limits = yield* Limits
-    // Every peer's HANDSHAKE lists most of the same addresses: each spelling is parsed once.
-    const parse = makeAddressParser(PARSED_CACHE_SIZE)
+    // Every peer's HANDSHAKE lists most of the same addresses: the node's parser parses each spelling once.
     return (message: Handshake) =>
       Effect.gen(function* () {
         yield* logDebugWith("handshake received", { addresses: message.data.length })

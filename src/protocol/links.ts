@@ -1,5 +1,5 @@
 import { Effect, Either, Queue, Scope, Stream } from "effect"
-import { type Address, makeAddressParser } from "../domain/Address.js"
+import type { Address, AddressParser } from "../domain/Address.js"
 import { acquireReleaseNow } from "../domain/acquireNow.js"
 import { makeChanges } from "../domain/changes.js"
 import { forEachDiscard } from "../domain/forEachDiscard.js"
@@ -28,9 +28,6 @@ import type { Connection } from "../services/Transport.js"
  * lost link leaves the sets listing it stale until the next announcement, so the two ends of every
  * lost link catch up with other peers afterwards (resync.ts).
  */
-
-/** Parsed addresses remembered per node (a bound, so a hostile peer cannot grow it). */
-const PARSED_CACHE_SIZE = 4096
 
 export type LinkDirection = "outbound" | "inbound"
 
@@ -82,6 +79,8 @@ export const makeLinks = (options: {
   readonly onListed: (addresses: ReadonlyArray<Address>) => Effect.Effect<void>
   /** Other addresses to tell peers about (the peer budget's random picks; none in a full mesh). */
   readonly sample: Effect.Effect<ReadonlyArray<Address>>
+  /** The node's cached address parser, shared with its HANDSHAKE handler. */
+  readonly parse: AddressParser
 }) =>
   Effect.gen(function* () {
     const stats = yield* NodeStats
@@ -189,9 +188,8 @@ export const makeLinks = (options: {
       Effect.forkScoped,
     )
 
-    // Peers list the same few addresses over and over: parse each spelling once.
-    const parse = makeAddressParser(PARSED_CACHE_SIZE)
-    const parseListed = (entry: string): Address | undefined => Either.getOrUndefined(parse(entry))
+    // Peers list the same few addresses over and over: the node's parser parses each spelling once.
+    const parseListed = (entry: string): Address | undefined => Either.getOrUndefined(options.parse(entry))
 
     /** The addresses a PEERS message lists, as a set; bad entries are left out (a smaller set is safe). */
     const listedIn = (message: Peers): ReadonlySet<Address> => {
@@ -234,7 +232,7 @@ export const makeLinks = (options: {
 
       const onPeers = (message: Peers) =>
         Effect.gen(function* () {
-          const claimed = parse(message.data.address)
+          const claimed = options.parse(message.data.address)
           if (Either.isLeft(claimed) || claimed.right === options.self) {
             return yield* Effect.logWarning("peers refused: bad sender address").pipe(
               Effect.annotateLogs({ address: String(message.data.address).slice(0, 200) }),
