@@ -121,4 +121,49 @@ describe("a connection's inbox (Connection.intercept and receive)", () => {
       expect([...first, ...second, ...third]).toEqual(frames)
     }),
   )
+
+  it.effect(
+    "past its high water the inbox stops the socket's reads, and restarts them once the reader has caught up",
+    () =>
+      Effect.gen(function* () {
+        const flow: Array<string> = []
+        const inbox = makeInbox<never>({
+          yieldIfBusy: Effect.void,
+          onFailure: () => Effect.void,
+          flow: { pause: () => flow.push("pause"), resume: () => flow.push("resume") },
+          highWater: { frames: runLength + 10, bytes: 1_000_000 },
+        })
+        const frames = Array.from({ length: runLength + 40 }, (_, i) => `f${i}`)
+        for (const frame of frames.slice(0, runLength + 9)) inbox.offer(frame)
+        expect(flow).toEqual([])
+        // The frame that reaches the high water stops the reads; frames read before the stop still come in.
+        for (const frame of frames.slice(runLength + 9)) inbox.offer(frame)
+        expect(flow).toEqual(["pause"])
+        // One run leaves 40 frames: not yet below half the high water.
+        const first = yield* nextRun(inbox.receive)
+        expect(flow).toEqual(["pause"])
+        const second = yield* nextRun(inbox.receive)
+        expect(flow).toEqual(["pause", "resume"])
+        // Nothing was dropped or reordered.
+        expect([...first, ...second]).toEqual(frames)
+      }),
+  )
+
+  it.effect("a few large frames reach the high water in bytes", () =>
+    Effect.gen(function* () {
+      const flow: Array<string> = []
+      const inbox = makeInbox<never>({
+        yieldIfBusy: Effect.void,
+        onFailure: () => Effect.void,
+        flow: { pause: () => flow.push("pause"), resume: () => flow.push("resume") },
+        highWater: { frames: 1000, bytes: 1000 },
+      })
+      inbox.offer("x".repeat(600))
+      expect(flow).toEqual([])
+      inbox.offer(new Uint8Array(400))
+      expect(flow).toEqual(["pause"])
+      expect((yield* nextRun(inbox.receive)).length).toBe(2)
+      expect(flow).toEqual(["pause", "resume"])
+    }),
+  )
 })

@@ -51,6 +51,8 @@ const wrapSocket = (
   // the node and peer of the connection.
   const inbox = makeInbox<FrameTooLarge>({
     ...turns,
+    // A peer that sends faster than we read is held back by TCP, not by our memory.
+    flow: { pause: () => socket.pause(), resume: () => socket.resume() },
     onFailure: () =>
       Effect.logWarning("frame refused").pipe(
         Effect.annotateLogs({

@@ -6,6 +6,16 @@ import type { Frame } from "../services/Transport.js"
 export const runLength = 64
 
 /**
+ * How much an inbox holds for its reader before it stops reading the socket (`flow.pause`): a peer
+ * that sends faster than the node handles its frames is held back by TCP instead of growing the
+ * node's memory. Reading resumes once the reader has taken the inbox below half of both.
+ */
+export const inboxHighWater = { frames: 4096, bytes: 8 * 1024 * 1024 } as const
+
+/** A frame's size as the inbox counts it (a string's length: its bytes, near enough). */
+const sizeOf = (frame: Frame): number => (typeof frame === "string" ? frame.length : frame.byteLength)
+
+/**
  * A connection's incoming side: `offer` (what the socket calls with each frame), `enqueue` (the same,
  * bypassing any handler), `end` (the connection closed, or failed), `receive` and `intercept` (see
  * Connection).
@@ -20,13 +30,21 @@ export const runLength = 64
  * nothing pending: everything that came before has been handled, so order is kept. Once the current
  * turn has lasted a slice (`overSlice`), the rest of a burst goes to the reader, which yields to the
  * event loop between runs, so a burst never holds the loop for long.
+ *
+ * What waits for the reader is bounded (`inboxHighWater`): past it, `flow.pause` stops the socket's
+ * reads, and `flow.resume` restarts them once the reader has caught up. Frames already read from the
+ * socket still arrive, so the bound is approximate by one read's worth; none is dropped.
  */
 export const makeInbox = <E>(options: {
   readonly yieldIfBusy: Effect.Effect<void>
   /** Whether the current turn of the event loop has lasted a slice: the handler then rests. */
   readonly overSlice?: () => boolean
   readonly onFailure: (error: E) => Effect.Effect<void>
+  /** Stops and restarts reading the connection (a test's inbox has none). */
+  readonly flow?: { readonly pause: () => void; readonly resume: () => void }
+  readonly highWater?: { readonly frames: number; readonly bytes: number }
 }) => {
+  const highWater = options.highWater ?? inboxHighWater
   // Frames not yet taken by the reader, oldest first.
   let pending: Array<Frame> = []
   // Frames the reader took but has not been handed yet (a run is at most runLength).
@@ -36,6 +54,10 @@ export const makeInbox = <E>(options: {
   // The reader's wake-up while it waits for frames: it has handled every frame it took.
   let wake: ((effect: Effect.Effect<void>) => void) | undefined
   let handler: ((frame: Frame) => boolean) | undefined
+  // What pending and buffered hold, and whether the socket's reads are stopped for it.
+  let heldFrames = 0
+  let heldBytes = 0
+  let paused = false
 
   const wakeReader = () => {
     const resume = wake
@@ -59,6 +81,7 @@ export const makeInbox = <E>(options: {
     if (buffered.length > 0) {
       const run = buffered.length <= runLength ? buffered : Chunk.take(buffered, runLength)
       buffered = buffered.length <= runLength ? Chunk.empty() : Chunk.drop(buffered, runLength)
+      handedOut(run)
       return Effect.as(options.yieldIfBusy, Option.some(run))
     }
     if (ended !== undefined) {
@@ -76,12 +99,31 @@ export const makeInbox = <E>(options: {
 
   const isIdle = () => wake !== undefined && pending.length === 0
 
+  const held = (frame: Frame) => {
+    heldFrames++
+    heldBytes += sizeOf(frame)
+    if (!paused && options.flow !== undefined && (heldFrames >= highWater.frames || heldBytes >= highWater.bytes)) {
+      paused = true
+      options.flow.pause()
+    }
+  }
+
+  const handedOut = (run: Chunk.Chunk<Frame>) => {
+    heldFrames -= run.length
+    for (const frame of run) heldBytes -= sizeOf(frame)
+    if (paused && options.flow !== undefined && heldFrames < highWater.frames / 2 && heldBytes < highWater.bytes / 2) {
+      paused = false
+      options.flow.resume()
+    }
+  }
+
   const overSlice = options.overSlice ?? (() => false)
 
   /** Queues `frame` for `receive`, whatever the handler. */
   const enqueue = (frame: Frame): void => {
     if (ended !== undefined) return
     pending.push(frame)
+    held(frame)
     wakeReader()
   }
 
