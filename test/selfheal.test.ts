@@ -20,6 +20,7 @@ import {
   TestClock,
 } from "effect"
 import { type Address, localAddress } from "../src/domain/Address.js"
+import { poolDigest } from "../src/domain/poolDigest.js"
 import { makeTransaction, type Transaction } from "../src/domain/Transaction.js"
 import * as NodeConfigFolder from "../src/layers/NodeConfigFolder.js"
 import * as TransactionPoolFile from "../src/layers/TransactionPoolFile.js"
@@ -370,6 +371,23 @@ describe("the pool file and the node folder at start-up", () => {
       yield* Effect.scoped(TransactionPoolFile.make(missing))
       expect(yield* Effect.promise(() => readFile(missing, "utf8"))).toBe("[]")
     }).pipe(Effect.provide(NodeContext.layer)),
+  )
+
+  it.effect("the pool's summary is the digest of its sorted hashes, worked out again only once the pool grows", () =>
+    Effect.gen(function* () {
+      const pool = yield* TransactionPoolMemory.make()
+      const [first, second, third] = txs(0, 3)
+      if (first === undefined || second === undefined || third === undefined) return expect.fail("three transactions")
+      expect(yield* pool.summary).toEqual({ count: 0, digest: poolDigest([]) })
+      yield* pool.addAll([second, first])
+      const summary = yield* pool.summary
+      expect(summary).toEqual({ count: 2, digest: poolDigest([first.hash, second.hash]) })
+      // Asked again with nothing new (every new connection asks): the same answer, not worked out again.
+      yield* pool.add(first)
+      expect(yield* pool.summary).toBe(summary)
+      yield* pool.add(third)
+      expect(yield* pool.summary).toEqual({ count: 3, digest: poolDigest([third.hash, second.hash, first.hash]) })
+    }),
   )
 
   it.scoped("a bad PORT, a bad setting, or a malformed known-peers.json is refused with the file's name", () =>

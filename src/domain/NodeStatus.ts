@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto"
 import { Schema } from "effect"
 
 /**
@@ -35,7 +34,4 @@ export const NodeStatus = Schema.Struct({
 export type NodeStatus = typeof NodeStatus.Type
 
 /** The pool digest /status reports. */
-export const poolDigest = (hashes: ReadonlyArray<string>): string =>
-  createHash("sha256")
-    .update([...hashes].sort().join("\n"))
-    .digest("hex")
+export { poolDigest } from "./poolDigest.js"

@@ -1,5 +1,5 @@
 import { Clock, Effect } from "effect"
-import { type NodeStatus, poolDigest } from "../domain/NodeStatus.js"
+import type { NodeStatus } from "../domain/NodeStatus.js"
 import { NodeConfig } from "../services/NodeConfig.js"
 import { NodeStats } from "../services/NodeStats.js"
 import { PeerStore } from "../services/PeerStore.js"
@@ -9,7 +9,7 @@ import { TransactionPool } from "../services/TransactionPool.js"
 export const collectStatus = Effect.gen(function* () {
   const config = yield* NodeConfig
   const { connected, dialling } = yield* (yield* PeerStore).snapshot
-  const transactions = yield* (yield* TransactionPool).list
+  const summary = yield* (yield* TransactionPool).summary
   const stats = yield* (yield* NodeStats).snapshot
   const now = yield* Clock.currentTimeMillis
   return {
@@ -17,7 +17,7 @@ export const collectStatus = Effect.gen(function* () {
     pid: process.pid,
     connected,
     dialling,
-    pool: { size: transactions.length, digest: poolDigest(transactions.map((tx) => tx.hash)) },
+    pool: { size: summary.count, digest: summary.digest },
     startedAt: stats.startedAt,
     uptimeSeconds: Math.max(0, (now - stats.startedAt) / 1000),
     counters: stats.counters,

@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import { makeChanges } from "../domain/changes.js"
+import { type PoolSummary, poolDigest } from "../domain/poolDigest.js"
 import type { Transaction } from "../domain/Transaction.js"
 import type { TransactionPoolShape } from "../services/TransactionPool.js"
 
@@ -11,6 +12,12 @@ export const makePoolIndex = (initial: ReadonlyArray<Transaction>) =>
     // Whoever follows `sizeChanges`, told in a plain loop: with no one following (a node at work), an
     // addition costs nothing more.
     const sizes = makeChanges(() => byHash.size)
+    // A pool only grows: the same size is the same content, so its summary holds until then.
+    let summary: PoolSummary | undefined
+    const summaryNow = (): PoolSummary => {
+      if (summary?.count !== byHash.size) summary = { count: byHash.size, digest: poolDigest(byHash.keys()) }
+      return summary
+    }
 
     const unsafeAddAll = (txs: ReadonlyArray<Transaction>): ReadonlyArray<Transaction> => {
       const added: Array<Transaction> = []
@@ -32,6 +39,7 @@ export const makePoolIndex = (initial: ReadonlyArray<Transaction>) =>
       holds: (hash: string) => byHash.has(hash),
       list: Effect.sync(() => [...byHash.values()]),
       size: Effect.sync(() => byHash.size),
+      summary: Effect.sync(summaryNow),
       sizeChanges: sizes.changes,
     } satisfies Omit<TransactionPoolShape, "flush">
   })

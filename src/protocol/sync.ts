@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto"
 import { Clock, Effect } from "effect"
 import {
   encodeFrame,
@@ -85,13 +84,13 @@ export const syncBudgetAt = (now: number): SyncBudget => {
 
 const sortedHashes = (pool: ReadonlyArray<Transaction>): Array<string> => pool.map((tx) => tx.hash).sort()
 
-const digestOf = (sorted: ReadonlyArray<string>): string => createHash("sha256").update(sorted.join("\n")).digest("hex")
-
 /** Our SYNC_SUMMARY: the pool's size and digest. */
-export const poolSummary = Effect.gen(function* () {
-  const sorted = sortedHashes(yield* (yield* TransactionPool).list)
-  return { type: "SYNC_SUMMARY", data: { count: sorted.length, digest: digestOf(sorted) } } satisfies SyncSummary
-})
+export const poolSummary = Effect.flatMap(TransactionPool, (pool) =>
+  Effect.map(
+    pool.summary,
+    ({ count, digest }) => ({ type: "SYNC_SUMMARY", data: { count, digest } }) satisfies SyncSummary,
+  ),
+)
 
 const chunksOf = <A>(items: ReadonlyArray<A>): Array<ReadonlyArray<A>> =>
   Array.from({ length: Math.ceil(items.length / CHUNK) }, (_, i) => items.slice(i * CHUNK, (i + 1) * CHUNK))
@@ -111,8 +110,9 @@ const onSummary = (message: SyncSummary, reply: Reply, budget: SyncBudget) =>
     if (!(yield* budget.allows("summaries"))) {
       return yield* budget.refused({ type: "SYNC_SUMMARY", limit: describeRate(SYNC_BUDGET.summaries) })
     }
-    const sorted = sortedHashes(yield* (yield* TransactionPool).list)
-    if (digestOf(sorted) === message.data.digest) return yield* Effect.logDebug("sync: pools agree")
+    const pool = yield* TransactionPool
+    if ((yield* pool.summary).digest === message.data.digest) return yield* Effect.logDebug("sync: pools agree")
+    const sorted = sortedHashes(yield* pool.list)
     yield* Effect.logInfo("sync: pools differ; sending our hashes").pipe(
       Effect.annotateLogs({ ours: sorted.length, theirs: message.data.count }),
     )

@@ -1,4 +1,5 @@
 import { Context, Data, type Effect, type Stream } from "effect"
+import type { PoolSummary } from "../domain/poolDigest.js"
 import type { Transaction } from "../domain/Transaction.js"
 
 export class PoolError extends Data.TaggedError("PoolError")<{
@@ -23,6 +24,12 @@ export interface TransactionPoolShape {
   readonly holds: (hash: string) => boolean
   readonly list: Effect.Effect<ReadonlyArray<Transaction>>
   readonly size: Effect.Effect<number>
+  /**
+   * The pool's size and digest, for the catch-up sync. Sorting and hashing every hash costs about
+   * 9 ms at 20,000 transactions and every new connection asks, so it is worked out again only once
+   * the pool has grown.
+   */
+  readonly summary: Effect.Effect<PoolSummary>
   /** The current size, then every change. */
   readonly sizeChanges: Stream.Stream<number>
   /** Waits until everything added so far is persisted. */
