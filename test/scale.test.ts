@@ -319,3 +319,51 @@ describe("MAX_PEERS", () => {
     }).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
 })
+
+describe("PEERS announcements", () => {
+  it.scoped(
+    "while peers keep coming a node waits for them to stop before it announces; a lost peer is announced one delay after",
+    () =>
+      Effect.gen(function* () {
+        const log = makeTransactionLog()
+        // No redial within the test: a peer that goes stays gone.
+        const node = yield* startSimNode({ port: 7581, knownPeers: [], log, healing: { redialBaseMillis: 60_000 } })
+        const [p1, p2, p3, p4] = yield* Effect.forEach([7582, 7583, 7584, 7585], fakePeer)
+        if (p1 === undefined || p2 === undefined || p3 === undefined || p4 === undefined)
+          return expect.fail("four peers")
+        // A peer dials the node with its HANDSHAKE; the node dials it back with HANDSHAKE, SYNC_SUMMARY and PEERS.
+        const join = (peer: typeof p1) =>
+          Effect.gen(function* () {
+            yield* send(yield* peer.dial(node.address), { type: "HANDSHAKE", data: [peer.address] })
+            const back = yield* record(yield* peer.nextInbound)
+            for (const type of ["HANDSHAKE", "SYNC_SUMMARY", "PEERS"])
+              expect(yield* back.nextMessage).toMatchObject({ type })
+            yield* waitForLinks(node, (s) => s.relayTo.includes(peer.address))
+            return back
+          })
+        const announced = (back: Effect.Effect.Success<ReturnType<typeof join>>) =>
+          Effect.map(back.nextMessage, (message) => (message.type === "PEERS" ? [...message.data.peers].sort() : []))
+
+        // Peers every 200 ms, under the 250 ms delay: nothing is announced until 250 ms pass with no new one.
+        const first = yield* join(p1)
+        yield* TestClock.adjust("200 millis")
+        const second = yield* join(p2)
+        yield* TestClock.adjust("200 millis")
+        yield* join(p3)
+        yield* TestClock.adjust("300 millis")
+        expect(yield* first.pending).toEqual(Option.some(0))
+        yield* TestClock.adjust("50 millis")
+        const all = [p1.address, p2.address, p3.address].sort()
+        expect(yield* announced(first)).toEqual(all)
+        expect(yield* announced(second)).toEqual(all)
+
+        // A peer lost is announced one delay after, though another comes meanwhile.
+        yield* second.connection.close
+        yield* waitForLinks(node, (s) => !s.relayTo.includes(p2.address))
+        yield* TestClock.adjust("200 millis")
+        yield* join(p4)
+        yield* TestClock.adjust("50 millis")
+        expect(yield* announced(first)).toEqual([p1.address, p3.address, p4.address].sort())
+      }).pipe(Effect.provide(TransportMemory.layerNetwork)),
+  )
+})

@@ -1,6 +1,6 @@
 import { Effect, FiberSet, LogLevel, Stream } from "effect"
 import { type Address, makeAddressParser } from "../domain/Address.js"
-import { isLogged, withLogAnnotation } from "../domain/isLogged.js"
+import { isLogged, logAtWith, withLogAnnotation } from "../domain/isLogged.js"
 import { encodeFrame } from "../domain/Message.js"
 import { NodeConfig } from "../services/NodeConfig.js"
 import { NodeStats } from "../services/NodeStats.js"
@@ -72,7 +72,7 @@ export const startNode = Effect.gen(function* () {
       yield* peers.register({ address, send: connection.send })
       const link = yield* links.outbound(address, connection)
       yield* stats.increment("outboundConnections")
-      yield* Effect.logInfo("connected; handshake sent").pipe(withLogAnnotation("type", "HANDSHAKE"))
+      yield* logAtWith(LogLevel.Info, "connected; handshake sent", { type: "HANDSHAKE" })
       yield* serve(connection, link)
       yield* Effect.logInfo("peer closed")
       return "Dropped" as const

@@ -1,4 +1,4 @@
-import { Effect, Either, Queue, Scope, Stream } from "effect"
+import { Chunk, Clock, Effect, Either, Queue, Scope, Stream } from "effect"
 import type { Address, AddressParser } from "../domain/Address.js"
 import { acquireReleaseNow } from "../domain/acquireNow.js"
 import { makeChanges } from "../domain/changes.js"
@@ -30,6 +30,9 @@ import type { Connection } from "../services/Transport.js"
  */
 
 export type LinkDirection = "outbound" | "inbound"
+
+/** While peers keep coming, an announcement waits at most this many announcement delays. */
+const announceSettleFactor = 4
 
 interface Link {
   readonly address: Address
@@ -95,6 +98,8 @@ export const makeLinks = (options: {
     // Told of every change; snapshots are built only when someone reads one.
     const version = makeChanges<void>(() => undefined)
     const changed = yield* Queue.sliding<void>(1)
+    // Whether a peer was lost since the last announcement: peers may then count on us for it.
+    let shrunk = false
     // Addresses being dropped on purpose: no longer announced, still relayed to until closed.
     const leaving = new Set<Address>()
     // Addresses we no longer have a link to, for resync.ts.
@@ -123,7 +128,10 @@ export const makeLinks = (options: {
         targets = [...relayLinks.values()]
       }
       version.publish()
-      if ((before === undefined) !== (chosen === undefined)) changed.unsafeOffer(undefined)
+      if ((before === undefined) !== (chosen === undefined)) {
+        if (chosen === undefined) shrunk = true
+        changed.unsafeOffer(undefined)
+      }
     }
 
     const snapshotNow = (): LinkSnapshot => ({
@@ -179,14 +187,24 @@ export const makeLinks = (options: {
       )
     })
 
-    // A burst of changes (start-up, a peer that left) costs one announcement.
-    yield* Queue.take(changed).pipe(
-      Effect.zipRight(Effect.sleep(options.announceDelayMillis)),
-      Effect.zipRight(Queue.takeAll(changed)),
-      Effect.zipRight(announce),
-      Effect.forever,
-      Effect.forkScoped,
-    )
+    // A burst of changes costs one announcement. A lost peer is announced one delay after the change:
+    // peers may be counting on us to relay to it. New peers only make our set bigger, and a peer that
+    // holds an older, smaller set of ours just relays more than it needs to, so while peers keep coming
+    // (a mesh forming) the announcement waits for a delay with no change, at most `announceSettleFactor`
+    // delays after the first.
+    const announceAfterBurst = Effect.gen(function* () {
+      yield* Queue.take(changed)
+      const firstAt = yield* Clock.currentTimeMillis
+      for (;;) {
+        yield* Effect.sleep(options.announceDelayMillis)
+        const more = yield* Queue.takeAll(changed)
+        const waited = (yield* Clock.currentTimeMillis) - firstAt
+        if (shrunk || Chunk.isEmpty(more) || waited >= announceSettleFactor * options.announceDelayMillis) break
+      }
+      shrunk = false
+      yield* announce
+    })
+    yield* Effect.forkScoped(Effect.forever(announceAfterBurst))
 
     // Peers list the same few addresses over and over: the node's parser parses each spelling once.
     const parseListed = (entry: string): Address | undefined => Either.getOrUndefined(options.parse(entry))
