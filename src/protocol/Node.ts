@@ -48,6 +48,7 @@ export const startNode = Effect.gen(function* () {
     onListed: (addresses): Effect.Effect<void> => budget.onListed(addresses, dial),
     sample: Effect.suspend((): Effect.Effect<ReadonlyArray<Address>> => budget.sample),
     parse,
+    isDialling: (address): boolean => redialer.isDialling(address),
   })
   const budget = yield* makePeerBudget(links)
   const serveFrames = yield* makeFrameServer((address) => dial(address), parse)

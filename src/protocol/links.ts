@@ -84,6 +84,8 @@ export const makeLinks = (options: {
   readonly sample: Effect.Effect<ReadonlyArray<Address>>
   /** The node's cached address parser, shared with its HANDSHAKE handler. */
   readonly parse: AddressParser
+  /** Whether the node is dialling `address` (its connection will carry our relay set). */
+  readonly isDialling: (address: Address) => boolean
 }) =>
   Effect.gen(function* () {
     const stats = yield* NodeStats
@@ -309,7 +311,10 @@ export const makeLinks = (options: {
             named = add(address, "inbound", connection)
             yield* Effect.annotateCurrentSpan({ peer: address })
             yield* logDebugWith("inbound peer named itself", { peer: address })
-            if (!hadOutbound) yield* sendPeers(connection.send)
+            // Our relay set goes to the peer with the first frames of our own connection to it, if we are
+            // dialling it (in a forming mesh, nearly always: its HANDSHAKE named it). If that dial fails,
+            // the announcement of this new link tells it; until then it just prunes less.
+            if (!hadOutbound && !options.isDialling(address)) yield* sendPeers(connection.send)
           })
         return connectionLink(() => named?.address, identify)
       })

@@ -152,5 +152,9 @@ export const makeRedialer = <R>(options: {
         runLoop(address, redialLoop(address, wakeUp), { onlyIfMissing: true, immediate: false })
       })
 
-    return { dial }
+    return {
+      dial,
+      /** Whether a loop is dialling `address`, or serving the connection it opened to it. */
+      isDialling: (address: Address): boolean => wakeUps.has(address),
+    }
   })
