@@ -13,6 +13,8 @@ export interface BenchConfig {
   /** --impl: which implementations run (both by default; one alone is for profiling). */
   readonly impls: ReadonlySet<ImplName>
   readonly meshSizes: ReadonlyArray<number>
+  /** Mesh formations timed per size and run, each on a fresh cluster (--mesh-samples). */
+  readonly meshSamples: number
   readonly latencySizes: ReadonlyArray<number>
   readonly latencySamples: number
   readonly frameSizes: ReadonlyArray<number>
@@ -40,6 +42,8 @@ export const usage = `Usage: npm run bench -- [options]
   --base-port P       first port used (default 6000); the bench uses P+1 .. P+300
   --impl NAME         only one implementation: ours or baseline (for profiling)
   --only a,b          only these scenarios: ${scenarioNames.join(", ")} (ingest includes memory)
+  --mesh-samples K    mesh formations timed per size and run, each on a fresh cluster (default 3;
+                      1 with --quick): one formation is a single, noisy sample
   --ingest-timeout S  stop waiting for one ingest after S seconds (default 120 for 5,000,
                       45 for 20,000 so the suite fits in 10 minutes; 20 with --quick)
   --poll-ms M         how often pool files are stat-ed, in ms (default 2)
@@ -57,6 +61,7 @@ export const parseConfig = (argv: ReadonlyArray<string>): BenchConfig | "help" =
       quick: { type: "boolean", default: false },
       runs: { type: "string" },
       "base-port": { type: "string", default: "6000" },
+      "mesh-samples": { type: "string" },
       only: { type: "string", multiple: true },
       impl: { type: "string" },
       "ingest-timeout": { type: "string" },
@@ -96,6 +101,7 @@ export const parseConfig = (argv: ReadonlyArray<string>): BenchConfig | "help" =
     only,
     impls,
     meshSizes: quick ? [3] : [3, 10, 20],
+    meshSamples: wholeNumber("--mesh-samples", values["mesh-samples"] ?? (quick ? "1" : "3"), 1, 20),
     latencySizes: quick ? [3] : [3, 10],
     latencySamples: quick ? 20 : 200,
     frameSizes: quick ? [3] : [3, 10],
