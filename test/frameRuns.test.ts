@@ -8,6 +8,18 @@ const makeTestInbox = Effect.sync(() => ({
   inbox: makeInbox<never>({ yieldIfBusy: Effect.void, onFailure: () => Effect.void }),
 }))
 
+/** An inbox bounded at `highWater`, with what it asked of the socket's reads, in order. */
+const makeBoundedInbox = (highWater: { readonly frames: number; readonly bytes: number }) => {
+  const flow: Array<"pause" | "resume"> = []
+  const inbox = makeInbox<never>({
+    yieldIfBusy: Effect.void,
+    onFailure: () => Effect.void,
+    flow: { pause: () => flow.push("pause"), resume: () => flow.push("resume") },
+    highWater,
+  })
+  return { inbox, flow }
+}
+
 /** The frames of one run `receive` answers. */
 const nextRun = (receive: Effect.Effect<Option.Option<Chunk.Chunk<Frame>>>) =>
   Effect.map(receive, (run) => (Option.isSome(run) ? Chunk.toReadonlyArray(run.value) : []))
@@ -126,13 +138,7 @@ describe("a connection's inbox (Connection.intercept and receive)", () => {
     "past its high water the inbox stops the socket's reads, and restarts them once the reader has caught up",
     () =>
       Effect.gen(function* () {
-        const flow: Array<string> = []
-        const inbox = makeInbox<never>({
-          yieldIfBusy: Effect.void,
-          onFailure: () => Effect.void,
-          flow: { pause: () => flow.push("pause"), resume: () => flow.push("resume") },
-          highWater: { frames: runLength + 10, bytes: 1_000_000 },
-        })
+        const { inbox, flow } = makeBoundedInbox({ frames: runLength + 10, bytes: 1_000_000 })
         const frames = Array.from({ length: runLength + 40 }, (_, i) => `f${i}`)
         for (const frame of frames.slice(0, runLength + 9)) inbox.offer(frame)
         expect(flow).toEqual([])
@@ -151,13 +157,7 @@ describe("a connection's inbox (Connection.intercept and receive)", () => {
 
   it.effect("a few large frames reach the high water in bytes", () =>
     Effect.gen(function* () {
-      const flow: Array<string> = []
-      const inbox = makeInbox<never>({
-        yieldIfBusy: Effect.void,
-        onFailure: () => Effect.void,
-        flow: { pause: () => flow.push("pause"), resume: () => flow.push("resume") },
-        highWater: { frames: 1000, bytes: 1000 },
-      })
+      const { inbox, flow } = makeBoundedInbox({ frames: 1000, bytes: 1000 })
       inbox.offer("x".repeat(600))
       expect(flow).toEqual([])
       inbox.offer(new Uint8Array(400))
