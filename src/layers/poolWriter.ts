@@ -4,7 +4,8 @@ import type { PoolError } from "../services/TransactionPool.js"
 /**
  * When transactions arrived while a write was under way (a burst), the next write waits until this
  * many times that write's duration has passed, so writes take a bounded share of the time and each
- * carries everything that arrived meanwhile. A single one is no burst: it goes out at once.
+ * carries everything that arrived meanwhile. A single one after a write that did not follow a pause
+ * is no burst: it goes out at once.
  */
 const burstSpacingFactor = 2
 
@@ -28,8 +29,9 @@ export interface PoolWriterOptions {
  * Keeps a file in step with a growing pool: `request` after each addition. At low load the write
  * starts at once (in a microtask, so the frames of one socket read, and the relays they cause, go
  * first and share the write); everything added during a write goes out in the next one: at once if
- * it is one transaction, after a pause (`burstSpacingFactor`) if more came (a burst). A failed write is
- * retried until it succeeds, and the next write carries everything.
+ * it is one transaction and the write did not follow a pause, otherwise (a burst) after a pause
+ * (`burstSpacingFactor`). A failed write is retried until it succeeds, and the next write carries
+ * everything.
  *
  * Plain callbacks, not a fiber: a node writes its pool once per transaction at low load, and waking a
  * writer fiber for each write cost a receiving node about a fifth of its CPU per transaction
