@@ -13,7 +13,7 @@ import { latencySpecs, measureLatency } from "./latency.js"
  * the latency samples follow on the formed mesh, whose pools are still empty.
  */
 export const runNetwork = async (context: ScenarioContext): Promise<void> => {
-  const { impl, config, record, log } = context
+  const { impl, config } = context
   const wanted = config.only
   const sizes = [
     ...new Set([
@@ -53,13 +53,10 @@ export const runNetwork = async (context: ScenarioContext): Promise<void> => {
       if (measureLatencyHere) await measureLatency(context, cluster)
       if (ingestHere) for (const count of config.ingestCounts) await measureIngest(context, cluster, count)
     } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error)
-      log(`N=${size}: failed: ${detail}`)
-      const failed = [
+      const detail = recordFailure(context, size, error, [
         ...(measureMesh ? [meshSpec, meshCpuSpec] : []),
         ...(measureLatencyHere ? latencySpecs(size) : []),
-      ]
-      for (const spec of failed) record(spec, { value: undefined, problem: { kind: "failed", detail } })
+      ])
       if (ingestHere) for (const count of config.ingestCounts) recordIngestFailure(context, count, detail)
     } finally {
       await cluster?.stop()
@@ -72,15 +69,25 @@ export const runNetwork = async (context: ScenarioContext): Promise<void> => {
         recordStartup(context, extra)
         await recordMesh(context, extra, meshSpec, meshCpuSpec)
       } catch (error) {
-        const detail = error instanceof Error ? error.message : String(error)
-        log(`N=${size}: failed: ${detail}`)
-        for (const spec of [meshSpec, meshCpuSpec])
-          record(spec, { value: undefined, problem: { kind: "failed", detail } })
+        recordFailure(context, size, error, [meshSpec, meshCpuSpec])
       } finally {
         await extra?.stop()
       }
     }
   }
+}
+
+/** Logs why a cluster of `size` failed and marks `specs` failed in this run; answers the reason. */
+const recordFailure = (
+  { record, log }: ScenarioContext,
+  size: number,
+  error: unknown,
+  specs: ReadonlyArray<FigureSpec>,
+): string => {
+  const detail = error instanceof Error ? error.message : String(error)
+  log(`N=${size}: failed: ${detail}`)
+  for (const spec of specs) record(spec, { value: undefined, problem: { kind: "failed", detail } })
+  return detail
 }
 
 /** (1) Times one mesh formation on `cluster` and records it with the CPU it cost. */

@@ -11,10 +11,10 @@ import { makePoolWriter } from "./poolWriter.js"
 /**
  * The pool in a transactions.json file, in the spec's format (`JSON.stringify(pool, null, 2)`).
  *
- * Writes are coalesced (poolWriter.ts): the file is rewritten whenever something new was added since
- * the last write. At low load a transaction is written at once, with no batch window; under a burst,
- * everything that arrived during one write (and, in a burst, a pause as long as two writes) goes out
- * in the next, so the number of writes stays small and a transaction reaches the disk within a few writes.
+ * Writes are coalesced (poolWriter.ts, which has the rule): the file is rewritten whenever something
+ * new was added since the last write. At low load a transaction is written at once, with no batch
+ * window; under a burst, everything that arrived during one write and the pause after it goes out in
+ * the next, so the number of writes stays small and a transaction reaches the disk within a few writes.
  */
 export const make = (file: string, settings: PoolSettings = defaultPool) =>
   Effect.gen(function* () {
