@@ -12,6 +12,7 @@ export const environmentVariables: ReadonlyArray<readonly [name: string, descrip
   ["MAX_PEERS", "keep at most this many peer connections instead of a full mesh (default: no limit)"],
   ["GOSSIP_MODE", "pruned (default: skip peers the sender already reaches) or flood (every peer)"],
   ["PEERS_ANNOUNCE_DELAY_MS", "pause before telling peers our peer set changed (default 250)"],
+  ["SHARE_CONNECTIONS", "false: connect both ways to nodes of ours too, as spec nodes do (default true: one per pair)"],
   ["MY_PUBLIC_KEY", "toAddress of the transactions add-transaction makes for this node"],
   ["LOG_FORMAT", "text (default) or json"],
   ["LOG_LEVEL", "debug, info (default), warning or error"],

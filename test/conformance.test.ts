@@ -35,14 +35,16 @@ beforeAll(async () => {
   }
   await Promise.all(nodes.map((node) => waitListening(node)))
   const listening = Date.now()
-  // The mesh is complete when every node has logged a connection to each of the other two.
+  // The mesh is complete when every node has logged a connection to each of the other two: one it
+  // dialled, or one the other dialled and it adopted (one connection per pair: src/protocol/pairing.ts).
+  const connectedLines = new Set(["connected; handshake sent", "inbound connection adopted; handshake sent"])
   await Promise.all(
     nodes.map((node, i) =>
       Promise.all(
         addresses
           .filter((_, j) => j !== i)
           .map((peer) =>
-            node.waitForLog((line) => line.message === "connected; handshake sent" && line.annotations.peer === peer),
+            node.waitForLog((line) => connectedLines.has(String(line.message)) && line.annotations.peer === peer),
           ),
       ),
     ),

@@ -142,8 +142,9 @@ describe("tracing over OTLP/HTTP", () => {
 
     await Promise.all(nodes.map((node) => node.stop()))
     // Stopping flushes what is left: the connections' lifetime spans, which end only now.
+    // One per pair at least: two of our nodes share one connection when only one of them dialled.
     const outbound = receiver.spans.filter((span) => span.name === "Node.outbound")
-    expect(outbound.length).toBeGreaterThanOrEqual(6)
+    expect(outbound.length).toBeGreaterThanOrEqual(3)
     for (const span of outbound) expect(addresses).toContain(span.attributes.peer)
     expect(receiver.spans.some((span) => span.name === "Node.inbound")).toBe(true)
   })

@@ -44,6 +44,13 @@ const commandFor = (impl: ImplName, folder: string, options: SpawnOptions) => {
 
 export const addressOf = (port: number): string => `ws://localhost:${port}`
 
+/**
+ * Whether an implementation's nodes share one connection per pair, so that a node's HANDSHAKE also
+ * lists the nodes that dialled it: ours, unless SHARE_CONNECTIONS=false is passed on to them.
+ */
+export const sharesConnections = (impl: ImplName): boolean =>
+  impl === "ours" && process.env.SHARE_CONNECTIONS !== "false"
+
 export interface NodeProcess {
   readonly impl: ImplName
   readonly port: number

@@ -57,3 +57,24 @@ export const outboundNodePorts = (pids: ReadonlyArray<number>, nodePorts: Readon
     return ports
   })
 }
+
+/**
+ * For each process, the node ports its HANDSHAKE lists, as far as TCP state tells: every node it
+ * dialled, and with `shared` (our nodes share one connection per pair: src/protocol/pairing.ts) every
+ * node that dialled it too. A spec node lists only the nodes it dialled.
+ */
+export const listedNodePorts = (
+  pids: ReadonlyArray<number>,
+  ports: ReadonlyArray<number>,
+  shared: boolean,
+): Array<Set<number>> => {
+  const outbound = outboundNodePorts(pids, new Set(ports))
+  if (!shared) return outbound
+  const listed = outbound.map((dialled) => new Set(dialled))
+  for (const [i, dialled] of outbound.entries()) {
+    const port = ports[i]
+    if (port === undefined) continue
+    for (const peerPort of dialled) listed[ports.indexOf(peerPort)]?.add(port)
+  }
+  return listed
+}

@@ -1,9 +1,9 @@
 import type { Cluster, ClusterOptions } from "../lib/cluster.js"
 import type { BenchConfig } from "../lib/config.js"
 import { type MeshResult, openProbe, waitForMesh } from "../lib/probe.js"
-import { addressOf, type ImplName, totalCpuMs } from "../lib/processes.js"
+import { addressOf, type ImplName, sharesConnections, totalCpuMs } from "../lib/processes.js"
 import type { FigureSpec, Sample } from "../lib/results.js"
-import { outboundNodePorts } from "../lib/sockets.js"
+import { listedNodePorts } from "../lib/sockets.js"
 import { now, pollUntil } from "../lib/time.js"
 
 /** What a scenario gets for one implementation in one run. */
@@ -54,8 +54,9 @@ export const waitForFullMesh = async (
 }
 
 /**
- * Times mesh formation without disturbing it: polls /proc for each node's established outbound TCP
- * connections until every node has one to every other node. Then checks the result the spec's way: one
+ * Times mesh formation without disturbing it: polls /proc for each node's established TCP connections
+ * until every node's HANDSHAKE would list every other node (a spec node lists the nodes it dialled; ours
+ * also those that dialled it: listedNodePorts). Then checks the result the spec's way: one
  * HANDSHAKE probe per node must list all N addresses. If one does not, probing goes on and the figure
  * becomes the time the last probe confirmed (`method: "probe"`).
  */
@@ -64,15 +65,15 @@ export const timeMeshFormation = async (
   config: BenchConfig,
 ): Promise<{ readonly formedAt: number; readonly method: "tcp" | "probe"; readonly cpuMs: number | undefined }> => {
   const ports = cluster.nodes.map((node) => node.port)
-  const nodePorts = new Set(ports)
   const pids = cluster.nodes.map((node) => node.pid)
+  const shared = cluster.nodes.every((node) => sharesConnections(node.impl))
   let formedAt = 0
   const cpuBefore = totalCpuMs(pids)
   const connected = await pollUntil(
     () => {
-      const outbound = outboundNodePorts(pids, nodePorts)
+      const listed = listedNodePorts(pids, ports, shared)
       formedAt = now()
-      return outbound.every((peers, index) => ports.every((port, j) => j === index || peers.has(port)))
+      return listed.every((peers, index) => ports.every((port, j) => j === index || peers.has(port)))
     },
     meshTimeoutMs,
     config.pollMs,

@@ -1,4 +1,5 @@
-import { outboundNodePorts } from "../lib/sockets.js"
+import { sharesConnections } from "../lib/processes.js"
+import { listedNodePorts } from "../lib/sockets.js"
 import { now, pollUntil, sleep } from "../lib/time.js"
 import { cpuMillis, implArgument, median, startProbeCluster } from "./cpu.js"
 
@@ -21,9 +22,9 @@ for (let round = 0; round < rounds; round++) {
   let formedAt = 0
   await pollUntil(
     () => {
-      const outbound = outboundNodePorts(pids, new Set(ports))
+      const listed = listedNodePorts(pids, ports, sharesConnections(impl))
       formedAt = now()
-      return outbound.every((peers, index) => ports.every((port, j) => j === index || peers.has(port)))
+      return listed.every((peers, index) => ports.every((port, j) => j === index || peers.has(port)))
     },
     15_000,
     2,

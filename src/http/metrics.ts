@@ -12,6 +12,11 @@ const counters: ReadonlyArray<{ readonly key: string; readonly name: string; rea
   { key: "transactionsAccepted", name: "transactions_accepted_total", help: "New transactions added to the pool." },
   { key: "transactionsDuplicate", name: "transactions_duplicate_total", help: "Transactions already in the pool." },
   { key: "dialsFailed", name: "dials_failed_total", help: "Outbound connections that could not be opened." },
+  {
+    key: "adoptedConnections",
+    name: "connections_adopted_total",
+    help: "Inbound connections from nodes of ours kept as the pair's only connection.",
+  },
 ]
 
 const escapeLabel = (value: string): string =>

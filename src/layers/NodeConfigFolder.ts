@@ -163,6 +163,7 @@ const meshConfig: Config.Config<MeshSettings> = Config.all({
     }),
     Config.withDefault(defaultMesh.announceDelayMillis),
   ),
+  shareConnections: Config.boolean("SHARE_CONNECTIONS").pipe(Config.withDefault(defaultMesh.shareConnections)),
 })
 
 const poolConfig: Config.Config<PoolSettings> = Config.all({

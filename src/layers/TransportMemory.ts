@@ -20,7 +20,7 @@ export class MemoryNetwork extends Context.Tag("meshnode/MemoryNetwork")<
 export interface MemoryListener {
   readonly accepted: Mailbox.Mailbox<Connection>
   readonly answersPings: () => boolean
-  readonly nodeId?: string
+  readonly nodeId: string | undefined
 }
 
 export const layerNetwork = Layer.sync(MemoryNetwork, () => ({ listeners: new Map() }))
@@ -74,10 +74,14 @@ export const makeConnectionPair = (
     ] as const
   })
 
-export const make = (host = "localhost") =>
+/**
+ * A transport on the in-memory network, listening and dialling as `host`. `spec: true` makes one that
+ * sends no node id, like a spec node's (or the spec's test helpers').
+ */
+export const make = (host = "localhost", options: { readonly spec?: boolean } = {}) =>
   Effect.gen(function* () {
     const network = yield* MemoryNetwork
-    const nodeId = randomUUID()
+    const nodeId = options.spec === true ? undefined : randomUUID()
     let nextEphemeralPort = 50_000
     // Per transport, like a process: a node whose transport stops answering looks frozen to its peers.
     let answering = true
@@ -121,7 +125,7 @@ export const make = (host = "localhost") =>
       })
 
     return {
-      ...Transport.of({ listen, dial, nodeId }),
+      ...Transport.of(nodeId === undefined ? { listen, dial } : { listen, dial, nodeId }),
       /** Whether this transport's connections answer pings; false simulates a frozen process. */
       setAnswersPings: (answers: boolean) =>
         Effect.sync(() => {

@@ -193,11 +193,10 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
             const server = createServer(answerPlainHttp)
             server.on("upgrade", (request, socket, head) => {
               wss.handleUpgrade(request, socket, head, (ws) => {
+                const connection = wrapSocket(ws, remoteOf(request), options.maxPayload, turns, () => request.socket)
+                const remoteIp = request.socket.remoteAddress
                 accepted.unsafeOffer(
-                  withPeerNodeId(
-                    wrapSocket(ws, remoteOf(request), options.maxPayload, turns, () => request.socket),
-                    request,
-                  ),
+                  withPeerNodeId(remoteIp === undefined ? connection : { ...connection, remoteIp }, request),
                 )
               })
             })

@@ -1,7 +1,7 @@
-import { Effect, FiberSet, LogLevel, Stream } from "effect"
+import { Effect, FiberSet, LogLevel, Option, Stream } from "effect"
 import { type Address, makeAddressParser } from "../domain/Address.js"
 import { isLogged, logAtWith, withLogAnnotation } from "../domain/isLogged.js"
-import { encodeFrame } from "../domain/Message.js"
+import { encodeFrame, type Handshake } from "../domain/Message.js"
 import { NodeConfig } from "../services/NodeConfig.js"
 import { NodeStats } from "../services/NodeStats.js"
 import { PeerStore } from "../services/PeerStore.js"
@@ -13,6 +13,7 @@ import { makeFrameServer } from "./frames.js"
 import { handshakeFor } from "./handshake.js"
 import { makeHeartbeat } from "./heartbeat.js"
 import { type ConnectionLink, makeLinks } from "./links.js"
+import { makePairing } from "./pairing.js"
 import { makePeerBudget } from "./peerBudget.js"
 import { type DialOutcome, makeRedialer } from "./redial.js"
 import { resyncAfterLostLinks, syncPeriodically } from "./resync.js"
@@ -45,19 +46,24 @@ export const startNode = Effect.gen(function* () {
     self: config.address,
     gossip: config.mesh.gossip,
     announceDelayMillis: config.mesh.announceDelayMillis,
-    onListed: (addresses): Effect.Effect<void> => budget.onListed(addresses, dial),
+    onListed: (addresses): Effect.Effect<void> => budget.onListed(addresses, (address) => pairing.dial(address)),
     sample: Effect.suspend((): Effect.Effect<ReadonlyArray<Address>> => budget.sample),
     parse,
     isDialling: (address): boolean => redialer.isDialling(address),
   })
   const budget = yield* makePeerBudget(links)
-  const serveFrames = yield* makeFrameServer((address) => dial(address), parse)
+  const serveFrames = yield* makeFrameServer((address): Effect.Effect<void> => pairing.dial(address), parse)
   const heartbeat = yield* makeHeartbeat(healing.heartbeatTimeoutMillis)
   // Serves a connection until it closes, its peer stops answering pings, or it sends too many bad frames.
   // The node's heartbeat closes a silent peer's connection, which ends the frames; it watches the
   // connection for the connection's scope.
-  const serve = (connection: Connection, link: ConnectionLink) =>
-    Effect.zipRight(heartbeat.watch(connection), serveFrames(connection, link))
+  const serve = (connection: Connection, link: ConnectionLink, adopt?: (message: Handshake) => Effect.Effect<void>) =>
+    Effect.zipRight(heartbeat.watch(connection), serveFrames(connection, link, adopt))
+
+  const sendHandshake = (address: Address, connection: Connection) =>
+    Effect.flatMap(peers.snapshot, ({ connected }) =>
+      connection.send(encodeFrame(handshakeFor(config.address, connected, address))),
+    ).pipe(Effect.zipRight(stats.messagesSent("HANDSHAKE", 1)), traced("Handshake.send"))
 
   const runOutbound = (address: Address) =>
     Effect.gen(function* () {
@@ -66,9 +72,7 @@ export const startNode = Effect.gen(function* () {
       yield* Effect.logDebug("dial started")
       const connection = yield* dialQueue.dial(address).pipe(traced("Node.dial"))
       // The HANDSHAKE is the first frame on every outbound connection; our pool's summary follows it.
-      yield* Effect.flatMap(peers.snapshot, ({ connected }) =>
-        connection.send(encodeFrame(handshakeFor(config.address, connected, address))),
-      ).pipe(Effect.zipRight(stats.messagesSent("HANDSHAKE", 1)), traced("Handshake.send"))
+      yield* sendHandshake(address, connection)
       yield* connection.send(encodeFrame(yield* poolSummary))
       yield* peers.register({ address, send: connection.send })
       const link = yield* links.outbound(address, connection)
@@ -103,17 +107,29 @@ export const startNode = Effect.gen(function* () {
   // Our advertised address is ourselves, whatever interface we listen on. An address we are connected
   // to is left alone: its redial loop is serving that connection and would drop a wake-up when it ends
   // (redial.ts), so asking costs a few steps for nothing (every HANDSHAKE lists most of our peers).
-  const dial = (address: Address): Effect.Effect<void> =>
+  const dialNow = (address: Address): Effect.Effect<void> =>
     budget.admits(address) && !links.hasOutbound(address)
       ? Effect.flatMap(dialQueue.admit(address), (admitted) => (admitted ? redialer.dial(address) : Effect.void))
       : Effect.void
+  // Our nodes share one connection per pair (pairing.ts); a bounded mesh has its own rule (peerBudget.ts).
+  const pairing = makePairing({
+    self: config.address,
+    enabled: config.mesh.shareConnections && Option.isNone(config.mesh.maxPeers),
+    parse,
+    peers,
+    stats,
+    dialNow,
+    isDialling: (address): boolean => redialer.isDialling(address),
+    sendHandshake,
+  })
 
   const runInbound = (connection: Connection) =>
     Effect.gen(function* () {
       if (!(yield* slots.take("inbound"))) return
       yield* Effect.logDebug("inbound connection opened")
       yield* stats.increment("inboundConnections")
-      yield* serve(connection, yield* links.inbound(connection))
+      const link = yield* links.inbound(connection)
+      yield* serve(connection, link, pairing.adopter(connection, link, yield* Effect.scope))
       yield* Effect.logDebug("inbound connection closed")
     }).pipe(
       Effect.scoped,
@@ -130,17 +146,19 @@ export const startNode = Effect.gen(function* () {
       Effect.forkScoped,
     )
   }
-  yield* Effect.forkScoped(budget.run(dial))
+  yield* Effect.forkScoped(budget.run(dialNow))
   yield* Effect.forkScoped(resyncAfterLostLinks(links))
   yield* Effect.forkScoped(syncPeriodically(links, healing.syncIntervalMillis))
   const listener = yield* transport.listen(config.port)
   yield* Effect.logInfo("listening").pipe(Effect.annotateLogs({ port: listener.port }))
-  yield* Effect.forEach(config.knownPeers, dial, { discard: true })
+  yield* Effect.forEach(config.knownPeers, dialNow, { discard: true })
   // Each accepted connection gets its fiber; the loop ends when the listener closes.
   const accept: Effect.Effect<void> = Effect.flatMap(listener.accepted.takeAll, ([accepted, done]) => {
     for (const connection of accepted) runConnection(runInbound(connection))
     return done ? Effect.void : accept
   })
   yield* Effect.forkScoped(accept)
+  // Added last, so it runs first when the node stops: connections closing then are not dialled again.
+  yield* Effect.addFinalizer(() => pairing.stop)
   return { port: listener.port, links }
 }).pipe((node) => Effect.flatMap(NodeConfig, (config) => Effect.annotateLogs(node, { node: config.address })))

@@ -135,12 +135,20 @@ export const makeFrameServer = (dial: (address: Address) => Effect.Effect<void>,
     const gossip = yield* makeGossip
     const onHandshake = yield* makeHandshakeHandler(dial, parse)
 
-    /** Handles a connection's frames until it closes, or closes it once the peer has sent too many bad frames. */
-    const serveFrames = (connection: Connection, link: ConnectionLink) =>
+    /**
+     * Handles a connection's frames until it closes, or closes it once the peer has sent too many bad
+     * frames. `adopt` (inbound connections) names the peer from its HANDSHAKE first (pairing.ts).
+     */
+    const serveFrames = (
+      connection: Connection,
+      link: ConnectionLink,
+      adopt?: (message: Handshake) => Effect.Effect<void>,
+    ) =>
       Effect.clockWith((clock) => {
         const now = clock.unsafeCurrentTimeMillis()
         const context: FrameContext = {
-          onHandshake,
+          onHandshake:
+            adopt === undefined ? onHandshake : (message) => Effect.zipRight(adopt(message), onHandshake(message)),
           reply: connection.send,
           guard: guardAt(now),
           link,

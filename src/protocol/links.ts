@@ -70,6 +70,11 @@ export interface ConnectionLink {
   readonly relayNow: (frame: string) => number
   /** A PEERS message that arrived on this connection. */
   readonly onPeers: (message: Peers) => Effect.Effect<void>
+  /**
+   * Names the peer of an inbound connection before its PEERS does (its HANDSHAKE did: pairing.ts).
+   * Nothing once the peer is named, or on an outbound connection.
+   */
+  readonly name: (address: Address) => Effect.Effect<void>
 }
 
 export const makeLinks = (options: {
@@ -275,7 +280,9 @@ export const makeLinks = (options: {
           yield* options.onListed(candidates)
         })
 
-      return { relay, relayNow, onPeers } satisfies ConnectionLink
+      const name = (address: Address) => (origin() === undefined ? identify(address) : Effect.void)
+
+      return { relay, relayNow, onPeers, name } satisfies ConnectionLink
     }
 
     /**

@@ -55,9 +55,19 @@ export interface MeshSettings {
    * changes, like start-up, then costs one PEERS message per peer.
    */
   readonly announceDelayMillis: number
+  /**
+   * Whether two of our nodes share one connection, the one either dialled (SHARE_CONNECTIONS; full
+   * mesh only): see protocol/pairing.ts. Off, every pair connects both ways, as spec nodes do.
+   */
+  readonly shareConnections: boolean
 }
 
-export const defaultMesh: MeshSettings = { maxPeers: Option.none(), gossip: "pruned", announceDelayMillis: 250 }
+export const defaultMesh: MeshSettings = {
+  maxPeers: Option.none(),
+  gossip: "pruned",
+  announceDelayMillis: 250,
+  shareConnections: true,
+}
 
 /** Timings of redials and liveness checks. */
 export interface HealingSettings {

@@ -9,6 +9,8 @@ export type Counter =
   | "dialsFailed"
   | "inboundConnections"
   | "outboundConnections"
+  /** Inbound connections from nodes of ours that stand in for a dial to them (protocol/pairing.ts). */
+  | "adoptedConnections"
 
 /** A transaction this node accepted, and when. */
 export interface RecentTransaction {
@@ -60,6 +62,7 @@ export const zeroCounters: Readonly<Record<Counter, number>> = {
   dialsFailed: 0,
   inboundConnections: 0,
   outboundConnections: 0,
+  adoptedConnections: 0,
 }
 
 /**

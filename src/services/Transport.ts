@@ -35,6 +35,8 @@ export interface Connection {
   readonly unsafePing: (onPong: () => void) => void
   /** The random id of the node at the other end, when its transport sends one (spec nodes do not). */
   readonly peerNodeId?: string
+  /** The IP an inbound connection came from, when the transport has IPs. */
+  readonly remoteIp?: string
 }
 
 /** A connection's frames as a stream, for readers off the per-frame path (tests, tools). */

@@ -69,7 +69,7 @@ export const sameMembers = (actual: ReadonlyArray<string>, expected: ReadonlyArr
  */
 export const fakePeer = (port: number) =>
   Effect.gen(function* () {
-    const transport = yield* TransportMemory.make()
+    const transport = yield* TransportMemory.make("localhost", { spec: true })
     const listener = yield* transport.listen(port)
     const accepted = yield* Mailbox.make<Connection>()
     yield* Effect.forkScoped(

@@ -11,7 +11,7 @@ import { framesOf } from "../../src/services/Transport.js"
  */
 export const startSpecPeer = (port: number, knownPeers: ReadonlyArray<number> = []) =>
   Effect.gen(function* () {
-    const transport = yield* TransportMemory.make()
+    const transport = yield* TransportMemory.make("localhost", { spec: true })
     const self = localAddress(port)
     const connected = yield* SubscriptionRef.make<ReadonlyArray<Address>>([])
     const attempting = new Set<Address>()

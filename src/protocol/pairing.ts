@@ -1,0 +1,97 @@
+import { Effect, Either, LogLevel, Scope } from "effect"
+import type { Address, AddressParser } from "../domain/Address.js"
+import { logAtWith, logDebugWith } from "../domain/isLogged.js"
+import type { Handshake } from "../domain/Message.js"
+import { mayBeFrom } from "../domain/remoteHost.js"
+import type { NodeStatsShape } from "../services/NodeStats.js"
+import type { PeerStoreShape } from "../services/PeerStore.js"
+import type { Connection } from "../services/Transport.js"
+import type { ConnectionLink } from "./links.js"
+
+/**
+ * One connection per pair of our nodes (docs/protocol-sync.md, "One connection per pair"). Spec nodes
+ * dial each other both ways; ours share the connection one of them dialled. A node of ours (its
+ * transport sends a node id) lists its own address first in its HANDSHAKE. A node that gets such a
+ * HANDSHAKE on an inbound connection, and is neither connected to that address nor dialling it, adopts
+ * the connection: the address counts as connected (our HANDSHAKEs list it), the connection carries our
+ * HANDSHAKE and relay set back, and we do not dial the peer. Two nodes that dial each other at the same
+ * moment keep both connections, as before. Spec nodes and the spec's probes send no node id: they are
+ * dialled back, as the spec asks. An adopted connection that ends is dialled again at once, like an
+ * address a HANDSHAKE lists (the peer that dialled it redials too, after its delay).
+ */
+export const makePairing = (options: {
+  readonly self: Address
+  /** Off: no connection is adopted (the spec's two per pair). */
+  readonly enabled: boolean
+  readonly parse: AddressParser
+  readonly peers: PeerStoreShape
+  readonly stats: NodeStatsShape
+  /** Dials `address` (the dialler skips what is connected or being dialled). */
+  readonly dialNow: (address: Address) => Effect.Effect<void>
+  /** Whether we have, or are making, a connection of our own to `address`. */
+  readonly isDialling: (address: Address) => boolean
+  /** Sends our HANDSHAKE for `address` on `connection`. */
+  readonly sendHandshake: (address: Address, connection: Connection) => Effect.Effect<void>
+}) => {
+  // Adopted connections per address (two only if the peer dialled us twice at once).
+  const adopted = new Map<Address, number>()
+  let stopping = false
+
+  /** Dials `address` unless an adopted connection already links us. */
+  const dial = (address: Address): Effect.Effect<void> =>
+    adopted.has(address) ? Effect.void : options.dialNow(address)
+
+  const release = (address: Address) =>
+    Effect.suspend(() => {
+      const left = (adopted.get(address) ?? 1) - 1
+      if (left > 0) {
+        adopted.set(address, left)
+        return Effect.void
+      }
+      adopted.delete(address)
+      if (stopping) return Effect.void
+      return Effect.zipRight(logDebugWith("adopted connection lost: dialling", { peer: address }), dial(address))
+    })
+
+  /**
+   * The first step of the HANDSHAKE handler on an inbound connection (until `scope`, the connection's,
+   * closes): adopts the connection if its peer is a node of ours we have no connection to. Only the
+   * connection's first HANDSHAKE counts.
+   */
+  const adopter = (connection: Connection, link: ConnectionLink, scope: Scope.Scope) => {
+    let seen = false
+    return (message: Handshake): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (seen || !options.enabled || connection.peerNodeId === undefined) return Effect.void
+        seen = true
+        const named = options.parse(message.data[0])
+        if (Either.isLeft(named) || named.right === options.self) return Effect.void
+        const address = named.right
+        // A peer could name any address to keep us from dialling it: believed only from that host.
+        if (!mayBeFrom(address, connection.remoteIp)) return Effect.void
+        // Dialling it too (we heard of each other at once): both connections stay; PEERS names this one.
+        if (adopted.has(address) || options.isDialling(address)) return Effect.void
+        adopted.set(address, 1)
+        return Effect.gen(function* () {
+          // Added first, so it runs last: once the address has left the connected set.
+          yield* Scope.addFinalizer(scope, release(address))
+          yield* Scope.extend(options.peers.register({ address, send: connection.send }), scope)
+          yield* options.sendHandshake(address, connection)
+          yield* link.name(address)
+          yield* options.stats.increment("adoptedConnections")
+          yield* logAtWith(LogLevel.Info, "inbound connection adopted; handshake sent", { peer: address })
+        })
+      })
+  }
+
+  return {
+    dial,
+    adopter,
+    /** From now on a lost connection is not dialled again: the node is shutting down. */
+    stop: Effect.sync(() => {
+      stopping = true
+    }),
+  }
+}
+
+export type Pairing = ReturnType<typeof makePairing>
