@@ -5,6 +5,7 @@ import { screenAddresses } from "../src/domain/addressList.js"
 import { exceedsJsonDepth } from "../src/domain/jsonDepth.js"
 import { parseKnownPeersFile } from "../src/domain/knownPeersFile.js"
 import { parsePort } from "../src/domain/port.js"
+import { mayBeFrom } from "../src/domain/remoteHost.js"
 import { fullBucket, takeToken } from "../src/domain/tokenBucket.js"
 
 describe("addresses", () => {
@@ -142,5 +143,30 @@ describe("configuration values", () => {
     } else {
       expect(parsed).toEqual(expected)
     }
+  })
+})
+
+describe("who a peer may be (one connection per pair: src/protocol/pairing.ts)", () => {
+  it.each([
+    ["ws://localhost:4001", "127.0.0.1", true],
+    ["ws://localhost:4001", "::ffff:127.0.0.1", true],
+    ["ws://localhost:4001", "::1", true],
+    ["ws://127.0.0.1:4001", "127.0.0.1", true],
+    ["ws://[::1]:4001", "127.0.0.1", true],
+    ["ws://10.0.0.8:4001", "10.0.0.8", true],
+    ["ws://10.0.0.8:4001", "::ffff:10.0.0.8", true],
+    ["ws://[fd00::8]:4001", "fd00::8", true],
+    ["ws://localhost:4001", "10.0.0.9", false],
+    ["ws://10.0.0.8:4001", "10.0.0.9", false],
+    ["ws://10.0.0.8:4001", "127.0.0.1", false],
+    ["ws://node-2.example:4001", "10.0.0.8", false],
+    ["ws://node-2.example:4001", "127.0.0.1", false],
+  ])("%s from %s: %s", (address, remoteIp, expected) => {
+    const parsed = Either.getOrThrow(parseAddress(address))
+    expect(mayBeFrom(parsed, remoteIp)).toBe(expected)
+  })
+
+  it("a transport without IPs cannot tell: believed", () => {
+    expect(mayBeFrom(Either.getOrThrow(parseAddress("ws://localhost:4001")), undefined)).toBe(true)
   })
 })

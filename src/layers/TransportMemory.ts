@@ -32,13 +32,15 @@ const always = () => true
 /**
  * Two connected ends: what one sends, the other receives; closing either closes both. A ping on one
  * end is answered while the other end's owner answers pings (a stand-in for a frozen process). Each
- * end knows the other's node id, when there is one.
+ * end knows the other's node id, when there is one; the right (inbound) end knows the left one's IP,
+ * when given.
  */
 export const makeConnectionPair = (
   leftName: string,
   rightName: string,
   answers: { readonly left: () => boolean; readonly right: () => boolean } = { left: always, right: always },
   nodeIds: { readonly left?: string | undefined; readonly right?: string | undefined } = {},
+  leftIp?: string,
 ) =>
   Effect.sync(() => {
     const inboxOf = () => makeInbox<never>({ yieldIfBusy: Effect.void, onFailure: () => Effect.void })
@@ -70,7 +72,10 @@ export const makeConnectionPair = (
     })
     return [
       end(leftInbox, rightInbox, rightName, answers.right, nodeIds.right),
-      end(rightInbox, leftInbox, leftName, answers.left, nodeIds.left),
+      {
+        ...end(rightInbox, leftInbox, leftName, answers.left, nodeIds.left),
+        ...(leftIp === undefined ? {} : { remoteIp: leftIp }),
+      },
     ] as const
   })
 
@@ -116,6 +121,8 @@ export const make = (host = "localhost", options: { readonly spec?: boolean } = 
           address,
           { left: answersPings, right: listener.answersPings },
           { left: nodeId, right: listener.nodeId },
+          // The dialler's host as its IP (localhost as the loopback IP): what an accepting node sees.
+          host === "localhost" ? "127.0.0.1" : host,
         )
         yield* Effect.addFinalizer(() => outbound.close)
         if (!listener.accepted.unsafeOffer(inbound)) {
