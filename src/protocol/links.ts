@@ -13,8 +13,9 @@ import type { Connection } from "../services/Transport.js"
  * The peers a node relays transactions to, and what each of them told us it relays to (docs/scaling.md).
  *
  * A link is a connection whose peer's address we know: every outbound connection (the address we
- * dialled) and every inbound one whose peer named itself in a PEERS message (our nodes do; spec nodes
- * never do, and they keep being reached through our outbound connections to them, as the spec wants).
+ * dialled) and every inbound one whose peer named itself, in its HANDSHAKE (an adopted connection:
+ * pairing.ts) or a PEERS message (our nodes do; spec nodes never do, and they keep being reached
+ * through our outbound connections to them, as the spec wants).
  * A node relays on one link per address, its outbound one if it has both.
  *
  * With `pruned` gossip a node that accepts a new transaction from peer P skips P and every node of

@@ -16,8 +16,9 @@ import { throttledWarning } from "./throttledWarning.js"
  * outbound connection the dialler sends SYNC_SUMMARY right after its HANDSHAKE. The listener answers
  * only if the pools differ, with SYNC_HASHES (its hashes, in ranges); the dialler then asks for what
  * it lacks with SYNC_REQUEST and sends as TRANSACTION frames what the listener lacks; requested
- * transactions come back as TRANSACTION frames. Both ends of a pair dial each other, so each pair
- * reconciles in both directions; a spec node ignores the SYNC_ types and never starts one.
+ * transactions come back as TRANSACTION frames. One exchange reconciles both pools, so a pair sharing
+ * one connection (pairing.ts) needs only the dialler's; a spec node ignores the SYNC_ types and never
+ * starts one.
  */
 
 /** Hashes per SYNC_HASHES or SYNC_REQUEST frame we send (about 68 kB), well under the frame limit. */
