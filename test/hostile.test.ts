@@ -187,7 +187,7 @@ describe("hostile addresses", () => {
     withLogs((logs) =>
       Effect.gen(function* () {
         const node = yield* startGuardedNode(4001, { limits: { maxHandshakeAddresses: 3 } })
-        const peers = yield* Effect.forEach([4101, 4102, 4103, 4104, 4105], fakePeer)
+        const peers = yield* Effect.forEach([4101, 4102, 4103, 4104, 4105], (port) => fakePeer(port))
         const socket = yield* (yield* fakePeer(4200)).dial(node.address)
         yield* send(socket, { type: "HANDSHAKE", data: peers.map((peer) => peer.address) })
         const marker = yield* fakePeer(4300)

@@ -70,16 +70,36 @@ describe("one connection per pair of our nodes", () => {
     }).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
 
-  it.scoped("an adopted connection that ends is dialled again at once", () =>
+  it.scoped("an adopted connection that ends is redialled after a redial delay", () =>
     Effect.gen(function* () {
       const log = makeTransactionLog()
-      const b = yield* startSimNode({ port: 7711, knownPeers: [], log })
-      const a = yield* startSimNode({ port: 7712, knownPeers: [7711], log })
+      const node = yield* startSimNode({ port: 7711, knownPeers: [], log })
+      // A scripted node of ours: it dials, names itself, then its connection drops.
+      const peer = yield* fakePeer(7712, { ours: true })
+      const connection = yield* peer.dial(node.address)
+      yield* send(connection, { type: "HANDSHAKE", data: [peer.address] })
+      yield* waitForPeers(node.peers, lists(peer.address))
+      yield* connection.close
+      yield* waitForPeers(node.peers, (s) => !s.connected.includes(peer.address))
+      expect(yield* peer.acceptedCount).toBe(0)
+      // Not at once (the peer may be shutting down), but after the delay its own connection would wait.
+      yield* TestClock.adjust("1 second")
+      const back = yield* record(yield* peer.nextInbound)
+      expect(yield* back.nextMessage).toEqual({ type: "HANDSHAKE", data: [node.address, peer.address] })
+    }).pipe(Effect.provide(TransportMemory.layerNetwork)),
+  )
+
+  it.scoped("a node waiting to redial a peer adopts the peer's connection instead", () =>
+    Effect.gen(function* () {
+      const log = makeTransactionLog()
+      // b knows a, which is not up yet: b's dial fails and its loop waits to dial again.
+      const b = yield* startSimNode({ port: 7715, knownPeers: [7716], log })
+      yield* waitForPeers(b.peers, (s) => s.dialling.length === 0)
+      const a = yield* startSimNode({ port: 7716, knownPeers: [7715], log })
       yield* waitForPeers(b.peers, lists(a.address))
-      // a drops its connection (its own redial waits for its delay, which the test clock never reaches).
-      yield* a.links.close(b.address, "outbound")
-      yield* waitForLinks(b, (s) => s.links.some((link) => link.address === a.address && link.direction === "outbound"))
-      yield* waitForPeers(b.peers, lists(a.address))
+      yield* TestClock.adjust("1 minute")
+      expect(log.totals().connections).toBe(1)
+      expect((yield* b.links.snapshot).links).toMatchObject([{ address: a.address, direction: "inbound" }])
     }).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
 

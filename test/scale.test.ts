@@ -336,7 +336,7 @@ describe("PEERS announcements", () => {
         const log = makeTransactionLog()
         // No redial within the test: a peer that goes stays gone.
         const node = yield* startSimNode({ port: 7581, knownPeers: [], log, healing: { redialBaseMillis: 60_000 } })
-        const [p1, p2, p3, p4] = yield* Effect.forEach([7582, 7583, 7584, 7585], fakePeer)
+        const [p1, p2, p3, p4] = yield* Effect.forEach([7582, 7583, 7584, 7585], (port) => fakePeer(port))
         if (p1 === undefined || p2 === undefined || p3 === undefined || p4 === undefined)
           return expect.fail("four peers")
         // A peer dials the node with its HANDSHAKE; the node dials it back with HANDSHAKE, SYNC_SUMMARY and PEERS.

@@ -107,10 +107,13 @@ export const startNode = Effect.gen(function* () {
   // Our advertised address is ourselves, whatever interface we listen on. An address we are connected
   // to is left alone: its redial loop is serving that connection and would drop a wake-up when it ends
   // (redial.ts), so asking costs a few steps for nothing (every HANDSHAKE lists most of our peers).
-  const dialNow = (address: Address): Effect.Effect<void> =>
-    budget.admits(address) && !links.hasOutbound(address)
-      ? Effect.flatMap(dialQueue.admit(address), (admitted) => (admitted ? redialer.dial(address) : Effect.void))
-      : Effect.void
+  const dialWith =
+    (start: (address: Address) => Effect.Effect<void>) =>
+    (address: Address): Effect.Effect<void> =>
+      budget.admits(address) && !links.hasOutbound(address)
+        ? Effect.flatMap(dialQueue.admit(address), (admitted) => (admitted ? start(address) : Effect.void))
+        : Effect.void
+  const dialNow = dialWith((address) => redialer.dial(address))
   // Our nodes share one connection per pair (pairing.ts); a bounded mesh has its own rule (peerBudget.ts).
   const pairing = makePairing({
     self: config.address,
@@ -119,7 +122,8 @@ export const startNode = Effect.gen(function* () {
     peers,
     stats,
     dialNow,
-    isDialling: (address): boolean => redialer.isDialling(address),
+    dialLater: dialWith((address) => redialer.redial(address)),
+    standDown: (address) => redialer.standDown(address),
     sendHandshake,
   })
 

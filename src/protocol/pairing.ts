@@ -1,6 +1,6 @@
 import { Effect, Either, LogLevel, Scope } from "effect"
 import type { Address, AddressParser } from "../domain/Address.js"
-import { logAtWith, logDebugWith } from "../domain/isLogged.js"
+import { logAtWith } from "../domain/isLogged.js"
 import type { Handshake } from "../domain/Message.js"
 import { mayBeFrom } from "../domain/remoteHost.js"
 import type { NodeStatsShape } from "../services/NodeStats.js"
@@ -15,9 +15,10 @@ import type { ConnectionLink } from "./links.js"
  * HANDSHAKE on an inbound connection, and is neither connected to that address nor dialling it, adopts
  * the connection: the address counts as connected (our HANDSHAKEs list it), the connection carries our
  * HANDSHAKE and relay set back, and we do not dial the peer. Two nodes that dial each other at the same
- * moment keep both connections, as before. Spec nodes and the spec's probes send no node id: they are
- * dialled back, as the spec asks. An adopted connection that ends is dialled again at once, like an
- * address a HANDSHAKE lists (the peer that dialled it redials too, after its delay).
+ * moment keep both connections, as before; a node that was only waiting to redial the peer adopts the
+ * peer's connection instead. Spec nodes and the spec's probes send no node id: they are dialled back,
+ * as the spec asks. An adopted connection that ends is redialled after one redial delay, as a dropped
+ * connection of our own would be (the peer that dialled it redials too).
  */
 export const makePairing = (options: {
   readonly self: Address
@@ -28,8 +29,13 @@ export const makePairing = (options: {
   readonly stats: NodeStatsShape
   /** Dials `address` (the dialler skips what is connected or being dialled). */
   readonly dialNow: (address: Address) => Effect.Effect<void>
-  /** Whether we have, or are making, a connection of our own to `address`. */
-  readonly isDialling: (address: Address) => boolean
+  /** Dials `address` after one redial delay, as after a dropped connection of our own. */
+  readonly dialLater: (address: Address) => Effect.Effect<void>
+  /**
+   * Gives up our own dialling of `address` if it is only waiting to redial; false if we are dialling
+   * it or connected to it (redial.ts `standDown`).
+   */
+  readonly standDown: (address: Address) => Effect.Effect<boolean>
   /** Sends our HANDSHAKE for `address` on `connection`. */
   readonly sendHandshake: (address: Address, connection: Connection) => Effect.Effect<void>
 }) => {
@@ -50,7 +56,8 @@ export const makePairing = (options: {
       }
       adopted.delete(address)
       if (stopping) return Effect.void
-      return Effect.zipRight(logDebugWith("adopted connection lost: dialling", { peer: address }), dial(address))
+      // The line a connection we dialled logs when it ends, so either kind reads the same.
+      return Effect.zipRight(logAtWith(LogLevel.Info, "peer closed", { peer: address }), options.dialLater(address))
     })
 
   /**
@@ -69,10 +76,16 @@ export const makePairing = (options: {
         const address = named.right
         // A peer could name any address to keep us from dialling it: believed only from that host.
         if (!mayBeFrom(address, connection.remoteIp)) return Effect.void
-        // Dialling it too (we heard of each other at once): both connections stay; PEERS names this one.
-        if (adopted.has(address) || options.isDialling(address)) return Effect.void
+        if (adopted.has(address)) return Effect.void
+        // Taken now, so a second connection naming the same address cannot adopt it meanwhile.
         adopted.set(address, 1)
         return Effect.gen(function* () {
+          // Dialling it too (we heard of each other at once): both connections stay; PEERS names this
+          // one. Only waiting to redial it: this connection is the one we were waiting for.
+          if (!(yield* options.standDown(address))) {
+            adopted.delete(address)
+            return
+          }
           // Added first, so it runs last: once the address has left the connected set.
           yield* Scope.addFinalizer(scope, release(address))
           yield* Scope.extend(options.peers.register({ address, send: connection.send }), scope)

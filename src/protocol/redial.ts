@@ -88,9 +88,11 @@ export const makeRedialer = <R>(options: {
     const runLoop = yield* FiberMap.runtime(loops)<R>()
     // Each running loop's wake-up call, so that asking for its address again can cut its delay short.
     const wakeUps = new Map<Address, WakeUp>()
+    // The loops waiting out a delay (not dialling, not serving a connection).
+    const waiting = new Set<Address>()
     const stableAfter = Duration.toMillis(options.policy.maxDelay)
 
-    const redialLoop = (address: Address, wakeUp: WakeUp) =>
+    const redialLoop = (address: Address, wakeUp: WakeUp, waitFirst: boolean) =>
       Effect.gen(function* () {
         const known = options.isKnown(address)
         let failures = 0
@@ -107,6 +109,15 @@ export const makeRedialer = <R>(options: {
           ),
         )
         let delays: Effect.Effect.Success<typeof makeDelays> | undefined
+        // Waits one delay, or until someone asks for the address again.
+        const pause = Effect.gen(function* () {
+          delays ??= yield* makeDelays
+          waiting.add(address)
+          // The schedule is endless, so next never fails.
+          yield* Effect.raceFirst(Effect.orDie(delays.next(undefined)), wakeUp.take)
+          waiting.delete(address)
+        })
+        if (waitFirst) yield* pause
         for (;;) {
           const started = yield* Clock.currentTimeMillis
           const outcome = yield* options.connect(address)
@@ -125,22 +136,21 @@ export const makeRedialer = <R>(options: {
           // Wake-up calls that came while it was connected are stale (handshakes list connected peers);
           // one that came during a failed dial means someone reached the address since: dial again now.
           if (outcome === "Dropped") yield* wakeUp.clear
-          delays ??= yield* makeDelays
-          // The schedule is endless, so next never fails.
-          yield* Effect.raceFirst(Effect.orDie(delays.next(undefined)), wakeUp.take)
+          yield* pause
         }
       }).pipe(
         Effect.ensuring(
           Effect.sync(() => {
-            if (wakeUps.get(address) === wakeUp) wakeUps.delete(address)
+            if (wakeUps.get(address) !== wakeUp) return
+            wakeUps.delete(address)
+            waiting.delete(address)
           }),
         ),
         traced("Redial.loop", { attributes: { peer: address } }),
         withLogAnnotation("peer", address),
       )
 
-    /** Dials `address` until it answers (or, learned, until it is given up); if already at it, now. */
-    const dial = (address: Address): Effect.Effect<void> =>
+    const start = (address: Address, waitFirst: boolean): Effect.Effect<void> =>
       // One synchronous step, so one loop per address.
       Effect.sync(() => {
         const running = wakeUps.get(address)
@@ -148,12 +158,31 @@ export const makeRedialer = <R>(options: {
         const wakeUp = makeWakeUp()
         wakeUps.set(address, wakeUp)
         // Started once the asking fiber yields, not inside this step: a HANDSHAKE's addresses are all
-        // admitted to the dial queue before any of their dials takes a place in it.
-        runLoop(address, redialLoop(address, wakeUp), { onlyIfMissing: true, immediate: false })
+        // admitted to the dial queue before any of their dials takes a place in it. A loop still in the
+        // map has no wake-up any more: it is ending (stood down), and this one replaces it.
+        runLoop(address, redialLoop(address, wakeUp, waitFirst), { immediate: false })
       })
 
     return {
-      dial,
+      /** Dials `address` until it answers (or, learned, until it is given up); if already at it, now. */
+      dial: (address: Address): Effect.Effect<void> => start(address, false),
+      /**
+       * As `dial`, for a connection to `address` that has just dropped: the first dial waits one delay,
+       * as a loop's does after its own connection drops (asking for the address again cuts it short).
+       */
+      redial: (address: Address): Effect.Effect<void> => start(address, true),
+      /**
+       * Ends the loop of `address` if it is only waiting out a delay (the peer has just connected to us:
+       * pairing.ts). Answers whether no loop is left: false while one dials or serves a connection.
+       */
+      standDown: (address: Address): Effect.Effect<boolean> =>
+        Effect.suspend(() => {
+          if (!wakeUps.has(address)) return Effect.succeed(true)
+          if (!waiting.has(address)) return Effect.succeed(false)
+          wakeUps.delete(address)
+          waiting.delete(address)
+          return Effect.as(FiberMap.remove(loops, address), true)
+        }),
       /** Whether a loop is dialling `address`, or serving the connection it opened to it. */
       isDialling: (address: Address): boolean => wakeUps.has(address),
     }

@@ -65,11 +65,12 @@ export const sameMembers = (actual: ReadonlyArray<string>, expected: ReadonlyArr
 
 /**
  * A scripted peer on the in-memory network, like the spec's test helpers: it can listen, dial,
- * send raw frames and read what it receives.
+ * send raw frames and read what it receives. With `ours` its transport sends a node id, as our nodes'
+ * does (so a node it dials may adopt its connection: protocol/pairing.ts).
  */
-export const fakePeer = (port: number) =>
+export const fakePeer = (port: number, options: { readonly ours?: boolean } = {}) =>
   Effect.gen(function* () {
-    const transport = yield* TransportMemory.make("localhost", { spec: true })
+    const transport = yield* TransportMemory.make("localhost", { spec: options.ours !== true })
     const listener = yield* transport.listen(port)
     const accepted = yield* Mailbox.make<Connection>()
     yield* Effect.forkScoped(
