@@ -76,44 +76,52 @@ describe("advertised address", () => {
     }).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
 
-  it.scoped("ADVERTISED_ADDRESS, MAX_PEERS and GOSSIP_MODE come from .env; bad values are refused by name", () =>
-    Effect.gen(function* () {
-      const dir = yield* Effect.acquireRelease(
-        Effect.promise(() => mkdtemp(join(tmpdir(), "meshnode-scale-"))),
-        (path) => Effect.promise(() => rm(path, { recursive: true, force: true })),
-      )
-      const folderWith = (name: string, env: string) =>
-        Effect.promise(async () => {
-          const folder = join(dir, name)
-          await mkdir(folder)
-          await writeFile(join(folder, ".env"), env)
-          await writeFile(join(folder, "known-peers.json"), "[]")
-          return folder
+  it.scoped(
+    "ADVERTISED_ADDRESS, MAX_PEERS, GOSSIP_MODE and SHARE_CONNECTIONS come from .env; bad values are refused by name",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* Effect.acquireRelease(
+          Effect.promise(() => mkdtemp(join(tmpdir(), "meshnode-scale-"))),
+          (path) => Effect.promise(() => rm(path, { recursive: true, force: true })),
+        )
+        const folderWith = (name: string, env: string) =>
+          Effect.promise(async () => {
+            const folder = join(dir, name)
+            await mkdir(folder)
+            await writeFile(join(folder, ".env"), env)
+            await writeFile(join(folder, "known-peers.json"), "[]")
+            return folder
+          })
+        const plain = yield* NodeConfigFolder.make(yield* folderWith("plain", "PORT=7510\n"))
+        expect(plain.address).toBe(localAddress(7510))
+        expect(plain.mesh).toEqual({
+          maxPeers: Option.none(),
+          gossip: "pruned",
+          announceDelayMillis: 250,
+          shareConnections: true,
         })
-      const plain = yield* NodeConfigFolder.make(yield* folderWith("plain", "PORT=7510\n"))
-      expect(plain.address).toBe(localAddress(7510))
-      expect(plain.mesh).toEqual({
-        maxPeers: Option.none(),
-        gossip: "pruned",
-        announceDelayMillis: 250,
-        shareConnections: true,
-      })
 
-      const set = yield* NodeConfigFolder.make(
-        yield* folderWith(
-          "set",
-          "PORT=7511\nHOST=0.0.0.0\nADVERTISED_ADDRESS=WS://10.231.7.2:7511/\nMAX_PEERS=8\nGOSSIP_MODE=flood\n",
-        ),
-      )
-      expect(set.host).toBe("0.0.0.0")
-      expect(set.address).toBe("ws://10.231.7.2:7511")
-      expect(set.mesh).toMatchObject({ maxPeers: Option.some(8), gossip: "flood" })
+        const set = yield* NodeConfigFolder.make(
+          yield* folderWith(
+            "set",
+            "PORT=7511\nHOST=0.0.0.0\nADVERTISED_ADDRESS=WS://10.231.7.2:7511/\nMAX_PEERS=8\nGOSSIP_MODE=flood\nSHARE_CONNECTIONS=false\n",
+          ),
+        )
+        expect(set.host).toBe("0.0.0.0")
+        expect(set.address).toBe("ws://10.231.7.2:7511")
+        expect(set.mesh).toMatchObject({ maxPeers: Option.some(8), gossip: "flood", shareConnections: false })
 
-      for (const [i, bad] of ["ADVERTISED_ADDRESS=10.231.7.2:7511", "MAX_PEERS=1", "GOSSIP_MODE=shout"].entries()) {
-        const error = yield* Effect.flip(NodeConfigFolder.make(yield* folderWith(`bad-${i}`, `PORT=7512\n${bad}\n`)))
-        expect(error.message).toContain(bad.split("=")[0])
-      }
-    }).pipe(Effect.provide(NodeContext.layer)),
+        const bads = [
+          "ADVERTISED_ADDRESS=10.231.7.2:7511",
+          "MAX_PEERS=1",
+          "GOSSIP_MODE=shout",
+          "SHARE_CONNECTIONS=maybe",
+        ]
+        for (const [i, bad] of bads.entries()) {
+          const error = yield* Effect.flip(NodeConfigFolder.make(yield* folderWith(`bad-${i}`, `PORT=7512\n${bad}\n`)))
+          expect(error.message).toContain(bad.split("=")[0])
+        }
+      }).pipe(Effect.provide(NodeContext.layer)),
   )
 })
 
