@@ -39,8 +39,8 @@ export const makePairing = (options: {
   /** Sends our HANDSHAKE for `address` on `connection`. */
   readonly sendHandshake: (address: Address, connection: Connection) => Effect.Effect<void>
 }) => {
-  // Adopted connections per address (two only if the peer dialled us twice at once).
-  const adopted = new Map<Address, number>()
+  // The addresses connected through an adopted connection (one each: a second one is not adopted).
+  const adopted = new Set<Address>()
   let stopping = false
 
   /** Dials `address` unless an adopted connection already links us. */
@@ -49,11 +49,6 @@ export const makePairing = (options: {
 
   const release = (address: Address) =>
     Effect.suspend(() => {
-      const left = (adopted.get(address) ?? 1) - 1
-      if (left > 0) {
-        adopted.set(address, left)
-        return Effect.void
-      }
       adopted.delete(address)
       if (stopping) return Effect.void
       // The line a connection we dialled logs when it ends, so either kind reads the same.
@@ -78,7 +73,7 @@ export const makePairing = (options: {
         if (!mayBeFrom(address, connection.remoteIp)) return Effect.void
         if (adopted.has(address)) return Effect.void
         // Taken now, so a second connection naming the same address cannot adopt it meanwhile.
-        adopted.set(address, 1)
+        adopted.add(address)
         return Effect.gen(function* () {
           // Dialling it too (we heard of each other at once): both connections stay; PEERS names this
           // one. Only waiting to redial it: this connection is the one we were waiting for.
