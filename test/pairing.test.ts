@@ -92,13 +92,24 @@ describe("one connection per pair of our nodes", () => {
   it.scoped("a node waiting to redial a peer adopts the peer's connection instead", () =>
     Effect.gen(function* () {
       const log = makeTransactionLog()
-      // b knows a, which is not up yet: b's dial fails and its loop waits to dial again.
+      // b dials its known peer at 7716, a stand-in there drops the connection and goes away: b's
+      // loop waits out its redial delay (the test clock never ends it).
       const b = yield* startSimNode({ port: 7715, knownPeers: [7716], log })
-      yield* waitForPeers(b.peers, (s) => s.dialling.length === 0)
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const standIn = yield* fakePeer(7716)
+          const connection = yield* standIn.nextInbound
+          yield* waitForPeers(b.peers, lists(standIn.address))
+          yield* connection.close
+          yield* waitForPeers(b.peers, (s) => s.connected.length === 0)
+        }),
+      )
+      // The real node comes up there and dials b first.
       const a = yield* startSimNode({ port: 7716, knownPeers: [7715], log })
       yield* waitForPeers(b.peers, lists(a.address))
       yield* TestClock.adjust("1 minute")
-      expect(log.totals().connections).toBe(1)
+      // b's dial to the stand-in, and a's dial to b: b never dialled again.
+      expect(log.totals().connections).toBe(2)
       expect((yield* b.links.snapshot).links).toMatchObject([{ address: a.address, direction: "inbound" }])
     }).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
