@@ -101,5 +101,3 @@ export const makePairing = (options: {
     }),
   }
 }
-
-export type Pairing = ReturnType<typeof makePairing>
