@@ -17,6 +17,7 @@ import { makePairing } from "./pairing.js"
 import { makePeerBudget } from "./peerBudget.js"
 import { type DialOutcome, makeRedialer } from "./redial.js"
 import { resyncAfterLostLinks, syncPeriodically } from "./resync.js"
+import { makeShutdownReport } from "./shutdown.js"
 import { traced } from "./spans.js"
 import { poolSummary } from "./sync.js"
 
@@ -31,6 +32,9 @@ export const startNode = Effect.gen(function* () {
   const transport = yield* Transport
   const peers = yield* PeerStore
   const stats = yield* NodeStats
+  // Added before anything else that closes, so `stopped` comes once the connections are closed.
+  const shutdown = yield* makeShutdownReport
+  yield* Effect.addFinalizer(() => shutdown.stopped)
   const connections = yield* FiberSet.make<void, never>()
   // Connection fibers run in the node's own context, not in that of the frame that started them.
   const runConnection = yield* FiberSet.runtime(connections)<NodeConfig | PeerStore | TransactionPool | Transport>()
@@ -163,6 +167,6 @@ export const startNode = Effect.gen(function* () {
   })
   yield* Effect.forkScoped(accept)
   // Added last, so it runs first when the node stops: connections closing then are not dialled again.
-  yield* Effect.addFinalizer(() => pairing.stop)
+  yield* Effect.addFinalizer(() => Effect.zipRight(shutdown.stopping, pairing.stop))
   return { port: listener.port, links }
 }).pipe((node) => Effect.flatMap(NodeConfig, (config) => Effect.annotateLogs(node, { node: config.address })))

@@ -1,0 +1,45 @@
+import { Clock, Effect, Option, Ref } from "effect"
+import { PeerStore } from "../services/PeerStore.js"
+import { TransactionPool } from "../services/TransactionPool.js"
+
+/** How long a stopping node waits for its pool to reach the disk (a full disk never lets it). */
+const flushTimeout = "5 seconds"
+
+/**
+ * What a node says when it stops: `stopping` as its shutdown begins (how many connections it closes,
+ * how many transactions it holds), then `stopped` once its connections are closed and its pool is on
+ * disk, or an error naming what is not on disk. Peers hold the same transactions, and the catch-up
+ * sync brings them back when the node starts again, which the error says.
+ *
+ * `stopping` is a finalizer added last (it runs first), `stopped` one added first (it runs last); a node
+ * that never finished starting says neither.
+ */
+export const makeShutdownReport = Effect.gen(function* () {
+  const pool = yield* TransactionPool
+  const peers = yield* PeerStore
+  const stoppingSince = yield* Ref.make(Option.none<number>())
+
+  const stopping = Effect.gen(function* () {
+    yield* Ref.set(stoppingSince, Option.some(yield* Clock.currentTimeMillis))
+    const { connected } = yield* peers.snapshot
+    yield* Effect.logInfo("stopping").pipe(
+      Effect.annotateLogs({ connections: connected.length, pool: yield* pool.size }),
+    )
+  })
+
+  const stopped = Effect.gen(function* () {
+    const since = yield* Ref.get(stoppingSince)
+    if (Option.isNone(since)) return
+    const flushed = yield* Effect.interruptible(pool.flush).pipe(Effect.timeout(flushTimeout), Effect.option)
+    const held = yield* pool.size
+    if (Option.isNone(flushed)) {
+      return yield* Effect.logError(
+        "stopped with transactions not yet written to transactions.json; the peers it relayed them to give them back when it starts again",
+      ).pipe(Effect.annotateLogs({ pool: held, waited: flushTimeout }))
+    }
+    const millis = (yield* Clock.currentTimeMillis) - since.value
+    yield* Effect.logInfo("stopped").pipe(Effect.annotateLogs({ pool: held, millis }))
+  })
+
+  return { stopping, stopped }
+})
