@@ -54,7 +54,12 @@ export const make = (file: string, settings: PoolSettings = defaultPool) =>
       persisted: rendered.count(),
       // One line per write: how many writes a burst costs, and how long each takes.
       onWritten: (count, millis) => {
-        if (logWrites) runSync(Effect.logDebug("pool written").pipe(Effect.annotateLogs({ count, millis })))
+        if (logWrites)
+          runSync(
+            Effect.logDebug("pool written").pipe(
+              Effect.annotateLogs({ count, millis: Math.round(millis * 100) / 100 }),
+            ),
+          )
       },
       onFailed: (error) => runSync(Effect.logError("pool write failed; retrying", error.message)),
     })
