@@ -390,7 +390,7 @@ describe("the pool file and the node folder at start-up", () => {
     }),
   )
 
-  it.scoped("a bad PORT, a bad setting, or a malformed known-peers.json is refused with the file's name", () =>
+  it.scoped("a missing folder, a bad PORT, a bad setting, or a malformed known-peers.json is refused by name", () =>
     Effect.gen(function* () {
       const dir = yield* tempFolder
       const cases = [
@@ -410,6 +410,14 @@ describe("the pool file and the node folder at start-up", () => {
         expect(error._tag).toBe("NodeConfigError")
         expect(error.message).toContain(join(folder, c.names))
       }
+      // A folder that is not there, or a file named as the folder.
+      const missing = yield* Effect.flip(NodeConfigFolder.make(join(dir, "node-missing")))
+      expect(missing.message).toBe(
+        `node folder ${join(dir, "node-missing")} does not exist: name an existing one, or create one with npm run clone-node`,
+      )
+      yield* Effect.promise(() => writeFile(join(dir, "a-file"), ""))
+      const notFolder = yield* Effect.flip(NodeConfigFolder.make(join(dir, "a-file")))
+      expect(notFolder.message).toContain("is not a folder")
     }).pipe(Effect.provide(NodeContext.layer)),
   )
 

@@ -57,11 +57,29 @@ const readKnownPeers = (file: string) =>
     return peers
   })
 
+/** A node folder must exist: the pool is written there, and a mistyped name should not look like a missing PORT. */
+const requireFolder = (absolute: string) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const info = yield* fs.stat(absolute).pipe(Effect.option)
+    if (Option.isNone(info)) {
+      return yield* new NodeConfigError({
+        message: `node folder ${absolute} does not exist: name an existing one, or create one with npm run clone-node`,
+      })
+    }
+    if (info.value.type !== "Directory") {
+      return yield* new NodeConfigError({
+        message: `${absolute} is not a folder: name a node folder (one with a .env)`,
+      })
+    }
+  })
+
 /** Reads a node folder: its .env (PORT, MY_PUBLIC_KEY; the environment overrides it) and known-peers.json. */
 export const make = (folder: string) =>
   Effect.gen(function* () {
     const path = yield* Path.Path
     const absolute = path.resolve(folder)
+    yield* requireFolder(absolute)
     const provider = yield* folderConfigProvider(absolute)
     const settings = yield* Effect.withConfigProvider(
       Config.all({
