@@ -8,8 +8,8 @@ const flushTimeout = "5 seconds"
 /**
  * What a node says when it stops: `stopping` as its shutdown begins (how many connections it closes,
  * how many transactions it holds), then `stopped` once its connections are closed and its pool is on
- * disk, or an error naming what is not on disk. Peers hold the same transactions, and the catch-up
- * sync brings them back when the node starts again, which the error says.
+ * disk, or an error if it is not there in time. What the node relayed, its peers hold, and the
+ * catch-up sync brings it back when the node starts again, which the error says.
  *
  * `stopping` is a finalizer added last (it runs first), `stopped` one added first (it runs last); a node
  * that never finished starting says neither.
@@ -34,7 +34,7 @@ export const makeShutdownReport = Effect.gen(function* () {
     const held = yield* pool.size
     if (Option.isNone(flushed)) {
       return yield* Effect.logError(
-        "stopped with transactions not yet written to transactions.json; the peers it relayed them to give them back when it starts again",
+        "stopped with transactions not yet written to transactions.json; peers that received them give them back when the node starts again",
       ).pipe(Effect.annotateLogs({ pool: held, waited: flushTimeout }))
     }
     const millis = (yield* Clock.currentTimeMillis) - since.value
