@@ -83,7 +83,6 @@ const runWriter = (method: Method, folder: string) => {
   const pool = join(folder, "transactions.json")
   writeFileSync(pool, "[]")
   const rendered = makeRenderedPool([])
-  const transactions = makeTransactions(100_000)
   const reuse = method === "reuse" ? makeReuseWriter(pool) : undefined
   const write = (done: () => void) => {
     const parts = rendered.file()
@@ -102,8 +101,7 @@ const runWriter = (method: Method, folder: string) => {
   }
   process.on("message", (message) => {
     if (message === "stop") process.exit(0)
-    const tx = transactions[rendered.count()]
-    if (tx !== undefined) rendered.append(tx)
+    for (const tx of makeTransactions(1)) rendered.append(tx)
     const start = clock()
     write(() => process.send?.({ start, end: clock() } satisfies Done))
   })
