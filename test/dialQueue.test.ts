@@ -30,8 +30,6 @@ const makeHeldTransport = Effect.gen(function* () {
     remote: "peer",
     receive: Effect.never,
     send: () => Effect.void,
-    unsafeSend: () => undefined,
-    intercept: () => Effect.void,
     close: Effect.void,
     unsafePing: () => undefined,
   }

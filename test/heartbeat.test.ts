@@ -11,8 +11,6 @@ const makeQuietConnection = (remote: string) => {
     remote,
     receive: Effect.succeed(Option.none()),
     send: () => Effect.void,
-    unsafeSend: () => undefined,
-    intercept: () => Effect.void,
     close: Effect.sync(() => {
       state.closed = true
     }),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Schema, TestClock } from "effect"
-import { decodeFrame } from "../src/domain/Message.js"
+import { decodeFrame, traceparentIn } from "../src/domain/Message.js"
 import { NodeStatus, poolDigest } from "../src/domain/NodeStatus.js"
 import { Traceparent } from "../src/domain/TraceContext.js"
 import { makeTransaction } from "../src/domain/Transaction.js"
@@ -116,13 +116,22 @@ describe("per-node statistics and the HTTP side", () => {
 })
 
 describe("trace context in TRANSACTION messages", () => {
-  it("our decoder accepts it beside type and data, drops a malformed one, and strips unknown fields", () => {
+  it("our decoder accepts it beside type and data, ignores a malformed one, and strips unknown fields", () => {
     const frame = (extra: Record<string, unknown>) => JSON.stringify({ type: "TRANSACTION", data: tx, ...extra })
-    expect(decodeFrame(frame({ traceparent, note: "x" }))).toEqual(
-      Either.right({ type: "TRANSACTION", data: tx, traceparent }),
-    )
-    expect(decodeFrame(frame({ traceparent: "00-nonsense" }))).toEqual(Either.right({ type: "TRANSACTION", data: tx }))
-    expect(decodeFrame(frame({ traceparent: 42 }))).toEqual(Either.right({ type: "TRANSACTION", data: tx }))
+    const decoded = decodeFrame(frame({ traceparent, note: "x" }))
+    expect(decoded).toEqual(Either.right({ type: "TRANSACTION", data: tx, traceparent }))
+    if (Either.isRight(decoded) && decoded.right.type === "TRANSACTION") {
+      expect(traceparentIn(decoded.right)).toBe(traceparent)
+    }
+    for (const malformed of ["00-nonsense", 42]) {
+      const message = decodeFrame(frame({ traceparent: malformed }))
+      // The transaction stands; the trace context is not used.
+      expect(Either.map(message, ({ type, data }) => ({ type, data }))).toEqual(
+        Either.right({ type: "TRANSACTION", data: tx }),
+      )
+      if (Either.isRight(message) && message.right.type === "TRANSACTION")
+        expect(traceparentIn(message.right)).toBeUndefined()
+    }
   })
 
   /** A node on 4001 with an observer peer connected to it; answers the node and the observer's recorder. */

@@ -1,4 +1,4 @@
-import { Either, Schema } from "effect"
+import { Either, ParseResult, Schema } from "effect"
 
 /**
  * A peer address as the protocol uses it: `ws://host:port` (or `wss://`), normalised so that
@@ -34,8 +34,8 @@ const nameAuthority = /^([^:]*)(?::(.*))?$/
 const hostName = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?$/i
 const canonicalPort = /^[1-9][0-9]{0,4}$/
 
-/** Parses and normalises an address, or says what is wrong with it. */
-export const parseAddress = (input: unknown): Either.Either<Address, AddressProblem> => {
+/** The normalised form of an address, or what is wrong with it: the core of `AddressFromString`. */
+const normaliseAddress = (input: unknown): Either.Either<string, AddressProblem> => {
   if (typeof input !== "string") return Either.left("not a string")
   if (input.length > MAX_ADDRESS_LENGTH) return Either.left("too long")
   if (!printableAscii.test(input)) return Either.left("whitespace or non-ASCII characters")
@@ -56,8 +56,52 @@ export const parseAddress = (input: unknown): Either.Either<Address, AddressProb
   const host = normaliseHost(rawHost)
   if (host === undefined) return Either.left("invalid host")
   if (host === "0.0.0.0" || host === "[::]") return Either.left("unspecified host (0.0.0.0 or [::])")
-  return Either.right(Address.make(`${scheme.toLowerCase()}://${host}:${port}`))
+  return Either.right(`${scheme.toLowerCase()}://${host}:${port}`)
 }
+
+/**
+ * Any string that names a peer, decoded to its normalised, branded Address (encoded back as that
+ * text). The one way an address is read: HANDSHAKE entries, known-peers.json and the configuration.
+ */
+export const AddressFromString = Schema.transformOrFail(Schema.Unknown, Address, {
+  strict: true,
+  decode: (input, _, ast) =>
+    Either.match(normaliseAddress(input), {
+      onLeft: (problem) => ParseResult.fail(new ParseResult.Type(ast, input, problem)),
+      onRight: (normalised) => ParseResult.succeed(normalised),
+    }),
+  encode: ParseResult.succeed,
+})
+
+const decodeAddress = Schema.decodeUnknownEither(AddressFromString, { errors: "first" })
+
+const problems: ReadonlySet<string> = new Set<AddressProblem>([
+  "not a string",
+  "too long",
+  "whitespace or non-ASCII characters",
+  "not a ws:// or wss:// URL",
+  "credentials are not allowed",
+  "missing host",
+  "invalid host",
+  "unspecified host (0.0.0.0 or [::])",
+  "missing port",
+  "invalid port",
+  "port out of range",
+  "paths, queries and fragments are not allowed",
+])
+const isProblem = (text: string): text is AddressProblem => problems.has(text)
+
+/** The problem `AddressFromString` found, as its issue states it. */
+const problemOf = (error: ParseResult.ParseError): AddressProblem => {
+  let issue: ParseResult.ParseIssue = error.issue
+  while (issue._tag === "Transformation" || issue._tag === "Refinement") issue = issue.issue
+  const message = issue._tag === "Type" ? issue.message : undefined
+  return message !== undefined && isProblem(message) ? message : "not a ws:// or wss:// URL"
+}
+
+/** Decodes an address with `AddressFromString`, or says what is wrong with it. */
+export const parseAddress = (input: unknown): Either.Either<Address, AddressProblem> =>
+  Either.mapLeft(decodeAddress(input), problemOf)
 
 /** Parsed addresses a node remembers (a bound, so a hostile peer cannot grow the cache). */
 const ADDRESS_CACHE_SIZE = 4096
@@ -99,6 +143,3 @@ const normaliseHost = (raw: string): string | undefined => {
 
 /** The address a node on `port` announces, as the spec requires. */
 export const localAddress = (port: number): Address => Address.make(`ws://localhost:${port}`)
-
-/** The port of a normalised address. */
-export const portOf = (address: Address): number => Number(address.slice(address.lastIndexOf(":") + 1))

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto"
-import { Schema } from "effect"
+import { ParseResult, Schema } from "effect"
 
 /** The hash the spec's add-transaction computes: SHA-256 of the fields' string concatenation. */
 export const transactionHash = (fields: {
@@ -27,11 +27,17 @@ const TransactionFields = Schema.Struct({
 
 /**
  * A transaction of the spec's shape. Decoding checks the field types, that the amount is a
- * positive finite number, and that the hash matches the other fields.
+ * positive finite number, and that the hash matches the other fields. Encoding writes the fields as
+ * they are: a Transaction value was checked when it was decoded or made.
  */
-export const Transaction = TransactionFields.pipe(
-  Schema.filter((tx) => transactionHash(tx) === tx.hash || "hash does not match the transaction's fields"),
-)
+export const Transaction = Schema.transformOrFail(TransactionFields, Schema.typeSchema(TransactionFields), {
+  strict: true,
+  decode: (tx, _, ast) =>
+    transactionHash(tx) === tx.hash
+      ? ParseResult.succeed(tx)
+      : ParseResult.fail(new ParseResult.Type(ast, tx, "hash does not match the transaction's fields")),
+  encode: ParseResult.succeed,
+})
 export type Transaction = typeof Transaction.Type
 
 /** Builds a valid transaction, as the spec's add-transaction does. */

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto"
 import { Context, Effect, Exit, Layer, Mailbox } from "effect"
 import type { Address } from "../domain/Address.js"
 import { type Connection, DialError, ListenError, Transport } from "../services/Transport.js"
-import { makeInbox } from "./frameRuns.js"
+import { type Inbox, makeInbox } from "./inbox.js"
 
 /**
  * An in-process network shared by every TransportMemory node of a test: listeners by `host:port`.
@@ -42,28 +42,24 @@ export const makeConnectionPair = (
   nodeIds: { readonly left?: string | undefined; readonly right?: string | undefined } = {},
   leftIp?: string,
 ) =>
-  Effect.sync(() => {
-    const inboxOf = () => makeInbox<never>({ yieldIfBusy: Effect.void, onFailure: () => Effect.void })
-    const leftInbox = inboxOf()
-    const rightInbox = inboxOf()
+  Effect.gen(function* () {
+    const inboxOf = makeInbox<never>({ onFailure: () => Effect.void })
+    const leftInbox = yield* inboxOf
+    const rightInbox = yield* inboxOf
     const close = Effect.sync(() => {
       leftInbox.end(Exit.void)
       rightInbox.end(Exit.void)
     })
     const end = (
-      inbox: ReturnType<typeof inboxOf>,
-      outbox: ReturnType<typeof inboxOf>,
+      inbox: Inbox<never>,
+      outbox: Inbox<never>,
       remote: string,
       remoteAnswers: () => boolean,
       peerNodeId: string | undefined,
     ): Connection => ({
       remote,
       receive: inbox.receive,
-      // Every frame goes to the reader: delivery here is synchronous, so a handler would relay a frame
-      // before its sender's other sends had arrived anywhere, which no network does.
-      intercept: () => Effect.void,
-      unsafeSend: outbox.enqueue,
-      send: (frame) => Effect.sync(() => outbox.enqueue(frame)),
+      send: (frame) => Effect.sync(() => outbox.offer(frame)),
       close,
       unsafePing: (onPong) => {
         if (remoteAnswers()) onPong()

@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto"
 import { createServer, type IncomingMessage } from "node:http"
 import type { Socket } from "node:net"
-import { Data, Effect, Exit, Layer, Mailbox, Scope } from "effect"
+import { Data, Effect, Exit, Layer, Mailbox, Runtime, Scope } from "effect"
 import { WebSocket, WebSocketServer } from "ws"
 import type { Address } from "../domain/Address.js"
 import { NodeStats } from "../services/NodeStats.js"
 import { type Connection, DialError, type Frame, ListenError, Transport, timedOut } from "../services/Transport.js"
-import { makeInbox } from "./frameRuns.js"
 import { makeHostLookup } from "./hostLookup.js"
+import { makeInbox } from "./inbox.js"
 import { makePlainHttpListener } from "./plainHttp.js"
 
 export interface TransportWsOptions {
@@ -42,56 +42,55 @@ const wrapSocket = (
   socket: WebSocket,
   remote: string,
   maxPayload: number,
-  turns: ReturnType<typeof makeTurnClock>,
   /** The TCP socket under the WebSocket (known once the upgrade is done). */
   tcp: () => Socket | undefined,
-): Connection => {
-  const send = makeCorkedSend(socket, tcp)
-  // A frame too large ends the frames with a log line, by the reader's fiber, so the line carries
-  // the node and peer of the connection.
-  const inbox = makeInbox<FrameTooLarge>({
-    ...turns,
-    // A peer that sends faster than we read is held back by TCP, not by our memory.
-    flow: { pause: () => socket.pause(), resume: () => socket.resume() },
-    onFailure: () =>
-      Effect.logWarning("frame refused").pipe(
-        Effect.annotateLogs({
-          reason: "too large",
-          limit: `${maxPayload} bytes`,
-          detail: "connection closed (1009)",
-        }),
-        Effect.zipRight(Effect.flatMap(NodeStats, (stats) => stats.increment("framesRefused"))),
-      ),
-  })
-  socket.on("message", (data, isBinary) => {
-    inbox.offer(isBinary ? toBytes(data) : data.toString())
-  })
-  socket.on("close", () => inbox.end(Exit.void))
-  // Errors are followed by "close"; only an oversized frame is worth telling the reader about.
-  socket.on("error", (error: Error & { code?: string }) => {
-    if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") inbox.end(Exit.fail(new FrameTooLarge()))
-  })
-  if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) inbox.end(Exit.void)
-  return {
-    remote,
-    receive: inbox.receive,
-    intercept: inbox.intercept,
-    unsafeSend: send,
-    send: (frame) => Effect.sync(() => send(frame)),
-    // The frames end at once (those already received are still read): a peer that never completes the
-    // closing handshake must not keep the reader waiting.
-    close: Effect.sync(() => {
-      closeSocket(socket)
-      inbox.end(Exit.void)
+): Effect.Effect<Connection> =>
+  Effect.map(
+    // A frame too large ends the frames with a log line, by the reader's fiber, so the line carries
+    // the node and peer of the connection.
+    makeInbox<FrameTooLarge>({
+      // A peer that sends faster than we read is held back by TCP, not by our memory.
+      flow: { pause: () => socket.pause(), resume: () => socket.resume() },
+      onFailure: () =>
+        Effect.logWarning("frame refused").pipe(
+          Effect.annotateLogs({
+            reason: "too large",
+            limit: `${maxPayload} bytes`,
+            detail: "connection closed (1009)",
+          }),
+          Effect.zipRight(Effect.flatMap(NodeStats, (stats) => stats.increment("framesRefused"))),
+        ),
     }),
-    // ws answers pings by itself; only a peer whose event loop or network is stuck stays silent.
-    unsafePing: (onPong) => {
-      if (socket.readyState !== WebSocket.OPEN) return
-      socket.once("pong", onPong)
-      socket.ping()
+    (inbox): Connection => {
+      const send = makeCorkedSend(socket, tcp)
+      socket.on("message", (data, isBinary) => {
+        inbox.offer(isBinary ? toBytes(data) : data.toString())
+      })
+      socket.on("close", () => inbox.end(Exit.void))
+      // Errors are followed by "close"; only an oversized frame is worth telling the reader about.
+      socket.on("error", (error: Error & { code?: string }) => {
+        if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") inbox.end(Exit.fail(new FrameTooLarge()))
+      })
+      if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) inbox.end(Exit.void)
+      return {
+        remote,
+        receive: inbox.receive,
+        send: (frame) => Effect.sync(() => send(frame)),
+        // The frames end at once (those already received are still read): a peer that never completes the
+        // closing handshake must not keep the reader waiting.
+        close: Effect.sync(() => {
+          closeSocket(socket)
+          inbox.end(Exit.void)
+        }),
+        // ws answers pings by itself; only a peer whose event loop or network is stuck stays silent.
+        unsafePing: (onPong) => {
+          if (socket.readyState !== WebSocket.OPEN) return
+          socket.once("pong", onPong)
+          socket.ping()
+        },
+      }
     },
-  }
-}
+  )
 
 /**
  * Sends frames on `socket`, holding the TCP socket corked until the current turn of the event loop
@@ -122,38 +121,6 @@ const withPeerNodeId = (connection: Connection, message: IncomingMessage | undef
   return typeof id === "string" && id !== "" ? { ...connection, peerNodeId: id } : connection
 }
 
-const nextTurn = Effect.async<void>((resume) => {
-  const handle = setImmediate(() => resume(Effect.void))
-  return Effect.sync(() => clearImmediate(handle))
-})
-
-/** How long frame handling may hold the event loop before it lets I/O (other sockets, the pool file) run. */
-const sliceMillis = 4
-
-/**
- * How long the current turn of the event loop has lasted: the first ask in a turn starts its clock.
- * `yieldIfBusy` yields to the event loop once a turn has lasted a slice, and otherwise costs a clock
- * read; `overSlice` tells the per-frame fast path to leave the rest of a burst to the readers, which
- * yield. One per transport: every connection of a process shares one event loop.
- */
-const makeTurnClock = () => {
-  let turnStartedAt = 0
-  const elapsed = () => {
-    const now = performance.now()
-    if (turnStartedAt !== 0) return now - turnStartedAt
-    turnStartedAt = now
-    // The turn ends when the event loop next gets to run; a new slice starts then.
-    setImmediate(() => {
-      turnStartedAt = 0
-    })
-    return 0
-  }
-  return {
-    yieldIfBusy: Effect.suspend(() => (elapsed() < sliceMillis ? Effect.void : nextTurn)),
-    overSlice: () => elapsed() >= sliceMillis,
-  }
-}
-
 const toBytes = (data: WebSocket.RawData): Uint8Array =>
   Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data
 
@@ -179,7 +146,8 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
   Effect.gen(function* () {
     const answerPlainHttp = yield* makePlainHttpListener
     const nodeId = randomUUID()
-    const turns = makeTurnClock()
+    // Sockets are accepted in ws's callbacks: their connections are made there, with this runtime.
+    const runSync = Runtime.runSync(yield* Effect.runtime<never>())
     // Every dial of a forming mesh names the same host or few: each is resolved once, not per dial.
     const lookup = makeHostLookup()
 
@@ -193,7 +161,7 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
             const server = createServer(answerPlainHttp)
             server.on("upgrade", (request, socket, head) => {
               wss.handleUpgrade(request, socket, head, (ws) => {
-                const connection = wrapSocket(ws, remoteOf(request), options.maxPayload, turns, () => request.socket)
+                const connection = runSync(wrapSocket(ws, remoteOf(request), options.maxPayload, () => request.socket))
                 const remoteIp = request.socket.remoteAddress
                 accepted.unsafeOffer(
                   withPeerNodeId(remoteIp === undefined ? connection : { ...connection, remoteIp }, request),
@@ -241,7 +209,7 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
             })
             socket = opening
             let response: IncomingMessage | undefined
-            const connection = wrapSocket(opening, address, options.maxPayload, turns, () => response?.socket)
+            const connection = runSync(wrapSocket(opening, address, options.maxPayload, () => response?.socket))
             opening.once("upgrade", (upgrade) => {
               response = upgrade
             })

@@ -1,11 +1,10 @@
-import { Clock, Data, Effect, Either, Option } from "effect"
+import { Clock, Data, Effect, Either } from "effect"
 import { showEntry } from "../domain/addressList.js"
 import { exceedsJsonDepth } from "../domain/jsonDepth.js"
-import { decodeFrame, type Message, type TransactionMessage } from "../domain/Message.js"
+import { decodeFrame, type Message } from "../domain/Message.js"
 import { type BucketRate, fullBucket, takeToken } from "../domain/tokenBucket.js"
 import { Limits, type LimitsShape } from "../services/Limits.js"
 import { NodeStats, type NodeStatsShape } from "../services/NodeStats.js"
-import { TransactionPool } from "../services/TransactionPool.js"
 import type { Frame } from "../services/Transport.js"
 
 /** A peer went over its budget of bad frames: its connection ends. */
@@ -24,30 +23,17 @@ export type FrameRefusal =
 /** What the guard made of one frame. */
 export type Verdict =
   | { readonly _tag: "Message"; readonly message: Message }
-  /** A TRANSACTION frame whose hash the pool already holds: a copy, dropped without decoding. */
-  | { readonly _tag: "Known" }
   | { readonly _tag: "Refused"; readonly reason: FrameRefusal; readonly detail: string }
   | { readonly _tag: "Unknown"; readonly type: string }
 
 /** Checks one connection's frames, in order; built per connection because it keeps that peer's budgets. */
 export interface FrameGuard {
   /**
-   * What one frame holds, decided synchronously at time `now` (ms): a message, a copy of a known
-   * transaction, a refusal, or a message of a type this node does not know. Runs for every frame, so
+   * What one frame holds, decided synchronously at time `now` (ms): a message (decoded by its
+   * Schema), a refusal, or a message of a type this node does not know. Runs for every frame, so
    * it is plain code; what a verdict costs in logs and budgets is `refuse` and `ignore`.
    */
   readonly inspect: (frame: Frame, now: number) => Verdict
-  /**
-   * What a TRANSACTION frame holds, as `inspect` decides, when that is one the per-frame fast path
-   * takes (a copy of a known transaction, or a new one that `wanted` accepts: no refusal to log), the
-   * peer's message budget allowing; otherwise undefined and nothing is counted: the frame is left to
-   * `inspect`.
-   */
-  readonly inspectTransaction: (
-    frame: Frame,
-    now: number,
-    wanted: (message: TransactionMessage) => boolean,
-  ) => Verdict | undefined
   /**
    * A refused frame: one warning line naming the reason and the limit, counted against the peer's
    * budget of bad frames. Fails with TooManyBadFrames once the peer has sent more than it allows.
@@ -77,16 +63,6 @@ const limitOf = (reason: FrameRefusal, limits: LimitsShape): string => {
 
 const byteLength = (frame: Frame): number => (typeof frame === "string" ? Buffer.byteLength(frame) : frame.byteLength)
 
-const transactionPrefix = '{"type":"TRANSACTION","data":{'
-
-/**
- * The hash of a TRANSACTION frame as JSON.stringify writes one (ours and the spec's). In a mesh most
- * TRANSACTION frames a node receives are copies of one it already holds: recognising them by hash
- * skips the decoding and the SHA-256 check. Whatever such a frame holds, it would be dropped anyway.
- */
-const transactionHashOf = (frame: string): string | undefined =>
-  frame.startsWith(transactionPrefix) ? /"hash":"([0-9a-f]{64})"/.exec(frame.slice(0, 4096))?.[1] : undefined
-
 /**
  * Makes the guards of a node's connections: the services are looked up once, per node; each guard,
  * made by a plain call with its budgets full at `startedAt` (ms), holds only its connection's budgets.
@@ -94,17 +70,14 @@ const transactionHashOf = (frame: string): string | undefined =>
 export const makeFrameGuards = Effect.gen(function* () {
   const limits = yield* Limits
   const stats = yield* NodeStats
-  const pool = yield* Effect.serviceOption(TransactionPool)
-  const holds = Option.match(pool, { onNone: () => () => false, onSome: (pool) => pool.holds })
   const messageRate = { capacity: limits.messageBurst, perSecond: limits.messagesPerSecond }
   const badFrameRate = { capacity: limits.badFramesPerMinute, perSecond: limits.badFramesPerMinute / 60 }
-  return (startedAt: number): FrameGuard => guardOf(limits, stats, holds, messageRate, badFrameRate, startedAt)
+  return (startedAt: number): FrameGuard => guardOf(limits, stats, messageRate, badFrameRate, startedAt)
 })
 
 const guardOf = (
   limits: LimitsShape,
   stats: NodeStatsShape,
-  holds: (hash: string) => boolean,
   messageRate: BucketRate,
   badFrameRate: BucketRate,
   startedAt: number,
@@ -119,38 +92,14 @@ const guardOf = (
     const [allowed, next] = takeToken(messages, messageRate, now)
     messages = next
     if (!allowed) return refused("rate limit exceeded", "frame dropped")
-    return classify(frame)
-  }
-
-  /** What a frame holds, without counting it against the message budget. */
-  const classify = (frame: Frame): Verdict => {
     if (typeof frame !== "string") return refused("binary frame", `${frame.byteLength} bytes`)
     const size = byteLength(frame)
     if (size > limits.maxPayloadBytes) return refused("too large", `${size} bytes`)
     if (exceedsJsonDepth(frame, limits.maxJsonDepth)) return refused("too deeply nested", frame)
-    const knownHash = transactionHashOf(frame)
-    if (knownHash !== undefined && holds(knownHash)) return known
     const decoded = decodeFrame(frame)
     if (Either.isRight(decoded)) return { _tag: "Message", message: decoded.right }
     const error = decoded.left
     return error._tag === "FrameRejected" ? refused(error.reason, error.detail) : { _tag: "Unknown", type: error.type }
-  }
-
-  const inspectTransaction = (
-    frame: Frame,
-    now: number,
-    wanted: (message: TransactionMessage) => boolean,
-  ): Verdict | undefined => {
-    if (typeof frame !== "string" || !frame.startsWith(transactionPrefix)) return undefined
-    const verdict = classify(frame)
-    const takes =
-      verdict._tag === "Known" ||
-      (verdict._tag === "Message" && verdict.message.type === "TRANSACTION" && wanted(verdict.message))
-    if (!takes) return undefined
-    const [allowed, next] = takeToken(messages, messageRate, now)
-    if (!allowed) return undefined
-    messages = next
-    return verdict
   }
 
   const refuse = (reason: FrameRefusal, detail: string) =>
@@ -171,7 +120,5 @@ const guardOf = (
       Effect.zipRight(stats.messageReceived("OTHER")),
     )
 
-  return { inspect, inspectTransaction, refuse, ignore }
+  return { inspect, refuse, ignore }
 }
-
-const known: Verdict = { _tag: "Known" }

@@ -1,7 +1,5 @@
 import { type Chunk, Clock, Effect, Option } from "effect"
 import type { Address, AddressParser } from "../domain/Address.js"
-import { forEachDiscard } from "../domain/forEachDiscard.js"
-import { withLogAnnotation } from "../domain/isLogged.js"
 import type { Handshake, Message, TransactionMessage } from "../domain/Message.js"
 import { NodeStats, type NodeStatsShape } from "../services/NodeStats.js"
 import type { TransactionPool } from "../services/TransactionPool.js"
@@ -38,91 +36,53 @@ const handle = (message: Exclude<Message, TransactionMessage>, context: FrameCon
             ? context.link.onPeers(message)
             : onSync(message, context.reply, context.syncBudget),
       ),
-      withLogAnnotation("type", message.type),
+      Effect.annotateLogs("type", message.type),
     )
 
-/** TRANSACTION frames in a row: the decoded ones, and how many were copies of known transactions. */
-const handleTransactions = (
-  messages: ReadonlyArray<TransactionMessage>,
-  copies: number,
-  now: number,
-  context: FrameContext,
-) => {
-  const counted = context.stats
-    .messageReceived("TRANSACTION", messages.length + copies)
-    .pipe(Effect.zipRight(copies > 0 ? context.stats.increment("transactionsDuplicate", copies) : Effect.void))
-  if (messages.length === 0) return counted
-  return Effect.zipRight(
-    counted,
-    // Its log lines carry type=TRANSACTION themselves: no annotation is set up per batch.
-    context.gossip.onTransactions(messages, context.link.relay, now),
-  )
-}
+/** TRANSACTION frames in a row, decoded, to the gossip as one batch. */
+const handleTransactions = (messages: ReadonlyArray<TransactionMessage>, now: number, context: FrameContext) =>
+  context.stats
+    .messageReceived("TRANSACTION", messages.length)
+    .pipe(Effect.zipRight(context.gossip.onTransactions(messages, context.link.relay, now)))
 
 /**
  * A run of incoming frames, in order, from the connection's guard to the handlers of their message
- * types. The guard logs and drops whatever is not a message; a bad frame never ends the node.
- * Consecutive TRANSACTION frames are handled as one batch (in a mesh they are most of the traffic);
- * every other message is handled on its own, after the transactions before it.
+ * types. The guard decides synchronously what each frame is (a plain pass over the run); the steps
+ * it leads to are then run in order. The guard logs and drops whatever is not a message; a bad frame
+ * never ends the node. Consecutive TRANSACTION frames are handled as one batch (in a mesh they are
+ * most of the traffic); every other message is handled on its own, after the transactions before it.
  */
 export const receiveFrames = (frames: Chunk.Chunk<Frame>, context: FrameContext) =>
   Effect.flatMap(Clock.currentTimeMillis, (now) => {
     let transactions: Array<TransactionMessage> = []
-    let copies = 0
-    // The effects to run, in order; built in one synchronous pass over the frames.
     const steps: Array<Effect.Effect<void, TooManyBadFrames, TransactionPool>> = []
     const endBatch = () => {
-      if (transactions.length === 0 && copies === 0) return
-      steps.push(handleTransactions(transactions, copies, now, context))
+      if (transactions.length === 0) return
+      steps.push(handleTransactions(transactions, now, context))
       transactions = []
-      copies = 0
     }
     for (const frame of frames) {
       const verdict = context.guard.inspect(frame, now)
-      if (verdict._tag === "Known") {
-        copies++
+      if (verdict._tag !== "Message") {
+        endBatch()
+        steps.push(
+          verdict._tag === "Refused"
+            ? context.guard.refuse(verdict.reason, verdict.detail)
+            : context.guard.ignore(verdict.type),
+        )
         continue
       }
-      if (verdict._tag === "Message") {
-        const message = verdict.message
-        if (message.type === "TRANSACTION") {
-          transactions.push(message)
-          continue
-        }
-        endBatch()
-        steps.push(handle(message, context))
+      const message = verdict.message
+      if (message.type === "TRANSACTION") {
+        transactions.push(message)
         continue
       }
       endBatch()
-      steps.push(
-        verdict._tag === "Refused"
-          ? context.guard.refuse(verdict.reason, verdict.detail)
-          : context.guard.ignore(verdict.type),
-      )
+      steps.push(handle(message, context))
     }
     endBatch()
-    return forEachDiscard(steps, (step) => step)
+    return Effect.forEach(steps, (step) => step, { discard: true })
   })
-
-/**
- * The per-frame fast path (Connection.intercept): a TRANSACTION frame that is a copy or a new timely
- * one is handled as a plain call in the socket's callback, with no fiber woken. Any other frame (a
- * refusal, whose line and budget belong to the fiber, too) goes the fiber's way (`receiveFrames`),
- * and the transport keeps them in order.
- */
-const takeTransactionNow =
-  (context: FrameContext, clock: Clock.Clock, acceptNow: ReturnType<Gossip["acceptNowOn"]>) =>
-  (frame: Frame): boolean => {
-    const now = clock.unsafeCurrentTimeMillis()
-    const verdict = context.guard.inspectTransaction(frame, now, (message) => context.gossip.isTimely(message, now))
-    if (verdict === undefined) return false
-    context.stats.unsafe.messageReceived("TRANSACTION")
-    if (verdict._tag === "Known") context.stats.unsafe.increment("transactionsDuplicate")
-    else if (verdict._tag === "Message" && verdict.message.type === "TRANSACTION") {
-      acceptNow(verdict.message, context.link.relayNow, now)
-    }
-    return true
-  }
 
 /**
  * Makes a node's `serveFrames`: what does not depend on the connection (services, the gossip) is
@@ -144,8 +104,8 @@ export const makeFrameServer = (dial: (address: Address) => Effect.Effect<void>,
       link: ConnectionLink,
       adopt?: (message: Handshake) => Effect.Effect<void>,
     ) =>
-      Effect.clockWith((clock) => {
-        const now = clock.unsafeCurrentTimeMillis()
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
         const context: FrameContext = {
           onHandshake:
             adopt === undefined ? onHandshake : (message) => Effect.zipRight(adopt(message), onHandshake(message)),
@@ -156,16 +116,11 @@ export const makeFrameServer = (dial: (address: Address) => Effect.Effect<void>,
           stats,
           syncBudget: syncBudgetAt(now),
         }
-        const serve: Effect.Effect<void, TooManyBadFrames, TransactionPool> = Effect.flatMap(
-          connection.receive,
-          (frames) =>
-            Option.isNone(frames) ? Effect.void : Effect.zipRight(receiveFrames(frames.value, context), serve),
-        )
-        if (!gossip.fastPath) return serve
-        // The connection's fiber's runtime: the fast path's log lines carry its annotations.
-        return Effect.flatMap(Effect.runtime<never>(), (runtime) =>
-          Effect.zipRight(connection.intercept(takeTransactionNow(context, clock, gossip.acceptNowOn(runtime))), serve),
-        )
+        for (;;) {
+          const frames = yield* connection.receive
+          if (Option.isNone(frames)) return
+          yield* receiveFrames(frames.value, context)
+        }
       }).pipe(
         Effect.catchTag("TooManyBadFrames", (error) =>
           Effect.logWarning("peer disconnected: too many bad frames").pipe(

@@ -1,8 +1,8 @@
-import { Effect, LogLevel, Option, Runtime } from "effect"
-import { isLogged } from "../domain/isLogged.js"
-import { encodeTransactionFrame, type TransactionMessage } from "../domain/Message.js"
+import { Effect, Option } from "effect"
+import { encodeFrame, type TransactionMessage } from "../domain/Message.js"
 import { traceparentOf } from "../domain/TraceContext.js"
 import type { Transaction } from "../domain/Transaction.js"
+import { triageTransactions } from "../domain/transactionTriage.js"
 import { Limits } from "../services/Limits.js"
 import { NodeStats } from "../services/NodeStats.js"
 import { TracePropagation } from "../services/TracePropagation.js"
@@ -12,7 +12,7 @@ import { continueTrace } from "./traceContext.js"
 
 /**
  * The gossip of TRANSACTIONs received on a node's connections, with its services looked up once per
- * node (it runs for every frame).
+ * node (it runs for every run of frames).
  */
 export const makeGossip = Effect.gen(function* () {
   const pool = yield* TransactionPool
@@ -20,114 +20,68 @@ export const makeGossip = Effect.gen(function* () {
   const limits = yield* Limits
   const propagate = yield* TracePropagation
 
-  /** Whether `message`'s timeStamp is within the tolerance of `now`. */
-  const isTimely = (message: TransactionMessage, now: number) =>
-    message.data.timeStamp <= now + limits.futureToleranceMillis
-  const infoLogged = yield* isLogged(LogLevel.Info)
-
-  /** The messages whose timeStamp is within the tolerance of `now`; one too far ahead is refused with a line. */
-  const timely = (messages: ReadonlyArray<TransactionMessage>, now: number) => {
-    const accepted = messages.filter((message) => isTimely(message, now))
-    if (accepted.length === messages.length) return Effect.succeed(messages)
-    const refused = messages.filter((message) => !isTimely(message, now))
-    return Effect.as(
-      Effect.forEach(refused, (message) =>
-        Effect.logWarning("transaction refused").pipe(
-          Effect.annotateLogs({
-            type: "TRANSACTION",
-            reason: "timestamp too far in the future",
-            limit: `${limits.futureToleranceMillis} ms ahead of the node's clock`,
-            hash: message.data.hash,
-            timeStamp: message.data.timeStamp,
-            now,
-          }),
-        ),
-      ),
-      accepted,
+  /** One transaction stamped too far ahead: refused with a line. */
+  const refuseTooFarAhead = (message: TransactionMessage, now: number) =>
+    Effect.logWarning("transaction refused").pipe(
+      Effect.annotateLogs({
+        type: "TRANSACTION",
+        reason: "timestamp too far in the future",
+        limit: `${limits.futureToleranceMillis} ms ahead of the node's clock`,
+        hash: message.data.hash,
+        timeStamp: message.data.timeStamp,
+        now,
+      }),
     )
-  }
 
   /**
-   * TRANSACTIONs received on the connection, in order, at time `now` (already decoded and verified by
-   * their Schema): store the new ones and relay each to our peers (all of them, or those the sender
-   * does not reach itself: links.ts). A transaction already in the pool is neither stored nor sent
-   * again, which is what stops the gossip from looping. One timestamped too far in the future is refused.
-   *
-   * A burst of frames arrives as one batch: the pool takes it in one step and the per-transaction
-   * work is plain code, with a log line per transaction only when its level is on. With trace
-   * propagation on, each transaction gets its own span, continuing the sender's trace, and carries it on.
+   * One new transaction, sent on: in a span of its own that continues the sender's trace, and, when
+   * this node propagates traces, names that span as the parent in the frame it relays.
+   */
+  const forward = (message: TransactionMessage, relay: ConnectionLink["relay"]) =>
+    Effect.gen(function* () {
+      yield* Effect.logDebug("transaction accepted")
+      const span = propagate ? Option.getOrUndefined(yield* Effect.option(Effect.currentSpan)) : undefined
+      const frame = encodeFrame(
+        span === undefined
+          ? { type: "TRANSACTION", data: message.data }
+          : { type: "TRANSACTION", data: message.data, traceparent: traceparentOf(span) },
+      )
+      return yield* relay(frame)
+    }).pipe(
+      Effect.annotateLogs({ type: "TRANSACTION", hash: message.data.hash }),
+      Effect.withSpan("Gossip.transaction", {
+        attributes: { hash: message.data.hash },
+        ...continueTrace(message),
+        captureStackTrace: false,
+      }),
+    )
+
+  /**
+   * TRANSACTIONs received on one connection, in order, at time `now` (decoded and verified by their
+   * Schema): copies of what the pool holds are dropped, which is what stops the gossip from looping;
+   * one stamped too far ahead is refused; the new ones are stored in one step and relayed to our
+   * peers (all of them, or those the sender does not reach itself: links.ts).
    */
   const onTransactions = (messages: ReadonlyArray<TransactionMessage>, relay: ConnectionLink["relay"], now: number) =>
     Effect.gen(function* () {
-      const accepted = yield* timely(messages, now)
-      const added = yield* pool.addAll(accepted.map((message) => message.data))
-      yield* stats.increment("transactionsDuplicate", accepted.length - added.length)
+      const { fresh, copies, tooFarAhead } = triageTransactions(messages, now, limits.futureToleranceMillis, pool.holds)
+      yield* Effect.forEach(tooFarAhead, (message) => refuseTooFarAhead(message, now), { discard: true })
+      const added = fresh.length === 0 ? [] : yield* pool.addAll(fresh.map((message) => message.data))
+      const duplicates = copies + fresh.length - added.length
+      if (duplicates > 0) yield* stats.increment("transactionsDuplicate", duplicates)
       if (added.length === 0) return
       yield* stats.transactionsAccepted(added)
-      if (propagate) {
-        const sent = yield* Effect.forEach(freshMessages(accepted, added), (message) => forwardTraced(message, relay))
-        return yield* stats.messagesSent("TRANSACTION", sum(sent))
-      }
-      let sent = 0
-      for (const tx of added) {
-        if (infoLogged) {
-          yield* Effect.logInfo("transaction accepted").pipe(
-            Effect.annotateLogs({ type: "TRANSACTION", hash: tx.hash }),
-          )
-        }
-        sent += yield* relay(encodeTransactionFrame(tx))
-      }
-      yield* stats.messagesSent("TRANSACTION", sent)
+      const sent = yield* Effect.forEach(freshMessages(fresh, added), (message) => forward(message, relay))
+      yield* stats.messagesSent(
+        "TRANSACTION",
+        sent.reduce((total, count) => total + count, 0),
+      )
     })
 
-  /**
-   * `onTransactions` for one timely transaction, as a plain call, for the per-frame fast path
-   * (frames.ts), of the connection whose fiber's runtime is `runtime`. Not with trace propagation
-   * (`fastPath`): each transaction then has a span of its own.
-   */
-  const acceptNowOn = (runtime: Runtime.Runtime<never>) => {
-    // The log line is written with the connection's own runtime, so it carries the node and peer
-    // annotations a line of the connection's fiber would.
-    const logAcceptedNow = infoLogged
-      ? (hash: string) =>
-          Runtime.runSync(runtime)(
-            Effect.logInfo("transaction accepted").pipe(Effect.annotateLogs({ type: "TRANSACTION", hash })),
-          )
-      : undefined
-    return (message: TransactionMessage, relayNow: ConnectionLink["relayNow"], now: number) => {
-      const added = pool.unsafeAddAll([message.data])
-      if (added.length === 0) return stats.unsafe.increment("transactionsDuplicate")
-      stats.unsafe.transactionsAccepted(added, now)
-      logAcceptedNow?.(message.data.hash)
-      stats.unsafe.messagesSent("TRANSACTION", relayNow(encodeTransactionFrame(message.data)))
-    }
-  }
-
-  const fastPath = !propagate
-
-  return { onTransactions, isTimely, acceptNowOn, fastPath }
+  return { onTransactions }
 })
 
 export type Gossip = Effect.Effect.Success<typeof makeGossip>
-
-/** One transaction in a span of its own; the frame relayed names that span as the parent. */
-const forwardTraced = (message: TransactionMessage, relay: ConnectionLink["relay"]) =>
-  Effect.gen(function* () {
-    yield* Effect.logInfo("transaction accepted")
-    const span = yield* Effect.option(Effect.currentSpan)
-    const sent = yield* relay(
-      encodeTransactionFrame(message.data, Option.getOrUndefined(Option.map(span, traceparentOf))),
-    )
-    yield* Effect.logDebug("transaction forwarded").pipe(Effect.annotateLogs({ peers: sent }))
-    return sent
-  }).pipe(
-    Effect.annotateLogs({ type: "TRANSACTION", hash: message.data.hash }),
-    Effect.withSpan("Gossip.transaction", {
-      attributes: { hash: message.data.hash },
-      ...continueTrace(message),
-      captureStackTrace: false,
-    }),
-  )
 
 /** The messages whose transactions the pool took (`added`, in order, a subsequence of theirs). */
 const freshMessages = (messages: ReadonlyArray<TransactionMessage>, added: ReadonlyArray<Transaction>) => {
@@ -137,5 +91,3 @@ const freshMessages = (messages: ReadonlyArray<TransactionMessage>, added: Reado
   }
   return fresh
 }
-
-const sum = (values: ReadonlyArray<number>) => values.reduce((total, value) => total + value, 0)

@@ -39,7 +39,6 @@ interface Link {
   readonly address: Address
   readonly direction: LinkDirection
   readonly send: (frame: string) => Effect.Effect<void>
-  readonly unsafeSend: (frame: string) => void
   readonly close: Effect.Effect<void>
   /** Increases with every link made, so the newest link is known. */
   readonly serial: number
@@ -67,8 +66,6 @@ export interface ConnectionLink {
    * many frames it sent.
    */
   readonly relay: (frame: string) => Effect.Effect<number>
-  /** `relay` as a plain call, for the per-frame fast path. */
-  readonly relayNow: (frame: string) => number
   /** A PEERS message that arrived on this connection. */
   readonly onPeers: (message: Peers) => Effect.Effect<void>
   /**
@@ -155,7 +152,6 @@ export const makeLinks = (options: {
         address,
         direction,
         send: connection.send,
-        unsafeSend: connection.unsafeSend,
         close: connection.close,
         serial: serial++,
       }
@@ -186,10 +182,8 @@ export const makeLinks = (options: {
 
     const announce = Effect.gen(function* () {
       const frame = yield* peersFrame
-      // One frame to every link, as plain calls: an announcement goes to every peer after each burst of changes.
-      yield* Effect.sync(() => {
-        for (const link of targets) link.unsafeSend(frame)
-      }).pipe(
+      // One frame to every link: an announcement goes to every peer after each burst of changes.
+      yield* Effect.forEach(targets, (link) => link.send(frame), { discard: true }).pipe(
         Effect.zipRight(stats.messagesSent("PEERS", targets.length)),
         Effect.zipRight(logDebugWith("peers announced", { peers: targets.length })),
       )
@@ -250,11 +244,6 @@ export const makeLinks = (options: {
             to.length,
           )
         })
-      const relayNow = (frame: string) => {
-        const to = relayTargets()
-        for (const link of to) link.unsafeSend(frame)
-        return to.length
-      }
 
       const onPeers = (message: Peers) =>
         Effect.gen(function* () {
@@ -283,7 +272,7 @@ export const makeLinks = (options: {
 
       const name = (address: Address) => (origin() === undefined ? identify(address) : Effect.void)
 
-      return { relay, relayNow, onPeers, name } satisfies ConnectionLink
+      return { relay, onPeers, name } satisfies ConnectionLink
     }
 
     /**

@@ -1,5 +1,5 @@
 import { Effect, Option } from "effect"
-import type { TransactionMessage } from "../domain/Message.js"
+import { type TransactionMessage, traceparentIn } from "../domain/Message.js"
 import { remoteSpanOf, traceparentOf } from "../domain/TraceContext.js"
 import { TracePropagation } from "../services/TracePropagation.js"
 
@@ -7,11 +7,13 @@ import { TracePropagation } from "../services/TracePropagation.js"
  * Span options for handling a received transaction: continue the sender's trace when it sent one,
  * otherwise start a trace of its own, so each transaction's path is one trace.
  */
-export const continueTrace = (message: TransactionMessage) =>
-  message.traceparent === undefined ? { root: true } : { parent: remoteSpanOf(message.traceparent) }
+export const continueTrace = (message: TransactionMessage) => {
+  const traceparent = traceparentIn(message)
+  return traceparent === undefined ? { root: true } : { parent: remoteSpanOf(traceparent) }
+}
 
 /**
- * The message as this node forwards it: carrying the current span as its trace context when
+ * The message as this node sends it on: carrying the current span as its trace context when
  * propagation is on, and exactly the spec's `{ type, data }` otherwise.
  */
 export const withOwnTraceContext = (message: TransactionMessage) =>

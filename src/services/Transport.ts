@@ -10,21 +10,13 @@ export interface Connection {
   readonly remote: string
   /**
    * The next incoming frames, in order: a run of whatever arrived (at least one frame, at most a few
-   * dozen), waiting for one if none has; None once the connection has closed. One reader.
+   * dozen), waiting for one if none has; None once the connection has closed. One reader. Both
+   * transports deliver every frame this way, so a test on TransportMemory runs the frame path that
+   * production runs.
    */
   readonly receive: Effect.Effect<Option.Option<Chunk.Chunk<Frame>>>
   /** Sends a frame (the protocol sends text); a no-op once the connection is closed. */
   readonly send: (frame: Frame) => Effect.Effect<void>
-  /** `send` as a plain call, for code that runs outside a fiber (`intercept`'s handlers). */
-  readonly unsafeSend: (frame: Frame) => void
-  /**
-   * Lets `handler` take incoming frames as plain calls, as they arrive, while the connection's reader
-   * has nothing left to handle (so frames stay in order); those it declines (answering false) go to
-   * `receive` as usual. Until the scope closes. It must not throw. For the per-frame hot path: a frame
-   * handled this way costs no fiber wake-up. A transport may give every frame to `receive` instead
-   * (TransportMemory does).
-   */
-  readonly intercept: (handler: (frame: Frame) => boolean) => Effect.Effect<void, never, Scope.Scope>
   /** Closes the connection; `receive` then answers None. */
   readonly close: Effect.Effect<void>
   /**

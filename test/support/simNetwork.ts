@@ -78,7 +78,6 @@ const observed = (transport: TransportShape, self: Address, log: TransactionLog)
   dial: (address) =>
     Effect.map(transport.dial(address), (connection) => {
       log.connected()
-      const seenEarly: Array<Frame> = []
       return {
         ...connection,
         send: (frame: Frame) =>
@@ -86,26 +85,10 @@ const observed = (transport: TransportShape, self: Address, log: TransactionLog)
             Effect.sync(() => log.observe(frame, self, address)),
             connection.send(frame),
           ),
-        unsafeSend: (frame: Frame) => {
-          log.observe(frame, self, address)
-          connection.unsafeSend(frame)
-        },
-        // Frames are seen as they reach the fast path (before it relays them, so hops count right);
-        // those it declines reach `receive` next, in order, and are not seen twice.
-        intercept: (handler: (frame: Frame) => boolean) =>
-          connection.intercept((frame) => {
-            log.observe(frame, address, self)
-            const taken = handler(frame)
-            if (!taken) seenEarly.push(frame)
-            return taken
-          }),
         receive: Effect.tap(connection.receive, (frames) =>
           Effect.sync(() => {
             if (Option.isNone(frames)) return
-            for (const frame of frames.value) {
-              if (seenEarly[0] === frame) seenEarly.shift()
-              else log.observe(frame, address, self)
-            }
+            for (const frame of frames.value) log.observe(frame, address, self)
           }),
         ),
       }
