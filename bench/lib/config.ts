@@ -40,7 +40,7 @@ export const usage = `Usage: npm run bench -- [options]
 
   --quick             smoke version (~30 s): N=3 only, 200 ingest, 20 latency samples, 1 run
   --runs K            runs per scenario, medians quoted (default 3; 1 with --quick)
-  --budget S          start no further run that would likely end after S seconds (default 540)
+  --budget S          start no further run that would likely end after S seconds (default 900)
   --base-port P       first port used (default 6000); the bench uses P+1 .. P+300
   --impl a,b          only these implementations: ours, baseline (or plain), durable (default: all)
   --compare-ref REF   also build git ref REF of our node (a temporary worktree) and run it as
@@ -72,7 +72,7 @@ export const parseConfig = (argv: ReadonlyArray<string>): BenchConfig | "help" =
       "ingest-timeout": { type: "string" },
       "poll-ms": { type: "string", default: "2" },
       "log-level": { type: "string", default: "warn" },
-      budget: { type: "string", default: "540" },
+      budget: { type: "string", default: "900" },
       profile: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },

@@ -21,12 +21,13 @@ const ingestSpecs = (count: number) => {
   const figure = (id: string, label: string, unit: string, better: "lower" | "higher"): FigureSpec => ({
     id: `ingest-${count}-${id}`,
     scenario: "ingest",
-    label: `ingest ${count.toLocaleString("en-US")} into 1 of 3: ${label}`,
+    label: `ingest ${count.toLocaleString("en-US")} into node 1 of 3: ${label}`,
     unit,
     better,
   })
   return {
-    rate: figure("rate", "tx/s", "tx/s", "higher"),
+    rate: figure("rate", `tx/s (${count.toLocaleString("en-US")} ÷ the time below)`, "tx/s", "higher"),
+    seconds: figure("seconds", "first send → every pool holds all (s)", "s", "lower"),
     lost: figure("lost", "lost", "tx", "lower"),
     duplicated: figure("duplicated", "duplicated", "tx", "lower"),
     invalid: figure("invalid-reads", "invalid pool-file reads", "reads", "lower"),
@@ -49,9 +50,11 @@ const ingestSpecs = (count: number) => {
 }
 
 /**
- * (3) Sustained ingest on a formed 3-node mesh: `count` transactions written into node 1 over one
- * socket as fast as ws sends them, timed from the first send until every pool file holds all of them.
- * Also (5) memory: each node's mean RSS with the mesh idle, and again after the ingest.
+ * (3) Sustained ingest, the way the benchmark issue defines it: on a formed 3-node mesh, one client
+ * socket queues `count` TRANSACTION frames into node 1 as fast as ws sends them; the pools are polled
+ * from disk until all three hold all of them. The figure is the time from the first send to that moment,
+ * and the rate is `count` divided by it; with lost and duplicated counts and the CPU all three nodes
+ * spent per transaction. Also (5) memory: each node's mean RSS with the mesh idle, and after the ingest.
  */
 export const measureIngest = async (
   { config, record, log }: ScenarioContext,
@@ -92,6 +95,7 @@ export const measureIngest = async (
             detail: `did not finish in ${seconds.toFixed(0)} s: ${inEvery}/${count} in every pool (${perNode} per node), still writing; rate is over that window`,
           }
   record(specs.rate, { value: inEvery / seconds, ...(problem && { problem }) })
+  record(specs.seconds, { value: problem === undefined ? seconds : undefined, ...(problem && { problem }) })
   record(
     specs.lost,
     problem?.kind === "timeout"
@@ -120,7 +124,7 @@ export const measureIngest = async (
 
 export const recordIngestFailure = ({ record }: ScenarioContext, count: number, detail: string): void => {
   const specs = ingestSpecs(count)
-  for (const spec of [specs.rate, specs.lost, specs.duplicated]) {
+  for (const spec of [specs.rate, specs.seconds, specs.lost, specs.duplicated]) {
     record(spec, { value: undefined, problem: { kind: "failed", detail } })
   }
 }
