@@ -3,7 +3,8 @@ import { cpus, loadavg } from "node:os"
 import { join, resolve } from "node:path"
 import { renderChart } from "./chart.js"
 import { type BenchConfig, configFor, parseConfig, type ScenarioName, usage } from "./lib/config.js"
-import { killAllNodes, removeWorkspace } from "./lib/processes.js"
+import { killAllNodes, registerRefBundle, removeWorkspace } from "./lib/processes.js"
+import { buildRef, type RefBuild } from "./lib/refBuild.js"
 import { Results } from "./lib/results.js"
 import { now } from "./lib/time.js"
 import { renderJson, renderTable } from "./report.js"
@@ -103,17 +104,32 @@ const main = async (): Promise<number> => {
     return 0
   }
   try {
+    for (const ref of config.compareRefs) {
+      const build = buildRef(ref, (line) => process.stderr.write(`bench: ${line}\n`))
+      refBuilds.push(build)
+      registerRefBundle(`ours@${ref}`, build.bundle)
+    }
     return await run(config)
+  } catch (error) {
+    if (!(error instanceof Error && error.message.startsWith("--compare-ref"))) throw error
+    process.stderr.write(`bench: ${error.message}\n`)
+    return 2
   } finally {
-    killAllNodes()
-    removeWorkspace()
+    cleanUp()
   }
+}
+
+/** Builds of --compare-ref, removed with the nodes and the workspace on every way out. */
+const refBuilds: Array<RefBuild> = []
+const cleanUp = () => {
+  killAllNodes()
+  removeWorkspace()
+  for (const build of refBuilds.splice(0)) build.remove()
 }
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
-    killAllNodes()
-    removeWorkspace()
+    cleanUp()
     process.exit(130)
   })
 }
