@@ -70,6 +70,11 @@ export const measureIngest = async (
   const sent = new Set(transactions.map((tx) => tx.hash))
   const pools = cluster.nodes.map((node) => new PoolWatcher(node.poolFile))
   const sender = await openSender(addressOf(cluster.nodes[0]?.port ?? 0))
+  // A loss is easier to explain when it is known whether node 1 closed the sending socket, and how.
+  let closedByNode: string | undefined
+  sender.once("close", (code, reason) => {
+    closedByNode = `node 1 closed the sending socket (${code}${reason.length > 0 ? ` ${reason.toString()}` : ""})`
+  })
   const cpuBefore = totalCpuMs(cluster.nodes.map((node) => node.pid))
   const startedAt = now()
   for (const frame of frames) sender.send(frame)
@@ -81,6 +86,7 @@ export const measureIngest = async (
   })
   const endedAt = outcome.completeAt ?? now()
   const cpuAfter = totalCpuMs(cluster.nodes.map((node) => node.pid))
+  const closedEarly = closedByNode
   sender.close()
   const inEvery = Math.min(...outcome.delivered)
   const seconds = (endedAt - startedAt) / 1000
@@ -89,7 +95,10 @@ export const measureIngest = async (
     outcome.completeAt !== undefined
       ? undefined
       : outcome.stalled
-        ? { kind: "lost", detail: `${count - inEvery} of ${count} never reached every pool (${perNode} per node)` }
+        ? {
+            kind: "lost",
+            detail: `${count - inEvery} of ${count} never reached every pool (${perNode} per node)${closedEarly === undefined ? "" : `; ${closedEarly}`}`,
+          }
         : {
             kind: "timeout",
             detail: `did not finish in ${seconds.toFixed(0)} s: ${inEvery}/${count} in every pool (${perNode} per node), still writing; rate is over that window`,
@@ -120,6 +129,8 @@ export const measureIngest = async (
       `duplicated ${outcome.duplicates}, invalid reads ${outcome.invalidReads}, ` +
       `CPU ${cpuBefore === undefined || cpuAfter === undefined ? "?" : (((cpuAfter - cpuBefore) * 1000) / inEvery).toFixed(0)} µs/tx${problem ? ` [${problem.kind.toUpperCase()}]` : ""}`,
   )
+  // What node 1 said last (warnings and errors at the default log level) tells where a loss came from.
+  if (problem?.kind === "lost") log(`node 1's last output:\n${cluster.nodes[0]?.outputTail() ?? ""}`)
 }
 
 export const recordIngestFailure = ({ record }: ScenarioContext, count: number, detail: string): void => {
