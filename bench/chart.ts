@@ -102,7 +102,7 @@ export const renderChart = (figures: ReadonlyArray<Figure>, impls: ReadonlyArray
   ${panel(20, `Propagation to every pool, N=${latencySize} (lower is better)`, "ms", latency)}
   ${panel(400, "Ingest into 1 of 3 nodes (higher is better)", "tx/s", ingest)}
   ${legend.join("\n  ")}
-  <text x="20" y="${height - 14}" font-size="11" fill="#555">median of runs; * = timed out or failed in a run (see the table)</text>
+  <text x="20" y="${height - 14}" font-size="11" fill="#555">median of runs; * = timed out, lost or failed in a run (see the table)</text>
 </svg>
 `
 }
