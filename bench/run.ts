@@ -1,19 +1,21 @@
 import { mkdirSync, writeFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { join, resolve } from "node:path"
-import { type BenchConfig, parseConfig, type ScenarioName, usage } from "./lib/config.js"
-import { implNames, killAllNodes, removeWorkspace } from "./lib/processes.js"
+import { renderChart } from "./chart.js"
+import { type BenchConfig, configFor, parseConfig, type ScenarioName, usage } from "./lib/config.js"
+import { killAllNodes, registerRefBundle, removeWorkspace } from "./lib/processes.js"
+import { buildRef, type RefBuild } from "./lib/refBuild.js"
 import { Results } from "./lib/results.js"
 import { now } from "./lib/time.js"
-import { renderChart, renderJson, renderTable } from "./report.js"
+import { renderJson, renderTable } from "./report.js"
 import type { ScenarioContext } from "./scenarios/context.js"
 import { runFrames } from "./scenarios/frames.js"
 import { runIngest } from "./scenarios/ingest.js"
 import { runNetwork } from "./scenarios/network.js"
 
 /**
- * `npm run bench`: runs every scenario against our node and the plain-ws baseline, in the same run,
- * on real processes over loopback; prints a Markdown table and writes bench/results/latest.json and
+ * `npm run bench`: runs every scenario against our node and the baselines (plain, and durable for what
+ * the pool write changes), in the same run, on real processes over loopback; prints a Markdown table and writes bench/results/latest.json and
  * bench/chart.svg. Exits 1 if any implementation lost or duplicated a transaction or failed a scenario
  * (with --quick, also if anything timed out).
  */
@@ -35,7 +37,7 @@ const benchRoot = resolve(import.meta.dirname)
 const run = async (config: BenchConfig): Promise<number> => {
   const startedAt = new Date()
   const start = now()
-  const results = new Results()
+  const results = new Results(config.impls)
   const log = (line: string) => process.stderr.write(`[${((now() - start) / 1000).toFixed(1)}s] ${line}\n`)
   log(
     `meshnode bench: ${config.runs} run(s), ports ${config.basePort + 1}-${config.basePort + 300}, load ${loadavg()[0]?.toFixed(1)}`,
@@ -48,17 +50,18 @@ const run = async (config: BenchConfig): Promise<number> => {
       log(`stopping after ${runIndex} run(s): another would pass the ${config.budgetMs / 1000} s budget (--budget)`)
       break
     }
-    // Alternate which implementation goes first, so neither always runs on a warmer machine.
-    const order = (runIndex % 2 === 0 ? implNames : [...implNames].reverse()).filter((impl) => config.impls.has(impl))
+    // Alternate the order of the implementations, so none always runs on a warmer machine.
+    const order = runIndex % 2 === 0 ? config.impls : [...config.impls].reverse()
     for (const scenario of scenarios) {
-      if (!scenario.covers.some((name) => config.only.has(name))) continue
       if ((scenario.once && runIndex > 0) || (scenario.shared && config.shareClusters)) continue
       for (const impl of order) {
-        const names = scenario.covers.filter((name) => config.only.has(name)).join("+")
+        const implConfig = configFor(config, impl)
+        const names = scenario.covers.filter((name) => implConfig.only.has(name)).join("+")
+        if (names === "") continue
         const prefix = `[run ${runIndex + 1}/${config.runs}] ${names} ${impl}:`
         await scenario.run({
           impl,
-          config,
+          config: implConfig,
           record: (spec, sample) => results.record(spec, impl, sample),
           log: (line) => log(`${prefix} ${line}`),
         })
@@ -71,12 +74,12 @@ const run = async (config: BenchConfig): Promise<number> => {
   const failures = results.failures(config.quick)
   mkdirSync(join(benchRoot, "results"), { recursive: true })
   const timing = { startedAt, seconds, runs: runsDone, loadAtEnd: loadavg()[0] ?? 0 }
-  writeFileSync(join(benchRoot, "results/latest.json"), renderJson(figures, config, timing, failures))
+  writeFileSync(join(benchRoot, "results/latest.json"), renderJson(figures, config.impls, config, timing, failures))
   // The chart is the full suite's: a smoke run or a partial run leaves the committed one alone.
   if (!config.quick && config.only.has("latency") && config.only.has("ingest")) {
-    writeFileSync(join(benchRoot, "chart.svg"), renderChart(figures))
+    writeFileSync(join(benchRoot, "chart.svg"), renderChart(figures, config.impls))
   }
-  process.stdout.write(`\n${renderTable(figures)}\n\n`)
+  process.stdout.write(`\n${renderTable(figures, config.impls)}\n\n`)
   process.stdout.write(
     `${runsDone} run(s) in ${seconds.toFixed(0)} s; medians quoted; load average ${timing.loadAtEnd.toFixed(1)} ` +
       `on ${cpus().length} cores at the end. JSON: bench/results/latest.json\n`,
@@ -101,17 +104,32 @@ const main = async (): Promise<number> => {
     return 0
   }
   try {
+    for (const ref of config.compareRefs) {
+      const build = buildRef(ref, (line) => process.stderr.write(`bench: ${line}\n`))
+      refBuilds.push(build)
+      registerRefBundle(`ours@${ref}`, build.bundle)
+    }
     return await run(config)
+  } catch (error) {
+    if (!(error instanceof Error && error.message.startsWith("--compare-ref"))) throw error
+    process.stderr.write(`bench: ${error.message}\n`)
+    return 2
   } finally {
-    killAllNodes()
-    removeWorkspace()
+    cleanUp()
   }
+}
+
+/** Builds of --compare-ref, removed with the nodes and the workspace on every way out. */
+const refBuilds: Array<RefBuild> = []
+const cleanUp = () => {
+  killAllNodes()
+  removeWorkspace()
+  for (const build of refBuilds.splice(0)) build.remove()
 }
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
-    killAllNodes()
-    removeWorkspace()
+    cleanUp()
     process.exit(130)
   })
 }

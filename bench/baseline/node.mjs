@@ -2,8 +2,12 @@
 // process per node, the whole transactions.json rewritten on every new transaction.
 // It is the benchmark's baseline: honest and typical, not tuned and not sabotaged.
 //
-//   node bench/baseline/node.mjs <nodeFolder>
-import { readFileSync, writeFileSync } from "node:fs"
+//   node bench/baseline/node.mjs <nodeFolder>             the "baseline" (plain) implementation
+//   node bench/baseline/node.mjs <nodeFolder> --durable   the "durable" one: the same node, whose every
+//     write is the one our node makes (src/layers/poolFile.ts): a temporary file in the same folder,
+//     fsynced, then renamed over transactions.json (no directory fsync: ours does none). Latency is
+//     judged against it, so that what the durability costs is not counted against our code.
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { WebSocket, WebSocketServer } from "ws"
 
@@ -23,10 +27,28 @@ const knownPeers = JSON.parse(readFileSync(join(folder, "known-peers.json"), "ut
 const transactionsFile = join(folder, "transactions.json")
 const transactionPool = JSON.parse(readFileSync(transactionsFile, "utf8"))
 
+const durable = process.argv.includes("--durable")
+
 // The kit's writeTransactions.
-function writeTransactions(transactions) {
+function writeTransactionsInPlace(transactions) {
   writeFileSync(transactionsFile, JSON.stringify(transactions, null, 2))
 }
+
+// The same bytes, written so that a reader or a crash never sees half a file: one write per
+// transaction, as the kit does, each made durable before it replaces the pool.
+function writeTransactionsDurably(transactions) {
+  const temporary = `${transactionsFile}.tmp-${process.pid}`
+  const descriptor = openSync(temporary, "w")
+  try {
+    writeFileSync(descriptor, JSON.stringify(transactions, null, 2))
+    fsyncSync(descriptor)
+  } finally {
+    closeSync(descriptor)
+  }
+  renameSync(temporary, transactionsFile)
+}
+
+const writeTransactions = durable ? writeTransactionsDurably : writeTransactionsInPlace
 
 const connectedAddresses = []
 const attemptingToConnectToAddress = []

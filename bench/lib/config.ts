@@ -10,8 +10,10 @@ export interface BenchConfig {
   readonly runs: number
   readonly basePort: number
   readonly only: ReadonlySet<ScenarioName>
-  /** --impl: which implementations run (both by default; one alone is for profiling). */
-  readonly impls: ReadonlySet<ImplName>
+  /** --impl: which implementations run (all by default, plus ours@<ref> for each --compare-ref), table order. */
+  readonly impls: ReadonlyArray<ImplName>
+  /** --compare-ref: git refs of our node to build and run beside the working tree's. */
+  readonly compareRefs: ReadonlyArray<string>
   readonly meshSizes: ReadonlyArray<number>
   /** Mesh formations timed per size and run, each on a fresh cluster (--mesh-samples). */
   readonly meshSamples: number
@@ -36,11 +38,13 @@ export interface BenchConfig {
 
 export const usage = `Usage: npm run bench -- [options]
 
-  --quick             smoke version (~20 s): N=3 only, 200 ingest, 20 latency samples, 1 run
+  --quick             smoke version (~30 s): N=3 only, 200 ingest, 20 latency samples, 1 run
   --runs K            runs per scenario, medians quoted (default 3; 1 with --quick)
-  --budget S          start no further run that would likely end after S seconds (default 540)
+  --budget S          start no further run that would likely end after S seconds (default 900)
   --base-port P       first port used (default 6000); the bench uses P+1 .. P+300
-  --impl NAME         only one implementation: ours or baseline (for profiling)
+  --impl a,b          only these implementations: ours, baseline (or plain), durable (default: all)
+  --compare-ref REF   also build git ref REF of our node (a temporary worktree) and run it as
+                      ours@REF beside ours, for before/after in one run (repeatable)
   --only a,b          only these scenarios: ${scenarioNames.join(", ")} (ingest includes memory)
   --mesh-samples K    mesh formations timed per size and run, each on a fresh cluster (default 3;
                       1 with --quick): one formation is a single, noisy sample
@@ -63,11 +67,12 @@ export const parseConfig = (argv: ReadonlyArray<string>): BenchConfig | "help" =
       "base-port": { type: "string", default: "6000" },
       "mesh-samples": { type: "string" },
       only: { type: "string", multiple: true },
-      impl: { type: "string" },
+      impl: { type: "string", multiple: true },
+      "compare-ref": { type: "string", multiple: true },
       "ingest-timeout": { type: "string" },
       "poll-ms": { type: "string", default: "2" },
       "log-level": { type: "string", default: "warn" },
-      budget: { type: "string", default: "540" },
+      budget: { type: "string", default: "900" },
       profile: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
@@ -87,11 +92,7 @@ export const parseConfig = (argv: ReadonlyArray<string>): BenchConfig | "help" =
     only.add(scenario)
   }
   if (only.size === 0) for (const name of scenarioNames) only.add(name)
-  const impl = values.impl
-  if (impl !== undefined && !implNames.some((name) => name === impl)) {
-    throw new Error(`--impl: "${impl}" is not one of ${implNames.join(", ")}`)
-  }
-  const impls = new Set(implNames.filter((name) => impl === undefined || name === impl))
+  const impls = chooseImpls(values.impl ?? [], values["compare-ref"] ?? [])
   const timeoutFlag = values["ingest-timeout"]
   const ingestTimeout = timeoutFlag === undefined ? undefined : wholeNumber("--ingest-timeout", timeoutFlag, 1, 3600)
   return {
@@ -100,6 +101,7 @@ export const parseConfig = (argv: ReadonlyArray<string>): BenchConfig | "help" =
     basePort,
     only,
     impls,
+    compareRefs: values["compare-ref"] ?? [],
     meshSizes: quick ? [3] : [3, 10, 20],
     meshSamples: wholeNumber("--mesh-samples", values["mesh-samples"] ?? (quick ? "1" : "3"), 1, 20),
     latencySizes: quick ? [3] : [3, 10],
@@ -114,6 +116,36 @@ export const parseConfig = (argv: ReadonlyArray<string>): BenchConfig | "help" =
     budgetMs: 1000 * wholeNumber("--budget", values.budget, 1, 86_400),
     profileDir: values.profile ? resolve(import.meta.dirname, "../results/profiles") : undefined,
   }
+}
+
+/** The implementations to run, in the table's order: ours, ours@<ref>..., then the baselines. */
+const chooseImpls = (wanted: ReadonlyArray<string>, refs: ReadonlyArray<string>): ReadonlyArray<ImplName> => {
+  const names = new Set<string>()
+  for (const name of wanted.flatMap((entry) => entry.split(",")).map((entry) => entry.trim())) {
+    const impl = name === "plain" ? "baseline" : name
+    if (!implNames.some((known) => known === impl)) {
+      throw new Error(`--impl: "${name}" is not one of ours, baseline (or plain), durable`)
+    }
+    names.add(impl)
+  }
+  for (const ref of refs) {
+    if (!/^[\w./~^@{}-]+$/.test(ref)) throw new Error(`--compare-ref: "${ref}" does not look like a git ref`)
+  }
+  const chosen = implNames.filter((impl) => names.size === 0 || names.has(impl))
+  const [first, ...rest] = chosen
+  const refImpls = refs.map((ref): ImplName => `ours@${ref}`)
+  return first === "ours" ? [first, ...refImpls, ...rest] : [...refImpls, ...chosen]
+}
+
+/**
+ * The scenarios and sizes `impl` runs. The durable baseline is the plain one with another pool write:
+ * only what the write changes is measured for it (propagation, the 5,000 ingest and memory; start-up
+ * comes with those clusters). Mesh formation and frame counts are the plain baseline's.
+ */
+export const configFor = (config: BenchConfig, impl: ImplName): BenchConfig => {
+  if (impl !== "durable") return config
+  const only = new Set([...config.only].filter((name) => name === "startup" || name === "latency" || name === "ingest"))
+  return { ...config, only, ingestCounts: config.ingestCounts.filter((count) => count <= 5_000) }
 }
 
 const wholeNumber = (flag: string, text: string, min: number, max: number): number => {

@@ -5,11 +5,28 @@ import { tmpdir } from "node:os"
 import { basename, join, resolve } from "node:path"
 import { now, sleep } from "./time.js"
 
-export type ImplName = "ours" | "baseline"
-export const implNames: ReadonlyArray<ImplName> = ["ours", "baseline"]
+/**
+ * What the bench compares: our node (`ours`; `ours@<ref>` is another build of it, --compare-ref), the
+ * plain starter-kit-style baseline (`baseline`) and the same baseline with our durable pool write
+ * (`durable`). Every table ratio is ours ÷ one of the others.
+ */
+export type ImplName = "ours" | `ours@${string}` | "baseline" | "durable"
+export const implNames: ReadonlyArray<ImplName> = ["ours", "baseline", "durable"]
+
+/** True for our node, whichever build. */
+export const isOurs = (impl: ImplName): boolean => impl === "ours" || impl.startsWith("ours@")
+
+/** The implementation's column in the table. */
+export const implLabel = (impl: ImplName): string => (impl === "baseline" ? "plain" : impl)
 
 const root = resolve(import.meta.dirname, "../..")
 const bundle = join(root, "dist/main.mjs")
+
+/** The bundle each `ours@<ref>` runs (registered by --compare-ref once it is built). */
+const refBundles = new Map<ImplName, string>()
+export const registerRefBundle = (impl: ImplName, file: string): void => {
+  refBundles.set(impl, file)
+}
 
 export interface SpawnOptions {
   /** LOG_LEVEL for our node. */
@@ -29,17 +46,22 @@ const commandFor = (impl: ImplName, folder: string, options: SpawnOptions) => {
     options.profileDir === undefined
       ? []
       : ["--cpu-prof", `--cpu-prof-dir=${join(options.profileDir, `${impl}-${basename(folder)}-${Date.now()}`)}`]
-  return impl === "ours"
-    ? {
-        // The production start (`npm run build`, then `node dist/main.mjs`); `BENCH_OURS=tsx` runs the source,
-        // `BENCH_BUNDLE=<file>` another build (an experiment) in its place.
-        args:
-          process.env.BENCH_OURS === "tsx" || !existsSync(bundle)
-            ? [...profile, "--import", "tsx", join(root, "src/main.ts"), folder]
-            : [...profile, process.env.BENCH_BUNDLE ?? bundle, folder],
-        env: { ...inherited, LOG_LEVEL: options.logLevel },
-      }
-    : { args: [...profile, join(root, "bench/baseline/node.mjs"), folder], env: inherited }
+  const baseline = join(root, "bench/baseline/node.mjs")
+  if (impl === "baseline") return { args: [...profile, baseline, folder], env: inherited }
+  if (impl === "durable") return { args: [...profile, baseline, folder, "--durable"], env: inherited }
+  const env = { ...inherited, LOG_LEVEL: options.logLevel }
+  const refBundle = refBundles.get(impl)
+  if (impl !== "ours") {
+    if (refBundle === undefined) throw new Error(`${impl}: no build of that ref was made (--compare-ref)`)
+    return { args: [...profile, refBundle, folder], env }
+  }
+  // The production start (`npm run build`, then `node dist/main.mjs`); `BENCH_OURS=tsx` runs the source,
+  // `BENCH_BUNDLE=<file>` another build (an experiment) in its place.
+  const args =
+    process.env.BENCH_OURS === "tsx" || !existsSync(bundle)
+      ? [...profile, "--import", "tsx", join(root, "src/main.ts"), folder]
+      : [...profile, process.env.BENCH_BUNDLE ?? bundle, folder]
+  return { args, env }
 }
 
 export const addressOf = (port: number): string => `ws://localhost:${port}`
@@ -48,8 +70,7 @@ export const addressOf = (port: number): string => `ws://localhost:${port}`
  * Whether an implementation's nodes share one connection per pair, so that a node's HANDSHAKE also
  * lists the nodes that dialled it: ours, unless SHARE_CONNECTIONS=false is passed on to them.
  */
-export const sharesConnections = (impl: ImplName): boolean =>
-  impl === "ours" && process.env.SHARE_CONNECTIONS !== "false"
+export const sharesConnections = (impl: ImplName): boolean => isOurs(impl) && process.env.SHARE_CONNECTIONS !== "false"
 
 export interface NodeProcess {
   readonly impl: ImplName

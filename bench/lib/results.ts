@@ -28,27 +28,39 @@ export interface FigureSpec {
 }
 
 export interface Figure extends FigureSpec {
-  readonly samples: Record<ImplName, Array<Sample>>
+  /** Each implementation's samples, one per run that measured it (none where it does not run the scenario). */
+  readonly samples: Partial<Record<ImplName, Array<Sample>>>
+}
+
+/** Per implementation: the median over the runs that produced a value. */
+export interface ImplSummary {
+  readonly impl: ImplName
+  readonly median: number | undefined
+  readonly problems: ReadonlyArray<Problem>
+  readonly runs: number
 }
 
 export interface FigureSummary {
-  readonly ours: number | undefined
-  readonly baseline: number | undefined
-  /** ours ÷ baseline. */
-  readonly ratio: number | undefined
-  readonly problems: Record<ImplName, ReadonlyArray<Problem>>
+  readonly byImpl: ReadonlyArray<ImplSummary>
+  /** For each implementation other than ours: ours ÷ it (undefined where either has no value). */
+  readonly ratios: ReadonlyArray<{ readonly other: ImplName; readonly ratio: number | undefined }>
 }
 
 export class Results {
   private readonly figures = new Map<string, Figure>()
 
+  /** `impls`: every implementation of the run, in the order the table shows them (ours first). */
+  constructor(readonly impls: ReadonlyArray<ImplName>) {}
+
   record(spec: FigureSpec, impl: ImplName, sample: Sample): void {
     let figure = this.figures.get(spec.id)
     if (figure === undefined) {
-      figure = { ...spec, samples: { ours: [], baseline: [] } }
+      figure = { ...spec, samples: {} }
       this.figures.set(spec.id, figure)
     }
-    figure.samples[impl].push(sample)
+    const samples = figure.samples[impl] ?? []
+    samples.push(sample)
+    figure.samples[impl] = samples
   }
 
   all(): ReadonlyArray<Figure> {
@@ -57,19 +69,20 @@ export class Results {
 
   /** Correctness failures (losses, duplicates, failed scenarios), and timeouts when `strict`; each told once. */
   failures(strict: boolean): Array<string> {
-    return problemLines(this.all(), (problem) => strict || problem.kind !== "timeout")
+    return problemLines(this.all(), this.impls, (problem) => strict || problem.kind !== "timeout")
   }
 }
 
 /** "impl, figure: detail" for each distinct problem (one detail is often shared by several figures). */
 export const problemLines = (
   figures: ReadonlyArray<Figure>,
+  impls: ReadonlyArray<ImplName>,
   include: (problem: Problem) => boolean = () => true,
 ): Array<string> => {
   const lines = new Map<string, string>()
   for (const figure of figures) {
-    for (const impl of ["ours", "baseline"] as const) {
-      for (const sample of figure.samples[impl]) {
+    for (const impl of impls) {
+      for (const sample of figure.samples[impl] ?? []) {
         const problem = sample.problem
         if (problem === undefined || !include(problem)) continue
         const key = `${impl}: ${problem.detail}`
@@ -80,14 +93,23 @@ export const problemLines = (
   return [...lines.values()]
 }
 
-/** Medians over the runs that produced a value, and their ratio. */
-export const summarize = (figure: Figure): FigureSummary => {
-  const medianOf = (impl: ImplName) =>
-    median(figure.samples[impl].flatMap((sample) => (sample.value === undefined ? [] : [sample.value])))
-  const ours = medianOf("ours")
-  const baseline = medianOf("baseline")
-  const ratio = ours !== undefined && baseline !== undefined && baseline !== 0 ? ours / baseline : undefined
-  const problemsOf = (impl: ImplName) =>
-    figure.samples[impl].flatMap((sample) => (sample.problem === undefined ? [] : [sample.problem]))
-  return { ours, baseline, ratio, problems: { ours: problemsOf("ours"), baseline: problemsOf("baseline") } }
+/** Medians over the runs that produced a value, and ours ÷ each other implementation's. */
+export const summarize = (figure: Figure, impls: ReadonlyArray<ImplName>): FigureSummary => {
+  const byImpl = impls.map((impl): ImplSummary => {
+    const samples = figure.samples[impl] ?? []
+    return {
+      impl,
+      median: median(samples.flatMap((sample) => (sample.value === undefined ? [] : [sample.value]))),
+      problems: samples.flatMap((sample) => (sample.problem === undefined ? [] : [sample.problem])),
+      runs: samples.length,
+    }
+  })
+  const ours = byImpl.find((summary) => summary.impl === "ours")?.median
+  const ratios = byImpl
+    .filter((summary) => summary.impl !== "ours")
+    .map(({ impl, median: other }) => ({
+      other: impl,
+      ratio: ours !== undefined && other !== undefined && other !== 0 ? ours / other : undefined,
+    }))
+  return { byImpl, ratios }
 }

@@ -21,12 +21,13 @@ const ingestSpecs = (count: number) => {
   const figure = (id: string, label: string, unit: string, better: "lower" | "higher"): FigureSpec => ({
     id: `ingest-${count}-${id}`,
     scenario: "ingest",
-    label: `ingest ${count.toLocaleString("en-US")} into 1 of 3: ${label}`,
+    label: `ingest ${count.toLocaleString("en-US")} into node 1 of 3: ${label}`,
     unit,
     better,
   })
   return {
-    rate: figure("rate", "tx/s", "tx/s", "higher"),
+    rate: figure("rate", `tx/s (${count.toLocaleString("en-US")} ÷ the time below)`, "tx/s", "higher"),
+    seconds: figure("seconds", "first send → every pool holds all (s)", "s", "lower"),
     lost: figure("lost", "lost", "tx", "lower"),
     duplicated: figure("duplicated", "duplicated", "tx", "lower"),
     invalid: figure("invalid-reads", "invalid pool-file reads", "reads", "lower"),
@@ -49,9 +50,11 @@ const ingestSpecs = (count: number) => {
 }
 
 /**
- * (3) Sustained ingest on a formed 3-node mesh: `count` transactions written into node 1 over one
- * socket as fast as ws sends them, timed from the first send until every pool file holds all of them.
- * Also (5) memory: each node's mean RSS with the mesh idle, and again after the ingest.
+ * (3) Sustained ingest, the way the benchmark issue defines it: on a formed 3-node mesh, one client
+ * socket queues `count` TRANSACTION frames into node 1 as fast as ws sends them; the pools are polled
+ * from disk until all three hold all of them. The figure is the time from the first send to that moment,
+ * and the rate is `count` divided by it; with lost and duplicated counts and the CPU all three nodes
+ * spent per transaction. Also (5) memory: each node's mean RSS with the mesh idle, and after the ingest.
  */
 export const measureIngest = async (
   { config, record, log }: ScenarioContext,
@@ -67,6 +70,11 @@ export const measureIngest = async (
   const sent = new Set(transactions.map((tx) => tx.hash))
   const pools = cluster.nodes.map((node) => new PoolWatcher(node.poolFile))
   const sender = await openSender(addressOf(cluster.nodes[0]?.port ?? 0))
+  // A loss is easier to explain when it is known whether node 1 closed the sending socket, and how.
+  let closedByNode: string | undefined
+  sender.once("close", (code, reason) => {
+    closedByNode = `node 1 closed the sending socket (${code}${reason.length > 0 ? ` ${reason.toString()}` : ""})`
+  })
   const cpuBefore = totalCpuMs(cluster.nodes.map((node) => node.pid))
   const startedAt = now()
   for (const frame of frames) sender.send(frame)
@@ -78,6 +86,7 @@ export const measureIngest = async (
   })
   const endedAt = outcome.completeAt ?? now()
   const cpuAfter = totalCpuMs(cluster.nodes.map((node) => node.pid))
+  const closedEarly = closedByNode
   sender.close()
   const inEvery = Math.min(...outcome.delivered)
   const seconds = (endedAt - startedAt) / 1000
@@ -86,12 +95,16 @@ export const measureIngest = async (
     outcome.completeAt !== undefined
       ? undefined
       : outcome.stalled
-        ? { kind: "lost", detail: `${count - inEvery} of ${count} never reached every pool (${perNode} per node)` }
+        ? {
+            kind: "lost",
+            detail: `${count - inEvery} of ${count} never reached every pool (${perNode} per node)${closedEarly === undefined ? "" : `; ${closedEarly}`}`,
+          }
         : {
             kind: "timeout",
             detail: `did not finish in ${seconds.toFixed(0)} s: ${inEvery}/${count} in every pool (${perNode} per node), still writing; rate is over that window`,
           }
   record(specs.rate, { value: inEvery / seconds, ...(problem && { problem }) })
+  record(specs.seconds, { value: problem === undefined ? seconds : undefined, ...(problem && { problem }) })
   record(
     specs.lost,
     problem?.kind === "timeout"
@@ -116,11 +129,13 @@ export const measureIngest = async (
       `duplicated ${outcome.duplicates}, invalid reads ${outcome.invalidReads}, ` +
       `CPU ${cpuBefore === undefined || cpuAfter === undefined ? "?" : (((cpuAfter - cpuBefore) * 1000) / inEvery).toFixed(0)} µs/tx${problem ? ` [${problem.kind.toUpperCase()}]` : ""}`,
   )
+  // What node 1 said last (warnings and errors at the default log level) tells where a loss came from.
+  if (problem?.kind === "lost") log(`node 1's last output:\n${cluster.nodes[0]?.outputTail() ?? ""}`)
 }
 
 export const recordIngestFailure = ({ record }: ScenarioContext, count: number, detail: string): void => {
   const specs = ingestSpecs(count)
-  for (const spec of [specs.rate, specs.lost, specs.duplicated]) {
+  for (const spec of [specs.rate, specs.seconds, specs.lost, specs.duplicated]) {
     record(spec, { value: undefined, problem: { kind: "failed", detail } })
   }
 }

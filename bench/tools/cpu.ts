@@ -9,8 +9,8 @@ export const median = (values: ReadonlyArray<number>): number => {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
 }
 
-export const implArgument = (value: string | undefined): "ours" | "baseline" =>
-  value === "baseline" ? "baseline" : "ours"
+export const implArgument = (value: string | undefined): "ours" | "baseline" | "durable" =>
+  value === "baseline" || value === "durable" ? value : "ours"
 
 /** What every probe starts its nodes with: ports from BASE_PORT (default 6500), quiet logs, PROF for --cpu-prof. */
 export const probeClusterOptions: ClusterOptions = {
