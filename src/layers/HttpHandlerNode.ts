@@ -1,6 +1,6 @@
 import { FileSystem, Path } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
-import { renderMetrics } from "../http/metrics.js"
+import { collectMetrics } from "../http/metrics.js"
 import { collectStatus } from "../http/status.js"
 import { HttpHandler, type PlainRequest, type PlainResponse } from "../services/HttpHandler.js"
 import type { NodeConfig } from "../services/NodeConfig.js"
@@ -31,6 +31,7 @@ export const make = Effect.gen(function* () {
   const dashboard = yield* fs.readFileString(Option.getOrElse(dashboardFile, () => candidates[0] ?? ""))
   const context = yield* Effect.context<NodeConfig | PeerStore | TransactionPool>()
   const status = Effect.provide(collectStatus, context)
+  const metrics = Effect.provide(collectMetrics, context)
 
   const handle = (request: PlainRequest): Effect.Effect<PlainResponse> => {
     const pathname = request.url.split("?")[0]
@@ -39,7 +40,7 @@ export const make = Effect.gen(function* () {
       case "/status":
         return Effect.map(status, (s) => respond(200, "application/json", JSON.stringify(s)))
       case "/metrics":
-        return Effect.map(status, (s) => respond(200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics(s)))
+        return Effect.map(metrics, (text) => respond(200, "text/plain; version=0.0.4; charset=utf-8", text))
       case "/":
       case "/index.html":
         return Effect.succeed(respond(200, "text/html; charset=utf-8", dashboard))
