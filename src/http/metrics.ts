@@ -5,7 +5,6 @@ import type { NodeStatus } from "../domain/NodeStatus.js"
 import { droppedLogLines } from "../layers/logSink.js"
 import { NodeStats } from "../services/NodeStats.js"
 import { registerHistogram } from "./histogram.js"
-import { collectStatus } from "./status.js"
 
 /**
  * /metrics in the Prometheus text format, from prom-client. Two registries: the process's (CPU,
@@ -136,7 +135,6 @@ export const makeNodeMetrics = () => {
 
 export type NodeMetrics = ReturnType<typeof makeNodeMetrics>
 
-/** `GET /metrics`: the node's status and histograms, and its process's metrics. */
-export const collectMetrics = Effect.flatMap(collectStatus, (status) =>
-  Effect.flatMap(NodeStats, (stats) => stats.renderMetrics(status)),
-)
+/** `GET /metrics` from the node's status (as `status` collects it), its histograms, and its process's metrics. */
+export const collectMetrics = <E, R>(status: Effect.Effect<NodeStatus, E, R>) =>
+  Effect.flatMap(status, (current) => Effect.flatMap(NodeStats, (stats) => stats.renderMetrics(current)))

@@ -1,7 +1,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
 import { collectMetrics } from "../http/metrics.js"
-import { collectStatus } from "../http/status.js"
+import { makeCollectStatus } from "../http/status.js"
 import { HttpHandler, type PlainRequest, type PlainResponse } from "../services/HttpHandler.js"
 import type { NodeConfig } from "../services/NodeConfig.js"
 import type { PeerStore } from "../services/PeerStore.js"
@@ -30,8 +30,8 @@ export const make = Effect.gen(function* () {
   )
   const dashboard = yield* fs.readFileString(Option.getOrElse(dashboardFile, () => candidates[0] ?? ""))
   const context = yield* Effect.context<NodeConfig | PeerStore | TransactionPool>()
-  const status = Effect.provide(collectStatus, context)
-  const metrics = Effect.provide(collectMetrics, context)
+  const status = Effect.provide(yield* makeCollectStatus, context)
+  const metrics = Effect.provide(collectMetrics(status), context)
 
   const handle = (request: PlainRequest): Effect.Effect<PlainResponse> => {
     const pathname = request.url.split("?")[0]
@@ -52,4 +52,4 @@ export const make = Effect.gen(function* () {
   return HttpHandler.of({ handle })
 })
 
-export const layer = Layer.effect(HttpHandler, make)
+export const layer = Layer.scoped(HttpHandler, make)
