@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Schema, TestClock } from "effect"
+import { Effect, Either, Exit, Schema, Scope, TestClock } from "effect"
 import packageJson from "../package.json" with { type: "json" }
+import { localAddress } from "../src/domain/Address.js"
 import { decodeFrame } from "../src/domain/Message.js"
 import { NodeStatus, poolDigest } from "../src/domain/NodeStatus.js"
 import { Traceparent } from "../src/domain/TraceContext.js"
@@ -139,6 +140,23 @@ describe("per-node statistics and the HTTP side", () => {
       expect(outbound).toBeGreaterThanOrEqual(3)
       expect(outbound + adopted).toBe(6)
       expect(total((s) => s.messagesSent.HANDSHAKE)).toBe(6)
+    }).pipe(Effect.provide(TransportMemory.layerNetwork)),
+  )
+
+  it.scoped("/status lists the peers a node knows of: configured, and every one it was connected to", () =>
+    Effect.gen(function* () {
+      const a = yield* startObservedNode(4001, [4003])
+      // Node 4002 dials 4001 and then stops: 4001 never had it configured, and still knows of it.
+      const scope = yield* Scope.make()
+      yield* Scope.extend(startObservedNode(4002, [4001]), scope)
+      yield* waitForPeers(a.peers, (s) => s.connected.includes(localAddress(4002)))
+      yield* Scope.close(scope, Exit.void)
+      yield* waitForPeers(a.peers, (s) => !s.connected.includes(localAddress(4002)))
+      const status = yield* decodeStatus((yield* a.get("/status")).body)
+      expect(status.known).toEqual(["ws://localhost:4002", "ws://localhost:4003"])
+      // An answer without the field (an older node) decodes with none.
+      const { known: _known, ...older } = status
+      expect((yield* decodeStatus(JSON.stringify(older))).known).toEqual([])
     }).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
 
