@@ -99,6 +99,12 @@ const cases: ReadonlyArray<Case> = [
     expected: () => 'MAX_PEERS="x" in the environment is not valid (expected an integer value): set e.g. MAX_PEERS=8',
   },
   {
+    name: "a limit not a number",
+    setup: async () => ({ MAX_PAYLOAD_BYTES: "lots" }),
+    expected: () =>
+      'MAX_PAYLOAD_BYTES="lots" in the environment is not valid (a whole number of at least 1): set e.g. MAX_PAYLOAD_BYTES=',
+  },
+  {
     name: "POOL_FSYNC not a boolean in .env",
     setup: async (folder) => {
       await writeFile(join(folder, ".env"), "PORT=4999\nPOOL_FSYNC=maybe\n")
