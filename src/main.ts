@@ -56,6 +56,7 @@ Layer.launch(NodeLive).pipe(
   // A bad folder, a corrupt pool or a taken port: one clear line, then exit 1.
   Effect.tapError((error) => Effect.logError(describeStartupError(error, folder))),
   Effect.tapDefect((defect) => Effect.logError("unexpected failure", defect)),
-  Effect.provide(Logging.layerFromEnv),
+  // Text lines when LOG_LEVEL/LOG_FORMAT are refused, so the refusal itself is printed.
+  Effect.provide(Logging.layerFromEnvOrText),
   NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true }),
 )

@@ -6,7 +6,9 @@ import { ListenError } from "./services/Transport.js"
  * same node folder started twice.
  */
 export const describeStartupError = (error: { readonly message: string }, folder: string): string => {
-  if (!(error instanceof ListenError && error.reason === "AddressInUse")) return error.message
+  // One line, whatever a layer put in its message: a log collector reads a line as one event.
+  if (!(error instanceof ListenError && error.reason === "AddressInUse"))
+    return error.message.replaceAll(/\s*\n\s*/g, " ")
   const absolute = resolve(folder)
   const shown = relative(process.cwd(), absolute)
   return `${error.message}: is another node running from ${shown === "" || shown.startsWith("..") ? absolute : shown}?`

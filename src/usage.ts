@@ -15,7 +15,7 @@ export const environmentVariables: ReadonlyArray<readonly [name: string, descrip
   ["SHARE_CONNECTIONS", "false: connect both ways to nodes of ours too, as spec nodes do (default true: one per pair)"],
   ["MY_PUBLIC_KEY", "toAddress of the transactions add-transaction makes for this node"],
   ["LOG_FORMAT", "text (default) or json"],
-  ["LOG_LEVEL", "debug, info (default), warning or error"],
+  ["LOG_LEVEL", "trace, debug, info (default), warning, error or none"],
   ["REDIAL_BASE_DELAY_MS", "first redial delay, doubling up to the cap (default 200)"],
   ["REDIAL_MAX_DELAY_MS", "cap on the redial delay (default 5000)"],
   ["REDIAL_LEARNED_ATTEMPTS", "failed dials before a learned address is given up (default 8)"],

@@ -7,14 +7,15 @@ import { freePort } from "./support/freePort.js"
 import { makeNodesDir, repoRoot, writeNodeFolder } from "./support/processes.js"
 
 /**
- * Every bad configuration stops the node at start with a non-zero exit and one message that names the
- * problem. The processes run a few at a time: each one only starts, reads its folder and exits.
+ * Every bad configuration stops the node at start with a non-zero exit and one line on stderr that
+ * names the problem. The processes run a few at a time: each one only starts, reads its folder and exits.
  */
 const mainScript = join(repoRoot, "src/main.ts")
 
 interface Outcome {
   readonly code: number | null
-  readonly output: string
+  readonly stdout: string
+  readonly stderr: string
 }
 
 /** Runs a node on `folder` until it exits; `undefined` in `env` removes a variable. */
@@ -29,19 +30,20 @@ const runUntilExit = (folder: string, env: Record<string, string | undefined>): 
       env: merged,
       stdio: ["ignore", "pipe", "pipe"],
     })
-    let output = ""
+    let stdout = ""
+    let stderr = ""
     child.stdout.on("data", (chunk) => {
-      output += chunk
+      stdout += chunk
     })
     child.stderr.on("data", (chunk) => {
-      output += chunk
+      stderr += chunk
     })
     // A node that starts after all is a failed case: stop it rather than wait forever.
     const timer = setTimeout(() => child.kill("SIGKILL"), 30_000)
     child.once("error", reject)
     child.once("exit", (code) => {
       clearTimeout(timer)
-      resolve({ code, output })
+      resolve({ code, stdout, stderr })
     })
   })
 
@@ -81,7 +83,71 @@ const cases: ReadonlyArray<Case> = [
   {
     name: "PORT not a number",
     setup: async () => ({ PORT: "four-thousand" }),
-    expected: () => 'PORT \\"four-thousand\\" is not a number',
+    expected: () => 'PORT "four-thousand" is not a number (in the environment): set e.g. PORT=4001',
+  },
+  {
+    name: "PORT=abc in .env",
+    setup: async (folder) => {
+      await writeFile(join(folder, ".env"), "PORT=abc\nMY_PUBLIC_KEY=04ab\n")
+      return { PORT: undefined }
+    },
+    expected: (folder) => `PORT "abc" is not a number (in ${join(folder, ".env")}): set e.g. PORT=4001`,
+  },
+  {
+    name: "MAX_PEERS not a number",
+    setup: async () => ({ MAX_PEERS: "x" }),
+    expected: () => 'MAX_PEERS="x" in the environment is not valid (expected an integer value): set e.g. MAX_PEERS=8',
+  },
+  {
+    name: "a limit not a number",
+    setup: async () => ({ MAX_PAYLOAD_BYTES: "lots" }),
+    expected: () =>
+      'MAX_PAYLOAD_BYTES="lots" in the environment is not valid (a whole number of at least 1): set e.g. MAX_PAYLOAD_BYTES=',
+  },
+  {
+    name: "POOL_FSYNC not a boolean in .env",
+    setup: async (folder) => {
+      await writeFile(join(folder, ".env"), "PORT=4999\nPOOL_FSYNC=maybe\n")
+      return { PORT: String(await freePort()) }
+    },
+    expected: (folder) =>
+      `POOL_FSYNC="maybe" in ${join(folder, ".env")} is not valid (expected a boolean value): set e.g. POOL_FSYNC=true`,
+  },
+  {
+    name: "LOG_LEVEL unknown",
+    setup: async () => ({ LOG_LEVEL: "loud" }),
+    expected: () =>
+      'LOG_LEVEL="loud" is not known: use one of info, debug, warning, error, trace, none (e.g. LOG_LEVEL=info), or leave it unset',
+  },
+  {
+    name: "LOG_FORMAT unknown",
+    setup: async () => ({ LOG_FORMAT: "xml" }),
+    expected: () => 'LOG_FORMAT="xml" is not known: use one of text, json (e.g. LOG_FORMAT=text), or leave it unset',
+  },
+  {
+    name: "OTEL_BSP_SCHEDULE_DELAY not a number",
+    // Port 9 (discard) on loopback: nothing is exported, the node stops before it would try.
+    setup: async () => ({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9", OTEL_BSP_SCHEDULE_DELAY: "soon" }),
+    expected: () =>
+      'OTEL_BSP_SCHEDULE_DELAY="soon" in the environment is not valid (expected an integer value): set e.g. OTEL_BSP_SCHEDULE_DELAY=5000',
+  },
+  {
+    name: "transactions.json with a bad entry",
+    setup: async (folder) => {
+      const entry = { fromAddress: null, toAddress: "04ab", amount: "x", timeStamp: 1, hash: "0".repeat(64) }
+      await writeFile(join(folder, "transactions.json"), JSON.stringify([entry]))
+      return {}
+    },
+    expected: (folder) =>
+      `${join(folder, "transactions.json")} is not a valid transaction pool (entry 0, "amount": Expected number, actual "x"): fix it or move it away; a pool is a JSON array of transactions, e.g. []`,
+  },
+  {
+    name: "transactions.json cut short",
+    setup: async (folder) => {
+      await writeFile(join(folder, "transactions.json"), '[{"fromAddress": null, "toAdd')
+      return {}
+    },
+    expected: (folder) => `${join(folder, "transactions.json")} is not a valid transaction pool (`,
   },
   { name: "PORT too large", setup: async () => ({ PORT: "70000" }), expected: () => "PORT 70000 is out of range" },
   {
@@ -104,7 +170,7 @@ const cases: ReadonlyArray<Case> = [
       await writeFile(join(folder, "known-peers.json"), "ws://localhost:4001, ws://localhost:4003")
       return {}
     },
-    expected: () => "known-peers.json is not valid JSON",
+    expected: () => "known-peers.json is not valid JSON (Unexpected token",
   },
   {
     name: "known-peers.json not an array",
@@ -120,7 +186,8 @@ const cases: ReadonlyArray<Case> = [
       await writeFile(join(folder, "known-peers.json"), '["ws://localhost:4001", 4003]')
       return {}
     },
-    expected: () => "known-peers.json must be a JSON array of address strings, but entry 1 is a number",
+    expected: () =>
+      'known-peers.json must be a JSON array of address strings, but entry 1 is a number: write a JSON array of peer addresses, e.g. ["ws://localhost:4001"], or [] for none',
   },
 ]
 
@@ -141,9 +208,15 @@ describe("bad configuration", () => {
     await Promise.all([worker(), worker(), worker()])
     for (const { name } of cases) {
       const outcome = outcomes.get(name)
-      expect(outcome?.code, `${name}: ${outcome?.output}`).not.toBe(0)
-      expect(outcome?.code, `${name}: ${outcome?.output}`).not.toBeNull()
-      expect(outcome?.output, name).toContain(outcome?.expected)
+      const shown = `${name}: ${outcome?.stdout}${outcome?.stderr}`
+      expect(outcome?.code, shown).not.toBe(0)
+      expect(outcome?.code, shown).not.toBeNull()
+      // One line, on stderr (it is an error), and nothing on stdout.
+      const lines = outcome?.stderr.trimEnd().split("\n") ?? []
+      expect(lines, shown).toHaveLength(1)
+      expect(lines[0], shown).toMatch(/^\d\d:\d\d:\d\d\.\d{3} ERROR /)
+      expect(lines[0], shown).toContain(outcome?.expected)
+      expect(outcome?.stdout, shown).toBe("")
     }
-  })
+  }, 180_000)
 })

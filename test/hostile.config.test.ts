@@ -46,9 +46,10 @@ describe("limits configuration", () => {
     "a limit of %j stops the node with a clear message",
     (value) =>
       Effect.gen(function* () {
-        const limits = yield* limitsOf(yield* folderWith(`BAD_FRAMES_PER_MINUTE=${value}`))
+        const folder = yield* folderWith(`BAD_FRAMES_PER_MINUTE=${value}`)
+        const limits = yield* limitsOf(folder)
         expect(Either.isLeft(limits) && limits.left.message).toBe(
-          `BAD_FRAMES_PER_MINUTE must be a whole number of at least 1, not ${JSON.stringify(value)}`,
+          `BAD_FRAMES_PER_MINUTE=${JSON.stringify(value)} in ${join(folder, ".env")} is not valid (a whole number of at least 1): set e.g. BAD_FRAMES_PER_MINUTE=${defaultLimits.badFramesPerMinute}`,
         )
       }),
   )

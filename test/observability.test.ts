@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Schema, TestClock } from "effect"
+import { Effect, Either, Exit, Schema, Scope, TestClock } from "effect"
+import packageJson from "../package.json" with { type: "json" }
+import { localAddress } from "../src/domain/Address.js"
 import { decodeFrame, traceparentIn } from "../src/domain/Message.js"
 import { NodeStatus, poolDigest } from "../src/domain/NodeStatus.js"
 import { Traceparent } from "../src/domain/TraceContext.js"
@@ -55,7 +57,8 @@ describe("per-node statistics and the HTTP side", () => {
         "# TYPE meshnode_transactions_accepted_total counter",
         "meshnode_transactions_accepted_total 2",
         "meshnode_transactions_duplicate_total 1",
-        "meshnode_frames_refused_total 1",
+        'meshnode_frames_refused_total{reason="not_JSON"} 1',
+        'meshnode_frames_refused_total{reason="binary_frame"} 0',
         'meshnode_messages_received_total{type="TRANSACTION"} 3',
         'meshnode_connections_opened_total{direction="inbound"} 1',
         'meshnode_peers{state="connected"} 0',
@@ -64,6 +67,47 @@ describe("per-node statistics and the HTTP side", () => {
         expect(metrics.body.split("\n")).toContain(line)
       }
       expect((yield* b.get("/metrics")).body.split("\n")).toContain("meshnode_transactions_accepted_total 1")
+    }).pipe(Effect.provide(TransportMemory.layerNetwork)),
+  )
+
+  it.scoped("/metrics carries the process's metrics, the build, and histograms of propagation and pool writes", () =>
+    Effect.gen(function* () {
+      // Made 250 ms before the node's clock reads it: that is its propagation time.
+      yield* TestClock.setTime(tx.timeStamp + 250)
+      const node = yield* startObservedNode(4001)
+      const client = yield* fakePeer(4200)
+      yield* send(yield* client.dial(node.address), { type: "TRANSACTION", data: tx })
+      yield* waitForPoolSize(node.pool, 1)
+      yield* node.stats.poolWritten(3)
+      const lines = (yield* node.get("/metrics")).body.split("\n")
+      const value = (name: string) => {
+        const line = lines.find((l) => l.startsWith(`${name} `))
+        return line === undefined ? undefined : Number(line.slice(name.length + 1))
+      }
+      for (const name of [
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "nodejs_heap_size_used_bytes",
+        "nodejs_eventloop_lag_seconds",
+        "process_open_fds",
+        "meshnode_log_lines_dropped_total",
+      ]) {
+        expect(value(name), name).toBeGreaterThanOrEqual(0)
+      }
+      expect(lines).toContain(
+        `meshnode_build_info{version="${packageJson.version}",nodejs="${process.versions.node}"} 1`,
+      )
+      expect(lines).toContain("# TYPE meshnode_transaction_propagation_seconds histogram")
+      expect(lines).toContain('meshnode_transaction_propagation_seconds_bucket{le="0.1"} 0')
+      expect(lines).toContain('meshnode_transaction_propagation_seconds_bucket{le="0.25"} 1')
+      expect(value("meshnode_transaction_propagation_seconds_count")).toBe(1)
+      expect(value("meshnode_transaction_propagation_seconds_sum")).toBe(0.25)
+      expect(lines).toContain('meshnode_pool_write_seconds_bucket{le="0.0025"} 0')
+      expect(lines).toContain('meshnode_pool_write_seconds_bucket{le="0.005"} 1')
+      expect(value("meshnode_pool_write_seconds_count")).toBe(1)
+      // Every family once: a Prometheus scrape refuses a family that repeats.
+      const families = lines.filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2])
+      expect(new Set(families).size).toBe(families.length)
     }).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
 
@@ -96,6 +140,23 @@ describe("per-node statistics and the HTTP side", () => {
       expect(outbound).toBeGreaterThanOrEqual(3)
       expect(outbound + adopted).toBe(6)
       expect(total((s) => s.messagesSent.HANDSHAKE)).toBe(6)
+    }).pipe(Effect.provide(TransportMemory.layerNetwork)),
+  )
+
+  it.scoped("/status lists the peers a node knows of: configured, and every one it was connected to", () =>
+    Effect.gen(function* () {
+      const a = yield* startObservedNode(4001, [4003])
+      // Node 4002 dials 4001 and then stops: 4001 never had it configured, and still knows of it.
+      const scope = yield* Scope.make()
+      yield* Scope.extend(startObservedNode(4002, [4001]), scope)
+      yield* waitForPeers(a.peers, (s) => s.connected.includes(localAddress(4002)))
+      yield* Scope.close(scope, Exit.void)
+      yield* waitForPeers(a.peers, (s) => !s.connected.includes(localAddress(4002)))
+      const status = yield* decodeStatus((yield* a.get("/status")).body)
+      expect(status.known).toEqual(["ws://localhost:4002", "ws://localhost:4003"])
+      // An answer without the field (an older node) decodes with none.
+      const { known: _known, ...older } = status
+      expect((yield* decodeStatus(JSON.stringify(older))).known).toEqual([])
     }).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
 

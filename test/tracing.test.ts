@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { getStatus, runCli } from "./support/cli.js"
 import {
   eventually,
+  type LogLine,
   makeNodesDir,
   type NodeProcess,
   startNodeProcess,
@@ -129,6 +130,16 @@ describe("tracing over OTLP/HTTP", () => {
     // The span of the connection the transaction came in on names the peer.
     expect(atFirst.some((span) => typeof span.attributes.remote === "string")).toBe(true)
     expect(receiver.paths.every((path) => path.startsWith("POST /v1/traces application/json"))).toBe(true)
+
+    // Each node's log line for it carries the ids of that node's span: logs and traces join on them.
+    for (const [i, node] of nodes.entries()) {
+      const line = node.lines.find(
+        (entry) => entry.message === "transaction accepted" && entry.annotations.hash === hash,
+      ) as (LogLine & { trace_id?: string; span_id?: string }) | undefined
+      const span = handled.find((entry) => entry.instance === addresses[i])
+      expect(line?.trace_id, `node-${i + 1}`).toBe(root?.traceId)
+      expect(line?.span_id, `node-${i + 1}`).toBe(span?.spanId)
+    }
   })
 
   it("dial, handshake and connection spans carry the peer's address; connection spans end at shutdown", async () => {

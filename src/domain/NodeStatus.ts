@@ -10,6 +10,11 @@ export const NodeStatus = Schema.Struct({
   pid: Schema.Number,
   connected: Schema.Array(Schema.String),
   dialling: Schema.Array(Schema.String),
+  /**
+   * Every other node this one knows of: its configured known peers and the peers it has been
+   * connected to since it started (connected or not now). Absent from older nodes' answers.
+   */
+  known: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
   pool: Schema.Struct({
     size: Schema.Number,
     /** SHA-256 of the pool's sorted hashes: equal digests mean equal pools, whatever the arrival order. */

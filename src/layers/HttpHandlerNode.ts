@@ -1,7 +1,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
-import { renderMetrics } from "../http/metrics.js"
-import { collectStatus } from "../http/status.js"
+import { collectMetrics } from "../http/metrics.js"
+import { makeCollectStatus } from "../http/status.js"
 import { HttpHandler, type PlainRequest, type PlainResponse } from "../services/HttpHandler.js"
 import type { NodeConfig } from "../services/NodeConfig.js"
 import type { PeerStore } from "../services/PeerStore.js"
@@ -30,7 +30,8 @@ export const make = Effect.gen(function* () {
   )
   const dashboard = yield* fs.readFileString(Option.getOrElse(dashboardFile, () => candidates[0] ?? ""))
   const context = yield* Effect.context<NodeConfig | PeerStore | TransactionPool>()
-  const status = Effect.provide(collectStatus, context)
+  const status = Effect.provide(yield* makeCollectStatus, context)
+  const metrics = Effect.provide(collectMetrics(status), context)
 
   const handle = (request: PlainRequest): Effect.Effect<PlainResponse> => {
     const pathname = request.url.split("?")[0]
@@ -39,7 +40,7 @@ export const make = Effect.gen(function* () {
       case "/status":
         return Effect.map(status, (s) => respond(200, "application/json", JSON.stringify(s)))
       case "/metrics":
-        return Effect.map(status, (s) => respond(200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics(s)))
+        return Effect.map(metrics, (text) => respond(200, "text/plain; version=0.0.4; charset=utf-8", text))
       case "/":
       case "/index.html":
         return Effect.succeed(respond(200, "text/html; charset=utf-8", dashboard))
@@ -51,4 +52,4 @@ export const make = Effect.gen(function* () {
   return HttpHandler.of({ handle })
 })
 
-export const layer = Layer.effect(HttpHandler, make)
+export const layer = Layer.scoped(HttpHandler, make)

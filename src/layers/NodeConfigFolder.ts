@@ -13,6 +13,7 @@ import {
   NodeConfig,
   type PoolSettings,
 } from "../services/NodeConfig.js"
+import { describeConfigError, sourceOf } from "./configErrors.js"
 
 /** A node folder whose configuration cannot be used; the message says what to fix. */
 export class NodeConfigError extends Data.TaggedError("NodeConfigError")<{ readonly message: string }> {}
@@ -44,7 +45,11 @@ const readKnownPeers = (file: string) =>
       ),
     )
     const entries = parseKnownPeersFile(text)
-    if (Either.isLeft(entries)) return yield* new NodeConfigError({ message: `${file} ${entries.left}` })
+    if (Either.isLeft(entries)) {
+      return yield* new NodeConfigError({
+        message: `${file} ${entries.left}: write a JSON array of peer addresses, e.g. ["ws://localhost:4001"], or [] for none`,
+      })
+    }
     const peers: Array<Address> = []
     for (const entry of entries.right) {
       const parsed = parseAddress(entry)
@@ -93,11 +98,11 @@ export const make = (folder: string) =>
       }),
       provider,
     ).pipe(
-      Effect.mapError(
-        (error) =>
-          new NodeConfigError({
-            message: `bad configuration in ${path.join(absolute, ".env")} or the environment: ${error}`,
-          }),
+      Effect.catchTag("ConfigError", (error) =>
+        Effect.flatMap(
+          describeConfigError(error, path.join(absolute, ".env"), provider),
+          (message) => new NodeConfigError({ message }),
+        ),
       ),
     )
     const port = yield* readPort(settings.port, path.join(absolute, ".env"))
@@ -125,11 +130,13 @@ export const make = (folder: string) =>
 /** PORT is read as text and checked here: Config's own errors would call a bad PORT a missing one. */
 const readPort = (text: Option.Option<string>, envFile: string) =>
   Option.match(text, {
-    onNone: () => new NodeConfigError({ message: `PORT is missing: set PORT=4001 in ${envFile} or the environment` }),
+    onNone: () =>
+      new NodeConfigError({ message: `PORT is missing: set e.g. PORT=4001 in ${envFile} or the environment` }),
     onSome: (value) =>
       Either.mapLeft(
         parsePort(value),
-        (problem) => new NodeConfigError({ message: `${problem}; set PORT in ${envFile} or the environment` }),
+        (problem) =>
+          new NodeConfigError({ message: `${problem} (in ${sourceOf("PORT", envFile)}): set e.g. PORT=4001` }),
       ),
   })
 

@@ -1,4 +1,5 @@
 import { Clock, Effect, Layer } from "effect"
+import { makeNodeMetrics } from "../http/metrics.js"
 import {
   type Counter,
   NodeStats,
@@ -22,6 +23,8 @@ export const make = Effect.gen(function* () {
   const messagesReceived: Record<string, number> = {}
   const messagesSent: Record<string, number> = {}
   let recent: ReadonlyArray<RecentTransaction> = []
+  const framesRefused: Record<string, number> = {}
+  const metrics = makeNodeMetrics()
 
   const unsafe: UnsafeNodeStats = {
     increment: (counter, by = 1) => {
@@ -36,9 +39,17 @@ export const make = Effect.gen(function* () {
     transactionsAccepted: (txs, receivedAt) => {
       if (txs.length === 0) return
       counters.transactionsAccepted += txs.length
+      for (const tx of txs) metrics.observePropagation(tx.timeStamp, receivedAt)
       const newest = txs.slice(-RECENT_TRANSACTIONS).map((tx): RecentTransaction => ({ ...tx, receivedAt }))
       recent = [...recent, ...newest].slice(-RECENT_TRANSACTIONS)
     },
+  }
+
+  /** Refusals by reason; those counted without one (`increment("framesRefused")`) as "other". */
+  const byReason = (): Record<string, number> => {
+    const named = Object.values(framesRefused).reduce((sum, count) => sum + count, 0)
+    const other = counters.framesRefused - named
+    return other > 0 ? { ...framesRefused, other } : { ...framesRefused }
   }
 
   return NodeStats.of({
@@ -49,6 +60,13 @@ export const make = Effect.gen(function* () {
       txs.length === 0
         ? Effect.void
         : Effect.map(Clock.currentTimeMillis, (receivedAt) => unsafe.transactionsAccepted(txs, receivedAt)),
+    frameRefused: (reason) =>
+      Effect.sync(() => {
+        counters.framesRefused++
+        framesRefused[reason] = (framesRefused[reason] ?? 0) + 1
+      }),
+    poolWritten: (millis) => Effect.sync(() => metrics.observePoolWrite(millis)),
+    renderMetrics: (status) => Effect.promise(() => metrics.render({ status, framesRefused: byReason() })),
     unsafe,
     snapshot: Effect.sync(
       (): NodeStatsSnapshot => ({

@@ -1,8 +1,9 @@
 import * as OtlpSerialization from "@effect/opentelemetry/OtlpSerialization"
 import * as OtlpTracer from "@effect/opentelemetry/OtlpTracer"
 import { FetchHttpClient } from "@effect/platform"
-import { Config, Data, Duration, Effect, Layer, Option } from "effect"
+import { Config, ConfigProvider, Data, Duration, Effect, Layer, Option } from "effect"
 import { TracePropagation } from "../services/TracePropagation.js"
+import { describeConfigError } from "./configErrors.js"
 
 /** A tracing variable that cannot be used; the message names it. */
 export class TracingConfigError extends Data.TaggedError("TracingConfigError")<{ readonly message: string }> {}
@@ -37,5 +38,12 @@ export const layer = (instance: string): Layer.Layer<TracePropagation, TracingCo
         exportInterval: Duration.millis(delay),
       }).pipe(Layer.provide(OtlpSerialization.layerJson), Layer.provide(FetchHttpClient.layer))
       return Layer.merge(tracer, Layer.succeed(TracePropagation, true))
-    }).pipe(Effect.mapError((error) => new TracingConfigError({ message: `bad tracing configuration: ${error}` }))),
+    }).pipe(
+      Effect.catchTag("ConfigError", (error) =>
+        Effect.flatMap(
+          describeConfigError(error, "the environment", ConfigProvider.fromEnv()),
+          (message) => new TracingConfigError({ message }),
+        ),
+      ),
+    ),
   )

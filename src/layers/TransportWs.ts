@@ -58,7 +58,7 @@ const wrapSocket = (
             limit: `${maxPayload} bytes`,
             detail: "connection closed (1009)",
           }),
-          Effect.zipRight(Effect.flatMap(NodeStats, (stats) => stats.increment("framesRefused"))),
+          Effect.zipRight(Effect.flatMap(NodeStats, (stats) => stats.frameRefused("too large"))),
         ),
     }),
     (inbox): Connection => {

@@ -1,6 +1,7 @@
 import { close, closeSync, fsync, open, openSync, rename, writev, writevSync } from "node:fs"
 import { FileSystem } from "@effect/platform"
-import { Effect, Either, ParseResult, Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
+import { oneLineParseError } from "../domain/configProblem.js"
 import { Transaction } from "../domain/Transaction.js"
 import { PoolError } from "../services/TransactionPool.js"
 
@@ -28,7 +29,7 @@ export const readPoolFile = (file: string) =>
       return yield* new PoolError({
         reason: "Corrupt",
         file,
-        message: `${file} is not a valid transaction pool (a JSON array of transactions): ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`,
+        message: `${file} is not a valid transaction pool (${oneLineParseError(decoded.left)}): fix it or move it away; a pool is a JSON array of transactions, e.g. [] or [{"fromAddress":null,"toAddress":"04ab","amount":5,"timeStamp":1700000000000,"hash":"<its sha-256>"}]`,
       })
     }
     return decoded.right

@@ -107,7 +107,7 @@ const guardOf = (
       yield* Effect.logWarning("frame refused").pipe(
         Effect.annotateLogs({ reason, limit: limitOf(reason, limits), detail: showEntry(detail) }),
       )
-      yield* stats.increment("framesRefused")
+      yield* stats.frameRefused(reason)
       const [allowed, next] = takeToken(badFrames, badFrameRate, yield* Clock.currentTimeMillis)
       badFrames = next
       if (!allowed) return yield* new TooManyBadFrames({ limit: `${limits.badFramesPerMinute} bad frames a minute` })

@@ -1,4 +1,5 @@
 import { Context, Effect } from "effect"
+import type { NodeStatus } from "../domain/NodeStatus.js"
 import type { Transaction } from "../domain/Transaction.js"
 
 /** The counters a node keeps about itself, for /status and /metrics. */
@@ -40,6 +41,15 @@ export interface NodeStatsShape {
   readonly messagesSent: (type: string, count: number) => Effect.Effect<void>
   /** Counts accepted transactions (oldest first) and keeps the newest among the recent ones. */
   readonly transactionsAccepted: (txs: ReadonlyArray<Transaction>) => Effect.Effect<void>
+  /** Counts a refused frame (framesRefused) under its reason, for `meshnode_frames_refused_total{reason}`. */
+  readonly frameRefused: (reason: string) => Effect.Effect<void>
+  /**
+   * One write of the pool file took `millis`: for the `meshnode_pool_write_seconds` histogram. The pool
+   * layer calls it after each write.
+   */
+  readonly poolWritten: (millis: number) => Effect.Effect<void>
+  /** This node's metrics (and its process's) in the Prometheus text format, given its status. */
+  readonly renderMetrics: (status: NodeStatus) => Effect.Effect<string>
   readonly snapshot: Effect.Effect<NodeStatsSnapshot>
   /** The same updates as plain calls, for code that runs outside a fiber (the per-frame fast path). */
   readonly unsafe: UnsafeNodeStats
@@ -75,6 +85,9 @@ export class NodeStats extends Context.Reference<NodeStats>()("meshnode/NodeStat
     messageReceived: () => Effect.void,
     messagesSent: () => Effect.void,
     transactionsAccepted: () => Effect.void,
+    frameRefused: () => Effect.void,
+    poolWritten: () => Effect.void,
+    renderMetrics: () => Effect.succeed(""),
     unsafe: { increment: ignore, messageReceived: ignore, messagesSent: ignore, transactionsAccepted: ignore },
     snapshot: Effect.succeed({
       startedAt: 0,
