@@ -116,6 +116,18 @@ describe("meshnode CLI", () => {
     }),
   )
 
+  it.live("the repository's node-1 ships an empty pool, and a clone starts empty whatever node-1 holds", () =>
+    Effect.gen(function* () {
+      const shipped = yield* Effect.promise(() => readFile(join(repoRoot, "nodes/node-1/transactions.json"), "utf8"))
+      expect(JSON.parse(shipped)).toEqual([])
+      const dir = yield* makeTemplate()
+      const held = '[{"fromAddress":null,"toAddress":"ab","amount":5,"timeStamp":1,"hash":"x"}]'
+      yield* Effect.promise(() => writeFile(join(dir, "node-1/transactions.json"), held))
+      expect((yield* meshnode(["clone-node"], { NODES_DIR: dir })).code).toBe(0)
+      expect(yield* Effect.promise(() => readFile(join(dir, "node-2/transactions.json"), "utf8"))).toBe("[]")
+    }),
+  )
+
   it.live("status with no node running shows every node as down and ends with exit code 0", () =>
     Effect.gen(function* () {
       // A port of this engineer's range that nothing listens on.
