@@ -128,16 +128,43 @@ describe("meshnode CLI", () => {
     }),
   )
 
-  it.live("status with no node running shows every node as down and ends with exit code 0", () =>
+  it.live("status with no node running shows every node as down and exits 1", () =>
     Effect.gen(function* () {
       // A port of this engineer's range that nothing listens on.
       const dir = yield* makeTemplate(7399)
       const result = yield* meshnode(["status"], { NODES_DIR: dir })
-      expect(result.code).toBe(0)
+      expect(result.code).toBe(1)
       expect(result.stdout).toMatch(/node-1\s+ws:\/\/localhost:7399\s+down/)
       expect(result.stdout.split("\n").at(-1)).toBe(
-        "0 of 1 nodes up, 0 of 0 connections between them, no pool to compare",
+        "NOT HEALTHY: 0 of 1 nodes up, 0 of 0 node pairs connected, no pool to compare",
       )
+    }),
+  )
+
+  it.live("status reports an unreadable node folder on its own line and still shows the others", () =>
+    Effect.gen(function* () {
+      const dir = yield* makeTemplate(7398)
+      yield* Effect.promise(() => mkdir(join(dir, "node-2")))
+      yield* Effect.promise(() => writeFile(join(dir, "node-2/.env"), "PORT=oops\n"))
+      const result = yield* meshnode(["status"], { NODES_DIR: dir })
+      expect(result.code).toBe(1)
+      expect(result.stdout).toMatch(/node-1\s+ws:\/\/localhost:7398\s+down/)
+      expect(result.stdout).toContain(
+        `  node-2  unreadable: ${join(dir, "node-2/.env")} has no valid PORT (e.g. PORT=4001)`,
+      )
+      expect(result.stdout.split("\n").at(-1)).toBe(
+        "NOT HEALTHY: 0 of 1 nodes up, 0 of 0 node pairs connected, no pool to compare, 1 folder(s) unreadable",
+      )
+      const json = yield* meshnode(["status", "--json"], { NODES_DIR: dir })
+      expect(json.code).toBe(1)
+      expect(JSON.parse(json.stdout)).toEqual([
+        { name: "node-1", address: "ws://localhost:7398", state: "down", status: null },
+        {
+          name: "node-2",
+          state: "unreadable",
+          problem: `${join(dir, "node-2/.env")} has no valid PORT (e.g. PORT=4001)`,
+        },
+      ])
     }),
   )
 

@@ -41,9 +41,9 @@ describe("a 3-node network started with `meshnode network`", () => {
       "nodes up: 2/3",
       "nodes up: 3/3",
     ])
-    expect(own.at(-2)).toBe("connections: 6/6")
+    expect(own.at(-2)).toBe("node pairs connected: 3/3")
     expect(own.at(-1)).toMatch(
-      /^network up: 3\/3 nodes, 6\/6 connections in [\d.]+ s; dashboard http:\/\/localhost:7310\/; Ctrl-C stops them all$/,
+      /^network up: 3\/3 nodes, 3\/3 node pairs connected in [\d.]+ s; dashboard http:\/\/localhost:7310\/; Ctrl-C stops them all$/,
     )
     // Every node's output is relayed with its name.
     for (const name of ["node-1", "node-2", "node-3"]) {
@@ -134,6 +134,12 @@ describe("a 3-node network started with `meshnode network`", () => {
   }
 
   it("`status` shows the mesh matrix, a node that is down as down, and whether the pools agree", async () => {
+    // Healthy: exit 0, and three nodes in a full mesh are three pairs (not six directions).
+    const healthy = await runCli(["status"], { NODES_DIR: nodesDir })
+    expect(healthy.code).toBe(0)
+    expect(healthy.stdout.trimEnd().split("\n").at(-1)).toMatch(
+      /^3 of 3 nodes up, 3 of 3 node pairs connected, pools agree \((0|1) transactions\)$/,
+    )
     const third = await getStatus(ports[2])
     if (third === undefined) throw new Error("node-3 should be up before it is stopped")
     process.kill(third.pid, "SIGTERM")
@@ -146,7 +152,8 @@ describe("a 3-node network started with `meshnode network`", () => {
       "node-1 and node-2 to notice that node-3 is gone",
     )
     const result = await runCli(["status"], { NODES_DIR: nodesDir })
-    expect(result.code).toBe(0)
+    // A node down: non-zero, so a script waiting on `status` keeps waiting.
+    expect(result.code).toBe(1)
     const lines = result.stdout.trimEnd().split("\n")
     expect(lines).toContain(`meshnode status: 3 node folder(s) in ${nodesDir}`)
     const matrix = lines.slice(lines.findIndex((line) => line.startsWith("mesh (")) + 1)
@@ -157,7 +164,7 @@ describe("a 3-node network started with `meshnode network`", () => {
     expect(result.stdout).toMatch(/node-3\s+ws:\/\/localhost:7312\s+down\s+-\s+-\s+-\s+-/)
     expect(result.stdout).toMatch(/node-1\s+ws:\/\/localhost:7310\s+up\s+1\s+(\d+)\s+([0-9a-f]{8})/)
     expect(lines.at(-1)).toMatch(
-      /^2 of 3 nodes up, 2 of 2 connections between them, pools agree \((0|1) transactions\)$/,
+      /^NOT HEALTHY: 2 of 3 nodes up, 1 of 3 node pairs connected, pools agree \((0|1) transactions\)$/,
     )
     // The whole network still stops with one Ctrl-C.
     const exit = await network?.stop("SIGINT")

@@ -3,6 +3,7 @@ import { type CommandExecutor, FileSystem, type HttpClient, Path, Command as Pro
 import { Clock, Console, Effect, Option, Schema, Stream } from "effect"
 import { localAddress } from "../domain/Address.js"
 import type { NodeStatus } from "../domain/NodeStatus.js"
+import { countConnectedPairs, pairsOf } from "./meshHealth.js"
 import { nodeProcess } from "./node.js"
 import { cloneNode, type NodeFolder, nodesDirectory, readNodeFolder } from "./nodeFolders.js"
 import { colourOn, ExitCode, summary } from "./output.js"
@@ -124,29 +125,26 @@ export const networkCommand = Command.make("network", { nodes }, ({ nodes: count
       { concurrency: "unbounded", discard: true },
     )
     const addresses: ReadonlyArray<string> = folders.map((node) => localAddress(node.port))
-    const possible = folders.length * (folders.length - 1)
+    const possible = pairsOf(folders.length)
     const linked = (answers: ReadonlyArray<Option.Option<{ readonly connected: ReadonlyArray<string> }>>) =>
-      answers.reduce(
-        (sum, answer) =>
-          sum +
-          Option.match(answer, {
-            onNone: () => 0,
-            onSome: (s) => s.connected.filter((a) => addresses.includes(a)).length,
-          }),
-        0,
+      countConnectedPairs(
+        answers.map((answer, i) => ({
+          address: addresses[i] ?? "",
+          connected: Option.getOrUndefined(Option.map(answer, (s) => s.connected)),
+        })),
       )
     const connections = yield* pollUntil(
       probes,
       linked,
       (n) => n >= possible,
-      (n) => Console.log(`connections: ${n}/${possible}`),
+      (n) => Console.log(`node pairs connected: ${n}/${possible}`),
       up === folders.length ? 20_000 : 0,
     )
     const seconds = (((yield* Clock.currentTimeMillis) - started) / 1000).toFixed(1)
     const first = folders[0]
     yield* summary(
       `network ${up === folders.length && connections >= possible ? "up" : "PARTLY up"}: ${up}/${folders.length} nodes, ` +
-        `${connections}/${possible} connections in ${seconds} s; dashboard http://localhost:${first?.port ?? 4001}/; Ctrl-C stops them all`,
+        `${connections}/${possible} node pairs connected in ${seconds} s; dashboard http://localhost:${first?.port ?? 4001}/; Ctrl-C stops them all`,
     )
     const codes = yield* Effect.forEach(children, (child) => child.exitCode, { concurrency: "unbounded" })
     const failed = codes.filter((code) => code !== 0).length

@@ -87,15 +87,29 @@ export const readNodeFolder = (folder: string) =>
     return { name: path.basename(absolute), folder: absolute, ...settings } satisfies NodeFolder
   })
 
-/** Every `node-N` folder of `directory`, read, in number order. */
+/**
+ * Every `node-N` folder of `directory`, in number order, each read on its own: one unreadable folder
+ * is a Left with what to fix, and the others are still read.
+ */
 export const readNodeFolders = (directory: string) =>
   Effect.gen(function* () {
     const path = yield* Path.Path
     const numbers = yield* listNodeNumbers(directory).pipe(
       Effect.mapError(() => new NodeFolderError({ message: `cannot read the node folders in ${directory}` })),
     )
-    return yield* Effect.forEach(numbers, (n) => readNodeFolder(path.join(directory, `node-${n}`)))
+    return yield* Effect.forEach(numbers, (n) =>
+      readNodeFolder(path.join(directory, `node-${n}`)).pipe(
+        Effect.mapError((error): UnreadableFolder => ({ name: `node-${n}`, message: error.message })),
+        Effect.either,
+      ),
+    )
   })
+
+/** A node folder that could not be read, and why. */
+export interface UnreadableFolder {
+  readonly name: string
+  readonly message: string
+}
 
 /** A node folder the CLI cannot use; the message says what to fix. */
 export class NodeFolderError extends Data.TaggedError("NodeFolderError")<{ readonly message: string }> {}
