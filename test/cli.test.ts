@@ -1,4 +1,5 @@
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises"
+import { createServer, type Server } from "node:net"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect } from "effect"
@@ -108,7 +109,7 @@ describe("meshnode CLI", () => {
       expect(yield* Effect.promise(() => readFile(join(dir, "node-3/.env"), "utf8"))).toContain("MY_PUBLIC_KEY=04ab")
       expect(yield* meshnode(["delete-nodes"], { NODES_DIR: dir })).toEqual({
         code: 0,
-        stdout: "deleted node-2, node-3",
+        stdout: `node folders to delete in ${dir}: node-2, node-3\ndeleted node-2, node-3`,
         stderr: "",
       })
       expect(yield* Effect.promise(() => readdir(dir))).toEqual(["node-1"])
@@ -125,6 +126,45 @@ describe("meshnode CLI", () => {
       yield* Effect.promise(() => writeFile(join(dir, "node-1/transactions.json"), held))
       expect((yield* meshnode(["clone-node"], { NODES_DIR: dir })).code).toBe(0)
       expect(yield* Effect.promise(() => readFile(join(dir, "node-2/transactions.json"), "utf8"))).toBe("[]")
+    }),
+  )
+
+  it.scopedLive("delete-nodes lists what it deletes and refuses a running node's folder unless --force", () =>
+    Effect.gen(function* () {
+      const dir = yield* makeTemplate()
+      // Something answering on node-2's port is what a running node-2 looks like from outside.
+      const server = yield* Effect.acquireRelease(
+        Effect.promise(
+          () =>
+            new Promise<Server>((resolve) => {
+              const listening = createServer((socket) => socket.destroy())
+              listening.listen(0, "localhost", () => resolve(listening))
+            }),
+        ),
+        (listening) => Effect.promise(() => new Promise<void>((resolve) => listening.close(() => resolve()))),
+      )
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      yield* meshnode(["clone-node"], { NODES_DIR: dir })
+      yield* meshnode(["clone-node"], { NODES_DIR: dir })
+      yield* Effect.promise(() => writeFile(join(dir, "node-2/.env"), `PORT=${port}\n`))
+
+      const refused = yield* meshnode(["delete-nodes"], { NODES_DIR: dir })
+      expect(refused.code).toBe(1)
+      expect(refused.stdout).toBe(`node folders to delete in ${dir}: node-2, node-3`)
+      expect(refused.stderr).toBe(
+        `meshnode: delete-nodes: node-2 (port ${port}) is running: stop it first, or pass --force; nothing was deleted`,
+      )
+      const dryRun = yield* meshnode(["delete-nodes", "--dry-run", "--force"], { NODES_DIR: dir })
+      expect(dryRun.stdout.split("\n").at(-1)).toBe(`nothing deleted (--dry-run); running: node-2 (port ${port})`)
+      expect((yield* Effect.promise(() => readdir(dir))).sort()).toEqual(["node-1", "node-2", "node-3"])
+
+      const forced = yield* meshnode(["delete-nodes", "--force"], { NODES_DIR: dir })
+      expect(forced.code).toBe(0)
+      expect(forced.stdout.split("\n").at(-1)).toBe(
+        `deleted node-2, node-3 (with --force: node-2 (port ${port}) running)`,
+      )
+      expect(yield* Effect.promise(() => readdir(dir))).toEqual(["node-1"])
     }),
   )
 

@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises"
+import { mkdir, readdir } from "node:fs/promises"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import WebSocket from "ws"
@@ -87,6 +87,15 @@ describe("a 3-node network started with `meshnode network`", () => {
       }, 500)
     })
     expect(first).toBe("open")
+  })
+
+  it("`delete-nodes` refuses to delete the folders of the running nodes", async () => {
+    const result = await runCli(["delete-nodes"], { NODES_DIR: nodesDir })
+    expect(result.code).toBe(1)
+    expect(result.stderr.trim()).toBe(
+      `meshnode: delete-nodes: node-2 (port ${ports[1]}), node-3 (port ${ports[2]}) are running: stop them first, or pass --force; nothing was deleted`,
+    )
+    expect((await readdir(nodesDir)).sort()).toEqual(["node-1", "node-2", "node-3"])
   })
 
   it.skipIf(!hasChromium)(

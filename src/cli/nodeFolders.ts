@@ -52,14 +52,12 @@ const firstFreeNumber = (existing: ReadonlyArray<number>): number => {
   return candidate
 }
 
-/** Removes every `node-N` folder except node-1; answers the names removed. */
-export const deleteNodes = (directory: string) =>
+/** Removes the given `node-N` folders of `directory`. */
+export const removeNodeFolders = (directory: string, names: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const numbers = (yield* listNodeNumbers(directory)).filter((n) => n !== 1)
-    for (const n of numbers) yield* fs.remove(path.join(directory, `node-${n}`), { recursive: true })
-    return numbers.map((n) => `node-${n}`)
+    for (const name of names) yield* fs.remove(path.join(directory, name), { recursive: true })
   })
 
 /** What the CLI needs to know about a node folder: its name, port and public key. */
@@ -67,6 +65,8 @@ export interface NodeFolder {
   readonly name: string
   readonly folder: string
   readonly port: number
+  /** HOST: the interface the node listens on. */
+  readonly host: string
   readonly publicKey: Option.Option<string>
 }
 
@@ -77,7 +77,11 @@ export const readNodeFolder = (folder: string) =>
     const absolute = path.resolve(folder)
     const provider = yield* folderConfigProvider(absolute)
     const settings = yield* Effect.withConfigProvider(
-      Config.all({ port: Config.port("PORT"), publicKey: Config.option(Config.string("MY_PUBLIC_KEY")) }),
+      Config.all({
+        port: Config.port("PORT"),
+        host: Config.string("HOST").pipe(Config.withDefault("localhost")),
+        publicKey: Config.option(Config.string("MY_PUBLIC_KEY")),
+      }),
       provider,
     ).pipe(
       Effect.mapError(
