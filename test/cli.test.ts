@@ -5,8 +5,9 @@ import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect } from "effect"
 import { exitCodeOf, runCli } from "../src/cli/app.js"
 import { environmentVariables } from "../src/usage.js"
-import { runCli as runCliProcess } from "./support/cli.js"
-import { makeNodesDir, repoRoot } from "./support/processes.js"
+import { getStatus, runCli as runCliProcess, startCli } from "./support/cli.js"
+import { freePort } from "./support/freePort.js"
+import { eventually, makeNodesDir, repoRoot, writeNodeFolder } from "./support/processes.js"
 
 const commands = ["node", "network", "clone-node", "delete-nodes", "add-transaction", "status"] as const
 
@@ -32,7 +33,7 @@ const meshnode = (args: ReadonlyArray<string>, env: Record<string, string> = {})
   })
 
 /** A NODES_DIR with a node-1 template, as the repository's nodes/ has. */
-const makeTemplate = (port = 4001) =>
+const makeTemplate = (port = 7360) =>
   Effect.promise(async () => {
     const dir = await makeNodesDir()
     await mkdir(join(dir, "node-1"))
@@ -104,8 +105,9 @@ describe("meshnode CLI", () => {
       const dir = yield* makeTemplate()
       const first = yield* meshnode(["clone-node"], { NODES_DIR: dir })
       const second = yield* meshnode(["clone-node"], { NODES_DIR: dir })
-      expect(first).toEqual({ code: 0, stdout: `created node-2 (PORT=4002) in ${dir}`, stderr: "" })
-      expect(second.stdout).toBe(`created node-3 (PORT=4003) in ${dir}`)
+      // The next port after the highest node folder's, following node-1's PORT (7360 here).
+      expect(first).toEqual({ code: 0, stdout: `created node-2 (PORT=7361) in ${dir}`, stderr: "" })
+      expect(second.stdout).toBe(`created node-3 (PORT=7362) in ${dir}`)
       expect(yield* Effect.promise(() => readFile(join(dir, "node-3/.env"), "utf8"))).toContain("MY_PUBLIC_KEY=04ab")
       expect(yield* meshnode(["delete-nodes"], { NODES_DIR: dir })).toEqual({
         code: 0,
@@ -127,6 +129,21 @@ describe("meshnode CLI", () => {
       expect((yield* meshnode(["clone-node"], { NODES_DIR: dir })).code).toBe(0)
       expect(yield* Effect.promise(() => readFile(join(dir, "node-2/transactions.json"), "utf8"))).toBe("[]")
     }),
+  )
+
+  it.live(
+    "clone-node --port takes the operator's port; the default follows the highest node's; a taken one is refused",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* makeTemplate(7363)
+        const chosen = yield* meshnode(["clone-node", "--port", "7370"], { NODES_DIR: dir })
+        expect(chosen.stdout).toBe(`created node-2 (PORT=7370) in ${dir}`)
+        expect((yield* meshnode(["clone-node"], { NODES_DIR: dir })).stdout).toBe(
+          `created node-3 (PORT=7371) in ${dir}`,
+        )
+        const taken = yield* meshnode(["clone-node", "--port", "7370"], { NODES_DIR: dir })
+        expect(taken).toEqual({ code: 1, stdout: "", stderr: "meshnode: port 7370 is node-2's: choose another --port" })
+      }),
   )
 
   it.scopedLive("delete-nodes lists what it deletes and refuses a running node's folder unless --force", () =>
@@ -221,6 +238,21 @@ describe("meshnode CLI", () => {
       const result = await runCliProcess(["add-transaction", "--count", "x"])
       expect(result.code).toBe(2)
       expect(result.stderr).toContain("'x' is not a integer")
+    })
+
+    it("`node --port --host` runs the folder's node on the operator's port and interface; Ctrl-C stops it", async () => {
+      const dir = await makeNodesDir()
+      const folder = await writeNodeFolder(dir, "node-1", { port: 7364, knownPeers: [] })
+      const port = await freePort()
+      const node = startCli(["node", folder, "--port", String(port), "--host", "127.0.0.1"], { NODES_DIR: dir })
+      try {
+        await node.waitForLine((line) => / listening /.test(line), 50_000)
+        const status = await eventually(() => getStatus(port), 10_000, "the node to answer on --port")
+        expect(status.address).toBe(`ws://localhost:${port}`)
+        expect(await getStatus(7364)).toBeUndefined()
+      } finally {
+        expect((await node.stop("SIGINT")).code).toBe(0)
+      }
     })
 
     it("src/main.ts --help prints the node's usage with every environment variable", async () => {

@@ -1,4 +1,4 @@
-import { mkdir, readdir } from "node:fs/promises"
+import { mkdir, readdir, readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import WebSocket from "ws"
@@ -7,9 +7,11 @@ import { hasChromium, launchBrowser } from "./support/browser.js"
 import { getStatus, runCli, startCli } from "./support/cli.js"
 import { eventually, makeNodesDir, repoRoot, writeNodeFolder } from "./support/processes.js"
 
-// Fixed ports from this suite's own range (7300-7399): node-N listens on 7309+N.
+// Fixed ports from this suite's own range (7300-7399): node-N listens on 7309+N once `--base-port 7310`
+// has moved the folders, which are written on 7320-7322.
 const ports = [7310, 7311, 7312] as const
-const knownPeers = [`ws://localhost:${ports[0]}`, `ws://localhost:${ports[2]}`]
+const writtenPorts = [7320, 7321, 7322] as const
+const knownPeers = [`ws://localhost:${writtenPorts[0]}`, `ws://localhost:${writtenPorts[2]}`]
 
 /**
  * One real 3-node network, started the way an operator starts it (`meshnode network`), shared by
@@ -21,8 +23,10 @@ describe("a 3-node network started with `meshnode network`", () => {
 
   beforeAll(async () => {
     nodesDir = await makeNodesDir()
-    for (const [i, port] of ports.entries()) await writeNodeFolder(nodesDir, `node-${i + 1}`, { port, knownPeers })
-    network = startCli(["network", "--nodes", "3"], { NODES_DIR: nodesDir })
+    for (const [i, port] of writtenPorts.entries()) {
+      await writeNodeFolder(nodesDir, `node-${i + 1}`, { port, knownPeers })
+    }
+    network = startCli(["network", "--nodes", "3", "--base-port", String(ports[0])], { NODES_DIR: nodesDir })
     await network.waitForLine((line) => line.startsWith("network up:"), 120_000)
   }, 150_000)
 
@@ -33,7 +37,10 @@ describe("a 3-node network started with `meshnode network`", () => {
   it("`network` shows progress and ends its start-up with a one-line summary", () => {
     const own = network?.lines.filter((line) => !line.startsWith("[node-")) ?? []
     // Nodes start all at once (they redial each other until every one is up), then report as they come up.
-    expect(own.slice(0, 6)).toEqual([
+    expect(own.slice(0, 9)).toEqual([
+      "node-1: PORT=7310 (was 7320), known peers moved with it",
+      "node-2: PORT=7311 (was 7321), known peers moved with it",
+      "node-3: PORT=7312 (was 7322), known peers moved with it",
       "starting node-1 (:7310)",
       "starting node-2 (:7311)",
       "starting node-3 (:7312)",
@@ -48,6 +55,16 @@ describe("a 3-node network started with `meshnode network`", () => {
     // Every node's output is relayed with its name.
     for (const name of ["node-1", "node-2", "node-3"]) {
       expect(network?.lines.some((line) => line.startsWith(`[${name}] `) && line.includes("listening"))).toBe(true)
+    }
+  })
+
+  it("`--base-port` wrote each node's new port and moved its known peers along", async () => {
+    for (const [i, port] of ports.entries()) {
+      expect(await readFile(join(nodesDir, `node-${i + 1}/.env`), "utf8")).toContain(`PORT=${port}\n`)
+      expect(JSON.parse(await readFile(join(nodesDir, `node-${i + 1}/known-peers.json`), "utf8"))).toEqual([
+        `ws://localhost:${ports[0]}`,
+        `ws://localhost:${ports[2]}`,
+      ])
     }
   })
 

@@ -1,11 +1,12 @@
 import { Command, Options } from "@effect/cli"
-import { type CommandExecutor, FileSystem, type HttpClient, Path, Command as Process } from "@effect/platform"
+import { type CommandExecutor, type HttpClient, Command as Process } from "@effect/platform"
 import { Clock, Console, Effect, Option, Schema, Stream } from "effect"
 import { localAddress } from "../domain/Address.js"
 import type { NodeStatus } from "../domain/NodeStatus.js"
 import { countConnectedPairs, pairsOf } from "./meshHealth.js"
+import { prepareNetworkFolders } from "./networkFolders.js"
 import { nodeProcess } from "./node.js"
-import { cloneNode, type NodeFolder, nodesDirectory, readNodeFolder } from "./nodeFolders.js"
+import { type NodeFolder, nodesDirectory } from "./nodeFolders.js"
 import { colourOn, ExitCode, summary } from "./output.js"
 import { fetchStatus } from "./statusClient.js"
 
@@ -20,9 +21,12 @@ const nodes = Options.integer("nodes").pipe(
 )
 
 /** Starts one node as a child process, every line of its output prefixed with its name. */
-const startNode = (node: NodeFolder, colour: number) =>
+const startNode = (node: NodeFolder, colour: number, host: Option.Option<string>) =>
   Effect.gen(function* () {
-    const command = yield* nodeProcess(node.folder)
+    const command = yield* nodeProcess(
+      node.folder,
+      Option.match(host, { onNone: () => [], onSome: (h) => ["--host", h] }),
+    )
     const child = yield* command.pipe(Process.env({ FORCE_COLOR: process.env.FORCE_COLOR ?? "" }), Process.start)
     const prefix = colourOn(process.stdout) ? `\x1b[${colour}m[${node.name}]\x1b[0m ` : `[${node.name}] `
     const relay = (stream: Stream.Stream<Uint8Array, unknown>) =>
@@ -75,30 +79,33 @@ const pollUntil = <A, R>(
   })
 
 /** `network [--nodes N]`: N local nodes in one terminal, prefixed and coloured; Ctrl-C stops them all. */
-export const networkCommand = Command.make("network", { nodes }, ({ nodes: count }) =>
+const basePort = Options.integer("base-port").pipe(
+  Options.withSchema(
+    Schema.Int.pipe(Schema.between(1, 65_000, { message: () => "--base-port takes a port from 1 to 65000" })),
+  ),
+  Options.withDescription(
+    "node-N listens on BASE+N-1: written to each folder's .env, with the known peers that pointed at the old ports",
+  ),
+  Options.optional,
+)
+const host = Options.text("host").pipe(
+  Options.withDescription(
+    "the interface every node listens on (HOST), e.g. 0.0.0.0; default: each .env's, or localhost",
+  ),
+  Options.optional,
+)
+
+export const networkCommand = Command.make("network", { nodes, basePort, host }, (options) =>
   Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
     const directory = yield* nodesDirectory
     const started = yield* Clock.currentTimeMillis
-    const folders: Array<NodeFolder> = []
-    for (let n = 1; n <= count; n++) {
-      const folder = path.join(directory, `node-${n}`)
-      if (!(yield* fs.exists(folder))) {
-        if (n === 1) {
-          return yield* new ExitCode({ code: 1, message: `network: ${folder} is missing; it is the template` })
-        }
-        yield* cloneNode(directory, n)
-        yield* Console.log(`created ${path.basename(folder)}`)
-      }
-      folders.push(yield* readNodeFolder(folder))
-    }
+    const folders = yield* prepareNetworkFolders(directory, options.nodes, options.basePort)
     // All at once: a node redials known peers that are not up yet, so start order does not matter.
     const children: Array<CommandExecutor.Process> = []
     const probes: Array<Effect.Effect<Option.Option<NodeStatus>, never, HttpClient.HttpClient>> = []
     for (const [i, node] of folders.entries()) {
       yield* Console.log(`starting ${node.name} (:${node.port})`)
-      const child = yield* startNode(node, colours[i % colours.length] ?? 36)
+      const child = yield* startNode(node, colours[i % colours.length] ?? 36, options.host)
       children.push(child)
       // A node whose process has exited is down, even if something else answers on its port.
       probes.push(

@@ -1,7 +1,9 @@
 import { FileSystem, Path } from "@effect/platform"
-import { Config, Data, Effect, type Option } from "effect"
+import { Array as Arr, Config, Data, Effect, type Option } from "effect"
 import { parseDotenv, renderDotenv } from "../domain/dotenv.js"
 import { folderConfigProvider } from "../layers/NodeConfigFolder.js"
+import { portAnswers } from "./portProbe.js"
+import { portAfter } from "./ports.js"
 
 /** Where node folders live: `NODES_DIR`, or the repository's `nodes/`. */
 export const nodesDirectory = Effect.gen(function* () {
@@ -25,23 +27,42 @@ export const listNodeNumbers = (directory: string) =>
       .sort((a, b) => a - b)
   })
 
+/** The PORT of every readable `node-N` folder of `directory`. */
+export const folderPorts = (directory: string) =>
+  Effect.map(readNodeFolders(directory), (folders) => Arr.getRights(folders).map((node) => node.port))
+
+/** The next port after the highest node folder's that nothing answers on (node-1's own when it is alone). */
+export const nextFreePort = (used: ReadonlyArray<number>) =>
+  Effect.gen(function* () {
+    let port = portAfter(used, 4001)
+    while (port < 65535 && (used.includes(port) || (yield* portAnswers(port)))) port++
+    return port
+  })
+
 /**
- * Clones node-1 into `node-N`: PORT=4000+N, node-1's other .env keys and known-peers.json kept,
- * an empty pool. With no N, the next free number. Answers the new folder's path.
+ * Clones node-1 into `node-N` with node-1's other .env keys and known-peers.json, and an empty pool.
+ * With no `number`, the next free one; with no `port`, the next free port after the highest node's.
+ * Answers the new folder's path.
  */
-export const cloneNode = (directory: string, number?: number) =>
+export const cloneNode = (directory: string, options: { readonly number?: number; readonly port?: number } = {}) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const existing = yield* listNodeNumbers(directory)
-    const target = number ?? firstFreeNumber(existing)
+    const target = options.number ?? firstFreeNumber(existing)
+    const taken = Arr.getRights(yield* readNodeFolders(directory)).find((node) => node.port === options.port)
+    if (taken !== undefined) {
+      return yield* new NodeFolderError({ message: `port ${taken.port} is ${taken.name}'s: choose another --port` })
+    }
+    const port = options.port ?? (yield* nextFreePort(yield* folderPorts(directory)))
     const source = path.join(directory, "node-1")
     const folder = path.join(directory, `node-${target}`)
     const env = parseDotenv(yield* fs.readFileString(path.join(source, ".env")))
-    env.set("PORT", String(4000 + target))
+    env.set("PORT", String(port))
     yield* fs.makeDirectory(folder, { recursive: true })
     yield* fs.writeFileString(path.join(folder, ".env"), renderDotenv(env))
     yield* fs.copyFile(path.join(source, "known-peers.json"), path.join(folder, "known-peers.json"))
+    // A clone starts with an empty pool, whatever node-1 holds: it catches up from its peers.
     yield* fs.writeFileString(path.join(folder, "transactions.json"), "[]")
     return folder
   })
