@@ -67,26 +67,89 @@ describe("meshnode CLI", () => {
     }),
   )
 
-  it.live("bad arguments print what is wrong and end with exit code 2", () =>
+  it.live("bad arguments get one line on stderr saying what is wrong (and what was meant), and exit code 2", () =>
     Effect.gen(function* () {
       const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
-        [["bogus"], "Invalid subcommand for meshnode"],
-        [["network", "--nodes", "0"], "--nodes takes a whole number from 1 to 50"],
-        [["network", "--nodes", "three"], "'three' is not a integer"],
-        [["add-transaction", "--count", "0"], "--count takes a whole number from 1 to 10000"],
-        [["add-transaction", "--count", "10001"], "--count takes a whole number from 1 to 10000"],
-        [["add-transaction", "--amount", "-5"], "--amount takes a positive number"],
-        [["add-transaction", "/no/such/folder"], "Path '/no/such/folder' must exist"],
-        [["node", "/no/such/folder"], "Path '/no/such/folder' must exist"],
-        [["status", "--verbose"], "Received unknown argument: '--verbose'"],
-        [["clone-node", "extra"], "Received unknown argument: 'extra'"],
+        [
+          ["bogus"],
+          "meshnode: unknown command 'bogus' (known: node, network, clone-node, delete-nodes, add-transaction, status)",
+        ],
+        [["stauts"], "meshnode: unknown command 'stauts'; did you mean 'status'?"],
+        [["network", "--nodes", "0"], "meshnode network: --nodes takes a whole number from 1 to 50"],
+        [["network", "--nodes", "three"], "meshnode network: 'three' is not a integer"],
+        [
+          ["network", "--base-prot", "5000"],
+          "meshnode network: unknown option '--base-prot'; did you mean '--base-port'?",
+        ],
+        [["add-transaction", "--count", "0"], "meshnode add-transaction: --count takes a whole number from 1 to 10000"],
+        [
+          ["add-transaction", "--count", "10001"],
+          "meshnode add-transaction: --count takes a whole number from 1 to 10000",
+        ],
+        [
+          ["add-transaction", "--amount", "-5"],
+          "meshnode add-transaction: --amount takes a positive number, e.g. --amount 42",
+        ],
+        [
+          ["add-transaction", "--amount", "1e400"],
+          "meshnode add-transaction: --amount takes a positive number, e.g. --amount 42",
+        ],
+        [
+          ["add-transaction", "--amout", "5"],
+          "meshnode add-transaction: unknown option '--amout'; did you mean '--amount'?",
+        ],
+        [["add-transaction", "--to", ""], "meshnode add-transaction: --to takes a public key in hex, e.g. --to 04ab12"],
+        [
+          ["add-transaction", "--to", "04zz"],
+          "meshnode add-transaction: --to takes a public key in hex, e.g. --to 04ab12",
+        ],
+        [["add-transaction", "/no/such/folder"], "meshnode add-transaction: Path '/no/such/folder' must exist"],
+        [["node", "/no/such/folder"], "meshnode node: Path '/no/such/folder' must exist"],
+        [["node", ".", "--prot", "5"], "meshnode node: unknown option '--prot'; did you mean '--port'?"],
+        [["status", "--jsn"], "meshnode status: unknown option '--jsn'; did you mean '--json'?"],
+        [["status", "--verbose"], "meshnode status: unknown option '--verbose' (known: --json, --help, --version)"],
+        [["status", "json"], "meshnode status: unexpected argument 'json'; did you mean '--json'?"],
+        [["delete-nodes", "--forse"], "meshnode delete-nodes: unknown option '--forse'; did you mean '--force'?"],
+        [["clone-node", "extra"], "meshnode clone-node: unexpected argument 'extra'"],
       ]
       for (const [args, message] of cases) {
         const result = yield* meshnode(args)
+        const command = args[0] === "bogus" || args[0] === "stauts" ? "meshnode" : `meshnode ${args[0]}`
         expect(result.code, args.join(" ")).toBe(2)
-        expect(result.stderr, args.join(" ")).toContain(message)
-        expect(result.stderr).toContain("Run `meshnode --help` or `meshnode <command> --help` for usage.")
+        expect(result.stderr, args.join(" ")).toBe(`${message} (see ${command} --help)`)
       }
+    }),
+  )
+
+  it.live("--version works on every command", () =>
+    Effect.gen(function* () {
+      const version = (
+        JSON.parse(yield* Effect.promise(() => readFile(join(repoRoot, "package.json"), "utf8"))) as {
+          version: string
+        }
+      ).version
+      for (const args of [[], ...commands.map((command) => [command])]) {
+        const result = yield* meshnode([...args, "--version"])
+        expect(result.code, args.join(" ")).toBe(0)
+        expect(result.stdout.trim(), args.join(" ")).toBe(version)
+      }
+    }),
+  )
+
+  it.live("add-transaction refuses a node whose MY_PUBLIC_KEY is missing or not hex, unless --to is given", () =>
+    Effect.gen(function* () {
+      const dir = yield* makeTemplate(7365)
+      const folder = join(dir, "node-1")
+      yield* Effect.promise(() => writeFile(join(folder, ".env"), "PORT=7365\nMY_PUBLIC_KEY=not-hex\n"))
+      expect(yield* meshnode(["add-transaction", folder])).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: `meshnode: MY_PUBLIC_KEY in ${folder}/.env is not hex: fix it, or pass --to <public key in hex>`,
+      })
+      yield* Effect.promise(() => writeFile(join(folder, ".env"), "PORT=7365\n"))
+      expect((yield* meshnode(["add-transaction", folder])).stderr).toBe(
+        `meshnode: no --to given and no MY_PUBLIC_KEY in ${folder}/.env: pass --to <public key in hex>`,
+      )
     }),
   )
 
@@ -234,10 +297,12 @@ describe("meshnode CLI", () => {
       expect(result.stdout).not.toMatch(/\x1b\[/)
     })
 
-    it("a bad argument exits 2 with the message on stderr", async () => {
+    it("a bad argument exits 2 with one line on stderr", async () => {
       const result = await runCliProcess(["add-transaction", "--count", "x"])
       expect(result.code).toBe(2)
-      expect(result.stderr).toContain("'x' is not a integer")
+      expect(result.stderr).toBe(
+        "meshnode add-transaction: 'x' is not a integer (see meshnode add-transaction --help)\n",
+      )
     })
 
     it("`node --port --host` runs the folder's node on the operator's port and interface; Ctrl-C stops it", async () => {
@@ -261,6 +326,18 @@ describe("meshnode CLI", () => {
       expect(result.stdout).toContain("Usage: tsx src/main.ts [NODE_FOLDER]")
       for (const [name] of environmentVariables) expect(result.stdout).toContain(name)
       for (const endpoint of ["GET /status", "GET /metrics", "GET /"]) expect(result.stdout).toContain(endpoint)
+      const [version, typo] = await Promise.all([
+        runCliProcess(["--version"], {}, 60_000, join(repoRoot, "src/main.ts")),
+        runCliProcess(["nodes/node-1", "--prot", "5"], {}, 60_000, join(repoRoot, "src/main.ts")),
+      ])
+      const { version: expected } = JSON.parse(await readFile(join(repoRoot, "package.json"), "utf8")) as {
+        version: string
+      }
+      expect(version).toMatchObject({ code: 0, stdout: `${expected}\n` })
+      expect(typo).toMatchObject({
+        code: 2,
+        stderr: "meshnode: unknown option '--prot'; did you mean '--port'? (see --help)\n",
+      })
     })
   })
 })
