@@ -1,6 +1,6 @@
 import { Command, Options } from "@effect/cli"
 import { type CommandExecutor, type HttpClient, Command as Process } from "@effect/platform"
-import { Clock, Console, Effect, Option, Schema, Stream } from "effect"
+import { Clock, Console, Effect, Either, Fiber, Option, Schema, Stream } from "effect"
 import { localAddress } from "../domain/Address.js"
 import type { NodeStatus } from "../domain/NodeStatus.js"
 import { countConnectedPairs, pairsOf } from "./meshHealth.js"
@@ -36,9 +36,30 @@ const startNode = (node: NodeFolder, colour: number, host: Option.Option<string>
         Stream.runForEach((line) => Console.log(prefix + line)),
         Effect.ignore,
       )
-    yield* Effect.forkScoped(relay(child.stdout))
-    yield* Effect.forkScoped(relay(child.stderr))
-    return child
+    const relays = [yield* Effect.forkScoped(relay(child.stdout)), yield* Effect.forkScoped(relay(child.stderr))]
+    return { node, child, relays }
+  })
+
+/**
+ * Stops one node as Ctrl-C would (the nodes run in their own process groups, so the terminal's
+ * signal reaches only this CLI) and relays its output to the end: its stopping/stopped lines show.
+ */
+const stopNode = (started: Effect.Effect.Success<ReturnType<typeof startNode>>) =>
+  started.child.kill("SIGTERM").pipe(
+    Effect.ignore,
+    Effect.zipRight(Effect.forEach(started.relays, Fiber.await, { discard: true })),
+    Effect.zipRight(Effect.either(started.child.exitCode)),
+    Effect.timeoutOption("10 seconds"),
+    Effect.map((exit) => `${started.node.name} ${describeExit(exit)}`),
+  )
+
+const describeExit = (exit: Option.Option<Either.Either<number, unknown>>): string =>
+  Option.match(exit, {
+    onNone: () => "did not stop within 10 s",
+    onSome: Either.match({
+      onLeft: () => "was killed",
+      onRight: (code) => (code === 0 ? "stopped" : `exited with code ${code}`),
+    }),
   })
 
 /** Polls one node until it answers /status (true), its process exits or `timeoutMillis` passes (false). */
@@ -102,10 +123,13 @@ export const networkCommand = Command.make("network", { nodes, basePort, host },
     const folders = yield* prepareNetworkFolders(directory, options.nodes, options.basePort)
     // All at once: a node redials known peers that are not up yet, so start order does not matter.
     const children: Array<CommandExecutor.Process> = []
+    const nodesStarted: Array<Effect.Effect.Success<ReturnType<typeof startNode>>> = []
     const probes: Array<Effect.Effect<Option.Option<NodeStatus>, never, HttpClient.HttpClient>> = []
     for (const [i, node] of folders.entries()) {
       yield* Console.log(`starting ${node.name} (:${node.port})`)
-      const child = yield* startNode(node, colours[i % colours.length] ?? 36, options.host)
+      const launched = yield* startNode(node, colours[i % colours.length] ?? 36, options.host)
+      const child = launched.child
+      nodesStarted.push(launched)
       children.push(child)
       // A node whose process has exited is down, even if something else answers on its port.
       probes.push(
@@ -115,6 +139,12 @@ export const networkCommand = Command.make("network", { nodes, basePort, host },
         ),
       )
     }
+    // Ctrl-C (or SIGTERM): every node stops at once, and its last lines show before this CLI exits.
+    yield* Effect.addFinalizer(() =>
+      Effect.forEach(nodesStarted, stopNode, { concurrency: "unbounded" }).pipe(
+        Effect.flatMap((lines) => summary(`network stopped: ${lines.join(", ")}`)),
+      ),
+    )
     let up = 0
     yield* Effect.forEach(
       folders,
