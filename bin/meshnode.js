@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI in this process through tsx's loader, so `meshnode` needs no build step.
-import { register } from "tsx/esm/api"
+// `meshnode`: the CLI (src/cli/main.ts); npm start and the other npm scripts run it too.
+import { runSource } from "./loadSource.js"
 
-register()
-await import("../src/cli/main.ts")
+await runSource("src/cli/main.ts")

@@ -1,6 +1,7 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Effect, Layer } from "effect"
+import { Effect, Either, Layer } from "effect"
+import { parseNodeArguments } from "./cli/nodeArguments.js"
 import * as HttpHandlerNode from "./layers/HttpHandlerNode.js"
 import * as LimitsConfig from "./layers/LimitsConfig.js"
 import * as Logging from "./layers/Logging.js"
@@ -14,14 +15,18 @@ import { startNode } from "./protocol/Node.js"
 import { Limits } from "./services/Limits.js"
 import { NodeConfig } from "./services/NodeConfig.js"
 import { describeStartupError } from "./startupError.js"
-import { usage } from "./usage.js"
+import { usage, version } from "./usage.js"
 
-const args = process.argv.slice(2)
-if (args.includes("--help") || args.includes("-h")) {
-  process.stdout.write(usage)
+const parsed = parseNodeArguments(process.argv.slice(2))
+if (Either.isLeft(parsed)) {
+  process.stderr.write(`meshnode: ${parsed.left} (see --help)\n`)
+  process.exit(2)
+}
+if (parsed.right._tag !== "Run") {
+  process.stdout.write(parsed.right._tag === "Help" ? usage : `${version}\n`)
   process.exit(0)
 }
-const folder = args[0] ?? "."
+const { folder, overrides } = parsed.right
 
 const PoolLive = Layer.unwrapEffect(
   Effect.map(NodeConfig, (config) => TransactionPoolFile.layer(`${config.folder}/transactions.json`, config.pool)),
@@ -47,7 +52,7 @@ const NodeLive = Layer.scopedDiscard(startNode).pipe(
   Layer.provide(Layer.mergeAll(PoolLive, TransportLive, PeerStoreRef.layer, NodeStatsRef.layer)),
   Layer.provide(TracingLive),
   Layer.provideMerge(LimitsConfig.layer),
-  Layer.provideMerge(NodeConfigFolder.layer(folder)),
+  Layer.provideMerge(NodeConfigFolder.layer(folder, overrides)),
   Layer.provide(NodeContext.layer),
   Layer.provide(Logging.layerFromEnv),
 )

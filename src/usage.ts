@@ -1,5 +1,9 @@
 import { Record } from "effect"
+import packageJson from "../package.json" with { type: "json" }
 import { defaultLimits, limitVariables } from "./services/Limits.js"
+
+/** meshnode's version, as package.json says: `--version` prints it. */
+export const version: string = packageJson.version
 
 /**
  * Everything a node reads from its environment. This is the one list: `tsx src/main.ts --help`
@@ -58,15 +62,21 @@ HTTP on the node's port:
 ${table(httpEndpoints)}`
 
 /** `tsx src/main.ts --help` (and `node dist/main.mjs --help`, the same code bundled) */
-export const usage = `Usage: tsx src/main.ts [NODE_FOLDER]
-   or: node dist/main.mjs [NODE_FOLDER]   (after npm run build: the bundle, faster to start)
+export const usage = `Usage: tsx src/main.ts [NODE_FOLDER] [--port N] [--host H]
+   or: node dist/main.mjs [NODE_FOLDER] [--port N] [--host H]   (after npm run build: faster to start)
+       tsx src/main.ts --help | --version
 
 Runs one meshnode node.
+
+Options (they override .env and the environment):
+  --port N    the port to listen on (PORT)
+  --host H    the interface to listen on (HOST), e.g. 0.0.0.0 for every interface
 
 ${nodeDetails}
 
 Examples:
   npx tsx src/main.ts nodes/node-1
+  npx tsx src/main.ts nodes/node-2 --port 5002
   cd nodes/node-2 && npx tsx ../../src/main.ts
   LOG_FORMAT=json npx tsx src/main.ts nodes/node-3
   node dist/main.mjs nodes/node-1

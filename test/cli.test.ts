@@ -1,11 +1,13 @@
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises"
+import { createServer, type Server } from "node:net"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect } from "effect"
 import { exitCodeOf, runCli } from "../src/cli/app.js"
 import { environmentVariables } from "../src/usage.js"
-import { runCli as runCliProcess } from "./support/cli.js"
-import { makeNodesDir, repoRoot } from "./support/processes.js"
+import { getStatus, runCli as runCliProcess, startCli } from "./support/cli.js"
+import { freePort } from "./support/freePort.js"
+import { eventually, makeNodesDir, repoRoot, writeNodeFolder } from "./support/processes.js"
 
 const commands = ["node", "network", "clone-node", "delete-nodes", "add-transaction", "status"] as const
 
@@ -31,7 +33,7 @@ const meshnode = (args: ReadonlyArray<string>, env: Record<string, string> = {})
   })
 
 /** A NODES_DIR with a node-1 template, as the repository's nodes/ has. */
-const makeTemplate = (port = 4001) =>
+const makeTemplate = (port = 7360) =>
   Effect.promise(async () => {
     const dir = await makeNodesDir()
     await mkdir(join(dir, "node-1"))
@@ -65,26 +67,89 @@ describe("meshnode CLI", () => {
     }),
   )
 
-  it.live("bad arguments print what is wrong and end with exit code 2", () =>
+  it.live("bad arguments get one line on stderr saying what is wrong (and what was meant), and exit code 2", () =>
     Effect.gen(function* () {
       const cases: ReadonlyArray<readonly [ReadonlyArray<string>, string]> = [
-        [["bogus"], "Invalid subcommand for meshnode"],
-        [["network", "--nodes", "0"], "--nodes takes a whole number from 1 to 50"],
-        [["network", "--nodes", "three"], "'three' is not a integer"],
-        [["add-transaction", "--count", "0"], "--count takes a whole number from 1 to 10000"],
-        [["add-transaction", "--count", "10001"], "--count takes a whole number from 1 to 10000"],
-        [["add-transaction", "--amount", "-5"], "--amount takes a positive number"],
-        [["add-transaction", "/no/such/folder"], "Path '/no/such/folder' must exist"],
-        [["node", "/no/such/folder"], "Path '/no/such/folder' must exist"],
-        [["status", "--verbose"], "Received unknown argument: '--verbose'"],
-        [["clone-node", "extra"], "Received unknown argument: 'extra'"],
+        [
+          ["bogus"],
+          "meshnode: unknown command 'bogus' (known: node, network, clone-node, delete-nodes, add-transaction, status)",
+        ],
+        [["stauts"], "meshnode: unknown command 'stauts'; did you mean 'status'?"],
+        [["network", "--nodes", "0"], "meshnode network: --nodes takes a whole number from 1 to 50"],
+        [["network", "--nodes", "three"], "meshnode network: 'three' is not a integer"],
+        [
+          ["network", "--base-prot", "5000"],
+          "meshnode network: unknown option '--base-prot'; did you mean '--base-port'?",
+        ],
+        [["add-transaction", "--count", "0"], "meshnode add-transaction: --count takes a whole number from 1 to 10000"],
+        [
+          ["add-transaction", "--count", "10001"],
+          "meshnode add-transaction: --count takes a whole number from 1 to 10000",
+        ],
+        [
+          ["add-transaction", "--amount", "-5"],
+          "meshnode add-transaction: --amount takes a positive number, e.g. --amount 42",
+        ],
+        [
+          ["add-transaction", "--amount", "1e400"],
+          "meshnode add-transaction: --amount takes a positive number, e.g. --amount 42",
+        ],
+        [
+          ["add-transaction", "--amout", "5"],
+          "meshnode add-transaction: unknown option '--amout'; did you mean '--amount'?",
+        ],
+        [["add-transaction", "--to", ""], "meshnode add-transaction: --to takes a public key in hex, e.g. --to 04ab12"],
+        [
+          ["add-transaction", "--to", "04zz"],
+          "meshnode add-transaction: --to takes a public key in hex, e.g. --to 04ab12",
+        ],
+        [["add-transaction", "/no/such/folder"], "meshnode add-transaction: Path '/no/such/folder' must exist"],
+        [["node", "/no/such/folder"], "meshnode node: Path '/no/such/folder' must exist"],
+        [["node", ".", "--prot", "5"], "meshnode node: unknown option '--prot'; did you mean '--port'?"],
+        [["status", "--jsn"], "meshnode status: unknown option '--jsn'; did you mean '--json'?"],
+        [["status", "--verbose"], "meshnode status: unknown option '--verbose' (known: --json, --help, --version)"],
+        [["status", "json"], "meshnode status: unexpected argument 'json'; did you mean '--json'?"],
+        [["delete-nodes", "--forse"], "meshnode delete-nodes: unknown option '--forse'; did you mean '--force'?"],
+        [["clone-node", "extra"], "meshnode clone-node: unexpected argument 'extra'"],
       ]
       for (const [args, message] of cases) {
         const result = yield* meshnode(args)
+        const command = args[0] === "bogus" || args[0] === "stauts" ? "meshnode" : `meshnode ${args[0]}`
         expect(result.code, args.join(" ")).toBe(2)
-        expect(result.stderr, args.join(" ")).toContain(message)
-        expect(result.stderr).toContain("Run `meshnode --help` or `meshnode <command> --help` for usage.")
+        expect(result.stderr, args.join(" ")).toBe(`${message} (see ${command} --help)`)
       }
+    }),
+  )
+
+  it.live("--version works on every command", () =>
+    Effect.gen(function* () {
+      const version = (
+        JSON.parse(yield* Effect.promise(() => readFile(join(repoRoot, "package.json"), "utf8"))) as {
+          version: string
+        }
+      ).version
+      for (const args of [[], ...commands.map((command) => [command])]) {
+        const result = yield* meshnode([...args, "--version"])
+        expect(result.code, args.join(" ")).toBe(0)
+        expect(result.stdout.trim(), args.join(" ")).toBe(version)
+      }
+    }),
+  )
+
+  it.live("add-transaction refuses a node whose MY_PUBLIC_KEY is missing or not hex, unless --to is given", () =>
+    Effect.gen(function* () {
+      const dir = yield* makeTemplate(7365)
+      const folder = join(dir, "node-1")
+      yield* Effect.promise(() => writeFile(join(folder, ".env"), "PORT=7365\nMY_PUBLIC_KEY=not-hex\n"))
+      expect(yield* meshnode(["add-transaction", folder])).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: `meshnode: MY_PUBLIC_KEY in ${folder}/.env is not hex: fix it, or pass --to <public key in hex>`,
+      })
+      yield* Effect.promise(() => writeFile(join(folder, ".env"), "PORT=7365\n"))
+      expect((yield* meshnode(["add-transaction", folder])).stderr).toBe(
+        `meshnode: no --to given and no MY_PUBLIC_KEY in ${folder}/.env: pass --to <public key in hex>`,
+      )
     }),
   )
 
@@ -103,12 +168,13 @@ describe("meshnode CLI", () => {
       const dir = yield* makeTemplate()
       const first = yield* meshnode(["clone-node"], { NODES_DIR: dir })
       const second = yield* meshnode(["clone-node"], { NODES_DIR: dir })
-      expect(first).toEqual({ code: 0, stdout: `created node-2 (PORT=4002) in ${dir}`, stderr: "" })
-      expect(second.stdout).toBe(`created node-3 (PORT=4003) in ${dir}`)
+      // The next port after the highest node folder's, following node-1's PORT (7360 here).
+      expect(first).toEqual({ code: 0, stdout: `created node-2 (PORT=7361) in ${dir}`, stderr: "" })
+      expect(second.stdout).toBe(`created node-3 (PORT=7362) in ${dir}`)
       expect(yield* Effect.promise(() => readFile(join(dir, "node-3/.env"), "utf8"))).toContain("MY_PUBLIC_KEY=04ab")
       expect(yield* meshnode(["delete-nodes"], { NODES_DIR: dir })).toEqual({
         code: 0,
-        stdout: "deleted node-2, node-3",
+        stdout: `node folders to delete in ${dir}: node-2, node-3\ndeleted node-2, node-3`,
         stderr: "",
       })
       expect(yield* Effect.promise(() => readdir(dir))).toEqual(["node-1"])
@@ -116,16 +182,109 @@ describe("meshnode CLI", () => {
     }),
   )
 
-  it.live("status with no node running shows every node as down and ends with exit code 0", () =>
+  it.live("the repository's node-1 ships an empty pool, and a clone starts empty whatever node-1 holds", () =>
+    Effect.gen(function* () {
+      const shipped = yield* Effect.promise(() => readFile(join(repoRoot, "nodes/node-1/transactions.json"), "utf8"))
+      expect(JSON.parse(shipped)).toEqual([])
+      const dir = yield* makeTemplate()
+      const held = '[{"fromAddress":null,"toAddress":"ab","amount":5,"timeStamp":1,"hash":"x"}]'
+      yield* Effect.promise(() => writeFile(join(dir, "node-1/transactions.json"), held))
+      expect((yield* meshnode(["clone-node"], { NODES_DIR: dir })).code).toBe(0)
+      expect(yield* Effect.promise(() => readFile(join(dir, "node-2/transactions.json"), "utf8"))).toBe("[]")
+    }),
+  )
+
+  it.live(
+    "clone-node --port takes the operator's port; the default follows the highest node's; a taken one is refused",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* makeTemplate(7363)
+        const chosen = yield* meshnode(["clone-node", "--port", "7370"], { NODES_DIR: dir })
+        expect(chosen.stdout).toBe(`created node-2 (PORT=7370) in ${dir}`)
+        expect((yield* meshnode(["clone-node"], { NODES_DIR: dir })).stdout).toBe(
+          `created node-3 (PORT=7371) in ${dir}`,
+        )
+        const taken = yield* meshnode(["clone-node", "--port", "7370"], { NODES_DIR: dir })
+        expect(taken).toEqual({ code: 1, stdout: "", stderr: "meshnode: port 7370 is node-2's: choose another --port" })
+      }),
+  )
+
+  it.scopedLive("delete-nodes lists what it deletes and refuses a running node's folder unless --force", () =>
+    Effect.gen(function* () {
+      const dir = yield* makeTemplate()
+      // Something answering on node-2's port is what a running node-2 looks like from outside.
+      const server = yield* Effect.acquireRelease(
+        Effect.promise(
+          () =>
+            new Promise<Server>((resolve) => {
+              const listening = createServer((socket) => socket.destroy())
+              listening.listen(0, "localhost", () => resolve(listening))
+            }),
+        ),
+        (listening) => Effect.promise(() => new Promise<void>((resolve) => listening.close(() => resolve()))),
+      )
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      yield* meshnode(["clone-node"], { NODES_DIR: dir })
+      yield* meshnode(["clone-node"], { NODES_DIR: dir })
+      yield* Effect.promise(() => writeFile(join(dir, "node-2/.env"), `PORT=${port}\n`))
+
+      const refused = yield* meshnode(["delete-nodes"], { NODES_DIR: dir })
+      expect(refused.code).toBe(1)
+      expect(refused.stdout).toBe(`node folders to delete in ${dir}: node-2, node-3`)
+      expect(refused.stderr).toBe(
+        `meshnode: delete-nodes: node-2 (port ${port}) is running: stop it first, or pass --force; nothing was deleted`,
+      )
+      const dryRun = yield* meshnode(["delete-nodes", "--dry-run", "--force"], { NODES_DIR: dir })
+      expect(dryRun.stdout.split("\n").at(-1)).toBe(`nothing deleted (--dry-run); running: node-2 (port ${port})`)
+      expect((yield* Effect.promise(() => readdir(dir))).sort()).toEqual(["node-1", "node-2", "node-3"])
+
+      const forced = yield* meshnode(["delete-nodes", "--force"], { NODES_DIR: dir })
+      expect(forced.code).toBe(0)
+      expect(forced.stdout.split("\n").at(-1)).toBe(
+        `deleted node-2, node-3 (with --force: node-2 (port ${port}) running)`,
+      )
+      expect(yield* Effect.promise(() => readdir(dir))).toEqual(["node-1"])
+    }),
+  )
+
+  it.live("status with no node running shows every node as down and exits 1", () =>
     Effect.gen(function* () {
       // A port of this engineer's range that nothing listens on.
       const dir = yield* makeTemplate(7399)
       const result = yield* meshnode(["status"], { NODES_DIR: dir })
-      expect(result.code).toBe(0)
+      expect(result.code).toBe(1)
       expect(result.stdout).toMatch(/node-1\s+ws:\/\/localhost:7399\s+down/)
       expect(result.stdout.split("\n").at(-1)).toBe(
-        "0 of 1 nodes up, 0 of 0 connections between them, no pool to compare",
+        "NOT HEALTHY: 0 of 1 nodes up, 0 of 0 node pairs connected, no pool to compare",
       )
+    }),
+  )
+
+  it.live("status reports an unreadable node folder on its own line and still shows the others", () =>
+    Effect.gen(function* () {
+      const dir = yield* makeTemplate(7398)
+      yield* Effect.promise(() => mkdir(join(dir, "node-2")))
+      yield* Effect.promise(() => writeFile(join(dir, "node-2/.env"), "PORT=oops\n"))
+      const result = yield* meshnode(["status"], { NODES_DIR: dir })
+      expect(result.code).toBe(1)
+      expect(result.stdout).toMatch(/node-1\s+ws:\/\/localhost:7398\s+down/)
+      expect(result.stdout).toContain(
+        `  node-2  unreadable: ${join(dir, "node-2/.env")} has no valid PORT (e.g. PORT=4001)`,
+      )
+      expect(result.stdout.split("\n").at(-1)).toBe(
+        "NOT HEALTHY: 0 of 1 nodes up, 0 of 0 node pairs connected, no pool to compare, 1 folder(s) unreadable",
+      )
+      const json = yield* meshnode(["status", "--json"], { NODES_DIR: dir })
+      expect(json.code).toBe(1)
+      expect(JSON.parse(json.stdout)).toEqual([
+        { name: "node-1", address: "ws://localhost:7398", state: "down", status: null },
+        {
+          name: "node-2",
+          state: "unreadable",
+          problem: `${join(dir, "node-2/.env")} has no valid PORT (e.g. PORT=4001)`,
+        },
+      ])
     }),
   )
 
@@ -138,10 +297,27 @@ describe("meshnode CLI", () => {
       expect(result.stdout).not.toMatch(/\x1b\[/)
     })
 
-    it("a bad argument exits 2 with the message on stderr", async () => {
+    it("a bad argument exits 2 with one line on stderr", async () => {
       const result = await runCliProcess(["add-transaction", "--count", "x"])
       expect(result.code).toBe(2)
-      expect(result.stderr).toContain("'x' is not a integer")
+      expect(result.stderr).toBe(
+        "meshnode add-transaction: 'x' is not a integer (see meshnode add-transaction --help)\n",
+      )
+    })
+
+    it("`node --port --host` runs the folder's node on the operator's port and interface; Ctrl-C stops it", async () => {
+      const dir = await makeNodesDir()
+      const folder = await writeNodeFolder(dir, "node-1", { port: 7364, knownPeers: [] })
+      const port = await freePort()
+      const node = startCli(["node", folder, "--port", String(port), "--host", "127.0.0.1"], { NODES_DIR: dir })
+      try {
+        await node.waitForLine((line) => / listening /.test(line), 50_000)
+        const status = await eventually(() => getStatus(port), 10_000, "the node to answer on --port")
+        expect(status.address).toBe(`ws://localhost:${port}`)
+        expect(await getStatus(7364)).toBeUndefined()
+      } finally {
+        expect((await node.stop("SIGINT")).code).toBe(0)
+      }
     })
 
     it("src/main.ts --help prints the node's usage with every environment variable", async () => {
@@ -150,6 +326,18 @@ describe("meshnode CLI", () => {
       expect(result.stdout).toContain("Usage: tsx src/main.ts [NODE_FOLDER]")
       for (const [name] of environmentVariables) expect(result.stdout).toContain(name)
       for (const endpoint of ["GET /status", "GET /metrics", "GET /"]) expect(result.stdout).toContain(endpoint)
+      const [version, typo] = await Promise.all([
+        runCliProcess(["--version"], {}, 60_000, join(repoRoot, "src/main.ts")),
+        runCliProcess(["nodes/node-1", "--prot", "5"], {}, 60_000, join(repoRoot, "src/main.ts")),
+      ])
+      const { version: expected } = JSON.parse(await readFile(join(repoRoot, "package.json"), "utf8")) as {
+        version: string
+      }
+      expect(version).toMatchObject({ code: 0, stdout: `${expected}\n` })
+      expect(typo).toMatchObject({
+        code: 2,
+        stderr: "meshnode: unknown option '--prot'; did you mean '--port'? (see --help)\n",
+      })
     })
   })
 })

@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises"
+import { mkdir, readdir, readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import WebSocket from "ws"
@@ -7,9 +7,11 @@ import { hasChromium, launchBrowser } from "./support/browser.js"
 import { getStatus, runCli, startCli } from "./support/cli.js"
 import { eventually, makeNodesDir, repoRoot, writeNodeFolder } from "./support/processes.js"
 
-// Fixed ports from this suite's own range (7300-7399): node-N listens on 7309+N.
+// Fixed ports from this suite's own range (7300-7399): node-N listens on 7309+N once `--base-port 7310`
+// has moved the folders, which are written on 7320-7322.
 const ports = [7310, 7311, 7312] as const
-const knownPeers = [`ws://localhost:${ports[0]}`, `ws://localhost:${ports[2]}`]
+const writtenPorts = [7320, 7321, 7322] as const
+const knownPeers = [`ws://localhost:${writtenPorts[0]}`, `ws://localhost:${writtenPorts[2]}`]
 
 /**
  * One real 3-node network, started the way an operator starts it (`meshnode network`), shared by
@@ -21,8 +23,10 @@ describe("a 3-node network started with `meshnode network`", () => {
 
   beforeAll(async () => {
     nodesDir = await makeNodesDir()
-    for (const [i, port] of ports.entries()) await writeNodeFolder(nodesDir, `node-${i + 1}`, { port, knownPeers })
-    network = startCli(["network", "--nodes", "3"], { NODES_DIR: nodesDir })
+    for (const [i, port] of writtenPorts.entries()) {
+      await writeNodeFolder(nodesDir, `node-${i + 1}`, { port, knownPeers })
+    }
+    network = startCli(["network", "--nodes", "3", "--base-port", String(ports[0])], { NODES_DIR: nodesDir })
     await network.waitForLine((line) => line.startsWith("network up:"), 120_000)
   }, 150_000)
 
@@ -33,7 +37,10 @@ describe("a 3-node network started with `meshnode network`", () => {
   it("`network` shows progress and ends its start-up with a one-line summary", () => {
     const own = network?.lines.filter((line) => !line.startsWith("[node-")) ?? []
     // Nodes start all at once (they redial each other until every one is up), then report as they come up.
-    expect(own.slice(0, 6)).toEqual([
+    expect(own.slice(0, 9)).toEqual([
+      "node-1: PORT=7310 (was 7320), known peers moved with it",
+      "node-2: PORT=7311 (was 7321), known peers moved with it",
+      "node-3: PORT=7312 (was 7322), known peers moved with it",
       "starting node-1 (:7310)",
       "starting node-2 (:7311)",
       "starting node-3 (:7312)",
@@ -41,13 +48,23 @@ describe("a 3-node network started with `meshnode network`", () => {
       "nodes up: 2/3",
       "nodes up: 3/3",
     ])
-    expect(own.at(-2)).toBe("connections: 6/6")
+    expect(own.at(-2)).toBe("node pairs connected: 3/3")
     expect(own.at(-1)).toMatch(
-      /^network up: 3\/3 nodes, 6\/6 connections in [\d.]+ s; dashboard http:\/\/localhost:7310\/; Ctrl-C stops them all$/,
+      /^network up: 3\/3 nodes, 3\/3 node pairs connected in [\d.]+ s; dashboard http:\/\/localhost:7310\/; Ctrl-C stops them all$/,
     )
     // Every node's output is relayed with its name.
     for (const name of ["node-1", "node-2", "node-3"]) {
       expect(network?.lines.some((line) => line.startsWith(`[${name}] `) && line.includes("listening"))).toBe(true)
+    }
+  })
+
+  it("`--base-port` wrote each node's new port and moved its known peers along", async () => {
+    for (const [i, port] of ports.entries()) {
+      expect(await readFile(join(nodesDir, `node-${i + 1}/.env`), "utf8")).toContain(`PORT=${port}\n`)
+      expect(JSON.parse(await readFile(join(nodesDir, `node-${i + 1}/known-peers.json`), "utf8"))).toEqual([
+        `ws://localhost:${ports[0]}`,
+        `ws://localhost:${ports[2]}`,
+      ])
     }
   })
 
@@ -87,6 +104,15 @@ describe("a 3-node network started with `meshnode network`", () => {
       }, 500)
     })
     expect(first).toBe("open")
+  })
+
+  it("`delete-nodes` refuses to delete the folders of the running nodes", async () => {
+    const result = await runCli(["delete-nodes"], { NODES_DIR: nodesDir })
+    expect(result.code).toBe(1)
+    expect(result.stderr.trim()).toBe(
+      `meshnode: delete-nodes: node-2 (port ${ports[1]}), node-3 (port ${ports[2]}) are running: stop them first, or pass --force; nothing was deleted`,
+    )
+    expect((await readdir(nodesDir)).sort()).toEqual(["node-1", "node-2", "node-3"])
   })
 
   it.skipIf(!hasChromium)(
@@ -134,6 +160,12 @@ describe("a 3-node network started with `meshnode network`", () => {
   }
 
   it("`status` shows the mesh matrix, a node that is down as down, and whether the pools agree", async () => {
+    // Healthy: exit 0, and three nodes in a full mesh are three pairs (not six directions).
+    const healthy = await runCli(["status"], { NODES_DIR: nodesDir })
+    expect(healthy.code).toBe(0)
+    expect(healthy.stdout.trimEnd().split("\n").at(-1)).toMatch(
+      /^3 of 3 nodes up, 3 of 3 node pairs connected, pools agree \((0|1) transactions\)$/,
+    )
     const third = await getStatus(ports[2])
     if (third === undefined) throw new Error("node-3 should be up before it is stopped")
     process.kill(third.pid, "SIGTERM")
@@ -146,7 +178,8 @@ describe("a 3-node network started with `meshnode network`", () => {
       "node-1 and node-2 to notice that node-3 is gone",
     )
     const result = await runCli(["status"], { NODES_DIR: nodesDir })
-    expect(result.code).toBe(0)
+    // A node down: non-zero, so a script waiting on `status` keeps waiting.
+    expect(result.code).toBe(1)
     const lines = result.stdout.trimEnd().split("\n")
     expect(lines).toContain(`meshnode status: 3 node folder(s) in ${nodesDir}`)
     const matrix = lines.slice(lines.findIndex((line) => line.startsWith("mesh (")) + 1)
@@ -157,7 +190,7 @@ describe("a 3-node network started with `meshnode network`", () => {
     expect(result.stdout).toMatch(/node-3\s+ws:\/\/localhost:7312\s+down\s+-\s+-\s+-\s+-/)
     expect(result.stdout).toMatch(/node-1\s+ws:\/\/localhost:7310\s+up\s+1\s+(\d+)\s+([0-9a-f]{8})/)
     expect(lines.at(-1)).toMatch(
-      /^2 of 3 nodes up, 2 of 2 connections between them, pools agree \((0|1) transactions\)$/,
+      /^NOT HEALTHY: 2 of 3 nodes up, 1 of 3 node pairs connected, pools agree \((0|1) transactions\)$/,
     )
     // The whole network still stops with one Ctrl-C.
     const exit = await network?.stop("SIGINT")

@@ -5,7 +5,7 @@ import { encodeFrame } from "../domain/Message.js"
 import { makeTransaction, type Transaction } from "../domain/Transaction.js"
 import { withOwnTraceContext } from "../protocol/traceContext.js"
 import { Transport } from "../services/Transport.js"
-import { readNodeFolder } from "./nodeFolders.js"
+import { type NodeFolder, readNodeFolder } from "./nodeFolders.js"
 import { ExitCode, makeProgress, summary } from "./output.js"
 import { fetchStatus } from "./statusClient.js"
 
@@ -13,15 +13,21 @@ const folder = Args.directory({ name: "NODE_FOLDER", exists: "yes" }).pipe(
   Args.withDescription("the node to send to (its .env gives the port); default: the current folder"),
   Args.withDefault("."),
 )
+const amountMessage = () => "--amount takes a positive number, e.g. --amount 42"
 const amount = Options.float("amount").pipe(
   Options.withSchema(
-    Schema.Number.pipe(Schema.finite(), Schema.positive({ message: () => "--amount takes a positive number" })),
+    Schema.Number.pipe(Schema.finite({ message: amountMessage }), Schema.positive({ message: amountMessage })),
   ),
   Options.withDescription("the amount of each transaction (a positive number); default: random 1..100"),
   Options.optional,
 )
+/** Public keys are hex; an empty or mistyped one would make a transaction nobody can be paid by. */
+const isHex = (text: string) => /^[0-9a-fA-F]+$/.test(text)
 const to = Options.text("to").pipe(
-  Options.withDescription("the toAddress; default: the node's MY_PUBLIC_KEY"),
+  Options.withSchema(
+    Schema.String.pipe(Schema.filter(isHex, { message: () => "--to takes a public key in hex, e.g. --to 04ab12" })),
+  ),
+  Options.withDescription("the toAddress, a public key in hex; default: the node's MY_PUBLIC_KEY"),
   Options.optional,
 )
 const count = Options.integer("count").pipe(
@@ -59,6 +65,21 @@ const makeTransactions = (options: {
   return transactions
 }
 
+/** --to, or else the node's MY_PUBLIC_KEY, which must then be hex too. */
+const recipient = (to: Option.Option<string>, node: NodeFolder) => {
+  if (Option.isSome(to)) return Effect.succeed(to.value)
+  const key = Option.getOrElse(node.publicKey, () => "")
+  if (isHex(key)) return Effect.succeed(key)
+  const where = `${node.folder}/.env`
+  return new ExitCode({
+    code: 1,
+    message:
+      key === ""
+        ? `no --to given and no MY_PUBLIC_KEY in ${where}: pass --to <public key in hex>`
+        : `MY_PUBLIC_KEY in ${where} is not hex: fix it, or pass --to <public key in hex>`,
+  })
+}
+
 /** How long to wait for the node to show what was sent before saying so. */
 const confirmTimeoutMillis = 15_000
 
@@ -66,10 +87,7 @@ export const addTransactionCommand = Command.make("add-transaction", { folder, a
   Effect.gen(function* () {
     const node = yield* readNodeFolder(options.folder)
     const address = localAddress(node.port)
-    const toAddress = Option.getOrElse(
-      Option.orElse(options.to, () => node.publicKey),
-      () => "",
-    )
+    const toAddress = yield* recipient(options.to, node)
     const transactions = makeTransactions({ ...options, toAddress, now: yield* Clock.currentTimeMillis })
     const before = yield* fetchStatus(node.port)
     const transport = yield* Transport

@@ -4,7 +4,9 @@ import { NodeContext } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import * as Tracing from "../layers/Tracing.js"
 import * as TransportWs from "../layers/TransportWs.js"
+import { version } from "../usage.js"
 import { addTransactionCommand } from "./add-transaction.js"
+import { commandNames, describeArgumentError } from "./argumentErrors.js"
 import { cloneNodeCommand } from "./clone-node.js"
 import { deleteNodesCommand } from "./delete-nodes.js"
 import { networkCommand } from "./network.js"
@@ -28,7 +30,17 @@ export const meshnode = Command.make("meshnode").pipe(
   ]),
 )
 
-const cli = Command.run(meshnode, { name: "meshnode", version: "0.1.0" })
+const cli = Command.run(meshnode, { name: "meshnode", version })
+
+/** Names and options of every command, for "did you mean" on a bad command line. */
+const commandList = [
+  commandNames(nodeCommand),
+  commandNames(networkCommand),
+  commandNames(cloneNodeCommand),
+  commandNames(deleteNodesCommand),
+  commandNames(addTransactionCommand),
+  commandNames(statusCommand),
+]
 
 const describe = (error: unknown): string =>
   typeof error === "object" && error !== null && "message" in error && typeof error.message === "string"
@@ -36,22 +48,41 @@ const describe = (error: unknown): string =>
     : String(error)
 
 /**
- * Exit codes: 0 done, 1 the operation failed (the message says why), 2 bad arguments (@effect/cli
- * has already printed what was wrong, with the usage).
+ * Exit codes: 0 done, 1 the operation failed (the message says why), 2 bad arguments. Either way the
+ * reason is one line on stderr.
  */
-const toExitCode = (error: unknown): Effect.Effect<never, ExitCode> => {
+const toExitCode = (
+  error: unknown,
+  args: ReadonlyArray<string>,
+  captured: ReadonlyArray<string>,
+): Effect.Effect<never, ExitCode> => {
   if (ValidationError.isValidationError(error)) {
+    const { command, message } = describeArgumentError(error, args, commandList)
+    const where = command === undefined ? "meshnode" : `meshnode ${command}`
     return Effect.zipRight(
-      Console.error("Run `meshnode --help` or `meshnode <command> --help` for usage."),
+      Console.error(`${where}: ${message} (see ${where} --help)`),
       Effect.fail(new ExitCode({ code: 2, message: "" })),
     )
   }
   const exit = error instanceof ExitCode ? error : new ExitCode({ code: 1, message: describe(error) })
   return Effect.zipRight(
-    exit.message === "" ? Effect.void : Console.error(`meshnode: ${exit.message}`),
+    Effect.zipRight(flush(captured), exit.message === "" ? Effect.void : Console.error(`meshnode: ${exit.message}`)),
     Effect.fail(exit),
   )
 }
+
+const flush = (lines: ReadonlyArray<string>) => Effect.forEach(lines, (line) => Console.error(line), { discard: true })
+
+/** @effect/cli prints a refused command line as paragraphs of help on stderr; hold them for our one line. */
+const holdingErrors =
+  (lines: Array<string>) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.consoleWith((console) =>
+      Effect.withConsole(effect, {
+        ...console,
+        error: (...args) => Effect.sync(() => void lines.push(args.map(String).join(" "))),
+      }),
+    )
 
 /** Help texts come with ANSI styles; a pipe or a file gets them as plain text. */
 const withPlainTextWhenPiped = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -74,9 +105,15 @@ export const CliLive = Layer.mergeAll(
 
 /** Runs the CLI on `argv` (as process.argv: node, script, then the arguments). */
 export const runCli = (argv: ReadonlyArray<string>) =>
-  cli(argv).pipe(
-    Effect.provide(CliLive),
-    Effect.catchAll(toExitCode),
+  Effect.suspend(() => {
+    const captured: Array<string> = []
+    return cli(argv).pipe(
+      holdingErrors(captured),
+      Effect.tap(() => flush(captured)),
+      Effect.provide(CliLive),
+      Effect.catchAll((error) => toExitCode(error, argv.slice(2), captured)),
+    )
+  }).pipe(
     Effect.tapDefect((defect) => Console.error(`meshnode: unexpected failure: ${Cause.pretty(defect)}`)),
     withPlainTextWhenPiped,
   )

@@ -1,10 +1,12 @@
 import { Command, Options } from "@effect/cli"
-import { type CommandExecutor, FileSystem, type HttpClient, Path, Command as Process } from "@effect/platform"
-import { Clock, Console, Effect, Option, Schema, Stream } from "effect"
+import { type CommandExecutor, type HttpClient, Command as Process } from "@effect/platform"
+import { Clock, Console, Effect, Either, Fiber, Option, Schema, Stream } from "effect"
 import { localAddress } from "../domain/Address.js"
 import type { NodeStatus } from "../domain/NodeStatus.js"
+import { countConnectedPairs, pairsOf } from "./meshHealth.js"
+import { prepareNetworkFolders } from "./networkFolders.js"
 import { nodeProcess } from "./node.js"
-import { cloneNode, type NodeFolder, nodesDirectory, readNodeFolder } from "./nodeFolders.js"
+import { type NodeFolder, nodesDirectory } from "./nodeFolders.js"
 import { colourOn, ExitCode, summary } from "./output.js"
 import { fetchStatus } from "./statusClient.js"
 
@@ -19,9 +21,12 @@ const nodes = Options.integer("nodes").pipe(
 )
 
 /** Starts one node as a child process, every line of its output prefixed with its name. */
-const startNode = (node: NodeFolder, colour: number) =>
+const startNode = (node: NodeFolder, colour: number, host: Option.Option<string>) =>
   Effect.gen(function* () {
-    const command = yield* nodeProcess(node.folder)
+    const command = yield* nodeProcess(
+      node.folder,
+      Option.match(host, { onNone: () => [], onSome: (h) => ["--host", h] }),
+    )
     const child = yield* command.pipe(Process.env({ FORCE_COLOR: process.env.FORCE_COLOR ?? "" }), Process.start)
     const prefix = colourOn(process.stdout) ? `\x1b[${colour}m[${node.name}]\x1b[0m ` : `[${node.name}] `
     const relay = (stream: Stream.Stream<Uint8Array, unknown>) =>
@@ -31,9 +36,30 @@ const startNode = (node: NodeFolder, colour: number) =>
         Stream.runForEach((line) => Console.log(prefix + line)),
         Effect.ignore,
       )
-    yield* Effect.forkScoped(relay(child.stdout))
-    yield* Effect.forkScoped(relay(child.stderr))
-    return child
+    const relays = [yield* Effect.forkScoped(relay(child.stdout)), yield* Effect.forkScoped(relay(child.stderr))]
+    return { node, child, relays }
+  })
+
+/**
+ * Stops one node as Ctrl-C would (the nodes run in their own process groups, so the terminal's
+ * signal reaches only this CLI) and relays its output to the end: its stopping/stopped lines show.
+ */
+const stopNode = (started: Effect.Effect.Success<ReturnType<typeof startNode>>) =>
+  started.child.kill("SIGTERM").pipe(
+    Effect.ignore,
+    Effect.zipRight(Effect.forEach(started.relays, Fiber.await, { discard: true })),
+    Effect.zipRight(Effect.either(started.child.exitCode)),
+    Effect.timeoutOption("10 seconds"),
+    Effect.map((exit) => `${started.node.name} ${describeExit(exit)}`),
+  )
+
+const describeExit = (exit: Option.Option<Either.Either<number, unknown>>): string =>
+  Option.match(exit, {
+    onNone: () => "did not stop within 10 s",
+    onSome: Either.match({
+      onLeft: () => "was killed",
+      onRight: (code) => (code === 0 ? "stopped" : `exited with code ${code}`),
+    }),
   })
 
 /** Polls one node until it answers /status (true), its process exits or `timeoutMillis` passes (false). */
@@ -74,30 +100,36 @@ const pollUntil = <A, R>(
   })
 
 /** `network [--nodes N]`: N local nodes in one terminal, prefixed and coloured; Ctrl-C stops them all. */
-export const networkCommand = Command.make("network", { nodes }, ({ nodes: count }) =>
+const basePort = Options.integer("base-port").pipe(
+  Options.withSchema(
+    Schema.Int.pipe(Schema.between(1, 65_000, { message: () => "--base-port takes a port from 1 to 65000" })),
+  ),
+  Options.withDescription(
+    "node-N listens on BASE+N-1: written to each folder's .env, with the known peers that pointed at the old ports",
+  ),
+  Options.optional,
+)
+const host = Options.text("host").pipe(
+  Options.withDescription(
+    "the interface every node listens on (HOST), e.g. 0.0.0.0; default: each .env's, or localhost",
+  ),
+  Options.optional,
+)
+
+export const networkCommand = Command.make("network", { nodes, basePort, host }, (options) =>
   Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
     const directory = yield* nodesDirectory
     const started = yield* Clock.currentTimeMillis
-    const folders: Array<NodeFolder> = []
-    for (let n = 1; n <= count; n++) {
-      const folder = path.join(directory, `node-${n}`)
-      if (!(yield* fs.exists(folder))) {
-        if (n === 1) {
-          return yield* new ExitCode({ code: 1, message: `network: ${folder} is missing; it is the template` })
-        }
-        yield* cloneNode(directory, n)
-        yield* Console.log(`created ${path.basename(folder)}`)
-      }
-      folders.push(yield* readNodeFolder(folder))
-    }
+    const folders = yield* prepareNetworkFolders(directory, options.nodes, options.basePort)
     // All at once: a node redials known peers that are not up yet, so start order does not matter.
     const children: Array<CommandExecutor.Process> = []
+    const nodesStarted: Array<Effect.Effect.Success<ReturnType<typeof startNode>>> = []
     const probes: Array<Effect.Effect<Option.Option<NodeStatus>, never, HttpClient.HttpClient>> = []
     for (const [i, node] of folders.entries()) {
       yield* Console.log(`starting ${node.name} (:${node.port})`)
-      const child = yield* startNode(node, colours[i % colours.length] ?? 36)
+      const launched = yield* startNode(node, colours[i % colours.length] ?? 36, options.host)
+      const child = launched.child
+      nodesStarted.push(launched)
       children.push(child)
       // A node whose process has exited is down, even if something else answers on its port.
       probes.push(
@@ -107,6 +139,12 @@ export const networkCommand = Command.make("network", { nodes }, ({ nodes: count
         ),
       )
     }
+    // Ctrl-C (or SIGTERM): every node stops at once, and its last lines show before this CLI exits.
+    yield* Effect.addFinalizer(() =>
+      Effect.forEach(nodesStarted, stopNode, { concurrency: "unbounded" }).pipe(
+        Effect.flatMap((lines) => summary(`network stopped: ${lines.join(", ")}`)),
+      ),
+    )
     let up = 0
     yield* Effect.forEach(
       folders,
@@ -124,29 +162,26 @@ export const networkCommand = Command.make("network", { nodes }, ({ nodes: count
       { concurrency: "unbounded", discard: true },
     )
     const addresses: ReadonlyArray<string> = folders.map((node) => localAddress(node.port))
-    const possible = folders.length * (folders.length - 1)
+    const possible = pairsOf(folders.length)
     const linked = (answers: ReadonlyArray<Option.Option<{ readonly connected: ReadonlyArray<string> }>>) =>
-      answers.reduce(
-        (sum, answer) =>
-          sum +
-          Option.match(answer, {
-            onNone: () => 0,
-            onSome: (s) => s.connected.filter((a) => addresses.includes(a)).length,
-          }),
-        0,
+      countConnectedPairs(
+        answers.map((answer, i) => ({
+          address: addresses[i] ?? "",
+          connected: Option.getOrUndefined(Option.map(answer, (s) => s.connected)),
+        })),
       )
     const connections = yield* pollUntil(
       probes,
       linked,
       (n) => n >= possible,
-      (n) => Console.log(`connections: ${n}/${possible}`),
+      (n) => Console.log(`node pairs connected: ${n}/${possible}`),
       up === folders.length ? 20_000 : 0,
     )
     const seconds = (((yield* Clock.currentTimeMillis) - started) / 1000).toFixed(1)
     const first = folders[0]
     yield* summary(
       `network ${up === folders.length && connections >= possible ? "up" : "PARTLY up"}: ${up}/${folders.length} nodes, ` +
-        `${connections}/${possible} connections in ${seconds} s; dashboard http://localhost:${first?.port ?? 4001}/; Ctrl-C stops them all`,
+        `${connections}/${possible} node pairs connected in ${seconds} s; dashboard http://localhost:${first?.port ?? 4001}/; Ctrl-C stops them all`,
     )
     const codes = yield* Effect.forEach(children, (child) => child.exitCode, { concurrency: "unbounded" })
     const failed = codes.filter((code) => code !== 0).length

@@ -1,7 +1,9 @@
 import { FileSystem, Path } from "@effect/platform"
-import { Config, Data, Effect, type Option } from "effect"
+import { Array as Arr, Config, Data, Effect, type Option } from "effect"
 import { parseDotenv, renderDotenv } from "../domain/dotenv.js"
 import { folderConfigProvider } from "../layers/NodeConfigFolder.js"
+import { portAnswers } from "./portProbe.js"
+import { portAfter } from "./ports.js"
 
 /** Where node folders live: `NODES_DIR`, or the repository's `nodes/`. */
 export const nodesDirectory = Effect.gen(function* () {
@@ -25,23 +27,42 @@ export const listNodeNumbers = (directory: string) =>
       .sort((a, b) => a - b)
   })
 
+/** The PORT of every readable `node-N` folder of `directory`. */
+export const folderPorts = (directory: string) =>
+  Effect.map(readNodeFolders(directory), (folders) => Arr.getRights(folders).map((node) => node.port))
+
+/** The next port after the highest node folder's that nothing answers on (node-1's own when it is alone). */
+export const nextFreePort = (used: ReadonlyArray<number>) =>
+  Effect.gen(function* () {
+    let port = portAfter(used, 4001)
+    while (port < 65535 && (used.includes(port) || (yield* portAnswers(port)))) port++
+    return port
+  })
+
 /**
- * Clones node-1 into `node-N`: PORT=4000+N, node-1's other .env keys and known-peers.json kept,
- * an empty pool. With no N, the next free number. Answers the new folder's path.
+ * Clones node-1 into `node-N` with node-1's other .env keys and known-peers.json, and an empty pool.
+ * With no `number`, the next free one; with no `port`, the next free port after the highest node's.
+ * Answers the new folder's path.
  */
-export const cloneNode = (directory: string, number?: number) =>
+export const cloneNode = (directory: string, options: { readonly number?: number; readonly port?: number } = {}) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const existing = yield* listNodeNumbers(directory)
-    const target = number ?? firstFreeNumber(existing)
+    const target = options.number ?? firstFreeNumber(existing)
+    const taken = Arr.getRights(yield* readNodeFolders(directory)).find((node) => node.port === options.port)
+    if (taken !== undefined) {
+      return yield* new NodeFolderError({ message: `port ${taken.port} is ${taken.name}'s: choose another --port` })
+    }
+    const port = options.port ?? (yield* nextFreePort(yield* folderPorts(directory)))
     const source = path.join(directory, "node-1")
     const folder = path.join(directory, `node-${target}`)
     const env = parseDotenv(yield* fs.readFileString(path.join(source, ".env")))
-    env.set("PORT", String(4000 + target))
+    env.set("PORT", String(port))
     yield* fs.makeDirectory(folder, { recursive: true })
     yield* fs.writeFileString(path.join(folder, ".env"), renderDotenv(env))
     yield* fs.copyFile(path.join(source, "known-peers.json"), path.join(folder, "known-peers.json"))
+    // A clone starts with an empty pool, whatever node-1 holds: it catches up from its peers.
     yield* fs.writeFileString(path.join(folder, "transactions.json"), "[]")
     return folder
   })
@@ -52,14 +73,12 @@ const firstFreeNumber = (existing: ReadonlyArray<number>): number => {
   return candidate
 }
 
-/** Removes every `node-N` folder except node-1; answers the names removed. */
-export const deleteNodes = (directory: string) =>
+/** Removes the given `node-N` folders of `directory`. */
+export const removeNodeFolders = (directory: string, names: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const numbers = (yield* listNodeNumbers(directory)).filter((n) => n !== 1)
-    for (const n of numbers) yield* fs.remove(path.join(directory, `node-${n}`), { recursive: true })
-    return numbers.map((n) => `node-${n}`)
+    for (const name of names) yield* fs.remove(path.join(directory, name), { recursive: true })
   })
 
 /** What the CLI needs to know about a node folder: its name, port and public key. */
@@ -67,6 +86,8 @@ export interface NodeFolder {
   readonly name: string
   readonly folder: string
   readonly port: number
+  /** HOST: the interface the node listens on. */
+  readonly host: string
   readonly publicKey: Option.Option<string>
 }
 
@@ -77,7 +98,11 @@ export const readNodeFolder = (folder: string) =>
     const absolute = path.resolve(folder)
     const provider = yield* folderConfigProvider(absolute)
     const settings = yield* Effect.withConfigProvider(
-      Config.all({ port: Config.port("PORT"), publicKey: Config.option(Config.string("MY_PUBLIC_KEY")) }),
+      Config.all({
+        port: Config.port("PORT"),
+        host: Config.string("HOST").pipe(Config.withDefault("localhost")),
+        publicKey: Config.option(Config.string("MY_PUBLIC_KEY")),
+      }),
       provider,
     ).pipe(
       Effect.mapError(
@@ -87,15 +112,29 @@ export const readNodeFolder = (folder: string) =>
     return { name: path.basename(absolute), folder: absolute, ...settings } satisfies NodeFolder
   })
 
-/** Every `node-N` folder of `directory`, read, in number order. */
+/**
+ * Every `node-N` folder of `directory`, in number order, each read on its own: one unreadable folder
+ * is a Left with what to fix, and the others are still read.
+ */
 export const readNodeFolders = (directory: string) =>
   Effect.gen(function* () {
     const path = yield* Path.Path
     const numbers = yield* listNodeNumbers(directory).pipe(
       Effect.mapError(() => new NodeFolderError({ message: `cannot read the node folders in ${directory}` })),
     )
-    return yield* Effect.forEach(numbers, (n) => readNodeFolder(path.join(directory, `node-${n}`)))
+    return yield* Effect.forEach(numbers, (n) =>
+      readNodeFolder(path.join(directory, `node-${n}`)).pipe(
+        Effect.mapError((error): UnreadableFolder => ({ name: `node-${n}`, message: error.message })),
+        Effect.either,
+      ),
+    )
   })
+
+/** A node folder that could not be read, and why. */
+export interface UnreadableFolder {
+  readonly name: string
+  readonly message: string
+}
 
 /** A node folder the CLI cannot use; the message says what to fix. */
 export class NodeFolderError extends Data.TaggedError("NodeFolderError")<{ readonly message: string }> {}

@@ -1,9 +1,10 @@
 import { Command, Options } from "@effect/cli"
-import { Console, Effect, Option } from "effect"
+import { Array as Arr, Console, Effect, Option } from "effect"
 import { localAddress } from "../domain/Address.js"
 import type { NodeStatus } from "../domain/NodeStatus.js"
+import { assessMesh, describeMesh, type NodeView } from "./meshHealth.js"
 import { type NodeFolder, nodesDirectory, readNodeFolders } from "./nodeFolders.js"
-import { dim, green, red, summary } from "./output.js"
+import { dim, ExitCode, green, red, summary } from "./output.js"
 import { fetchStatus } from "./statusClient.js"
 
 interface Row {
@@ -60,56 +61,64 @@ const renderTable = (rows: ReadonlyArray<Row>): Array<string> => {
   return [dim(line(header)), ...cells.map((values) => line(values, true))]
 }
 
-const describePools = (up: ReadonlyArray<NodeStatus>): string => {
-  if (up.length === 0) return "no pool to compare"
-  const digests = new Set(up.map((s) => s.pool.digest))
-  if (digests.size === 1) return `pools agree (${up[0]?.pool.size ?? 0} transactions)`
-  return `pools DIFFER (sizes ${up.map((s) => s.pool.size).join(", ")})`
-}
-
 const json = Options.boolean("json").pipe(Options.withDescription("print the statuses as JSON instead"))
+
+const viewOf = (row: Row): NodeView =>
+  Option.match(row.status, {
+    onNone: () => ({ address: row.address, connected: undefined }),
+    onSome: (s) => ({ address: row.address, connected: s.connected, poolDigest: s.pool.digest, poolSize: s.pool.size }),
+  })
+
+/** A script can wait on `status`: it exits 0 only when every node is up and meshed and the pools agree. */
+const unhealthy = new ExitCode({ code: 1, message: "" })
 
 export const statusCommand = Command.make("status", { json }, (options) =>
   Effect.gen(function* () {
     const directory = yield* nodesDirectory
     const folders = yield* readNodeFolders(directory)
+    const [unreadable, readable] = [Arr.getLefts(folders), Arr.getRights(folders)]
     const rows: ReadonlyArray<Row> = yield* Effect.forEach(
-      folders,
+      readable,
       (node) => Effect.map(fetchStatus(node.port), (status) => ({ node, address: localAddress(node.port), status })),
       { concurrency: "unbounded" },
     )
-    const up = rows.flatMap((row) => Option.toArray(row.status))
+    const views = rows.map(viewOf)
+    const health = assessMesh(views)
+    const healthy = health.healthy && unreadable.length === 0
     if (options.json) {
-      const entries = rows.map((row) => ({
-        name: row.node.name,
-        address: row.address,
-        state: Option.isSome(row.status) ? "up" : "down",
-        status: Option.getOrNull(row.status),
-      }))
-      return yield* Console.log(JSON.stringify(entries, null, 2))
+      const entries = [
+        ...rows.map((row) => ({
+          name: row.node.name,
+          address: row.address,
+          state: Option.isSome(row.status) ? "up" : "down",
+          status: Option.getOrNull(row.status),
+        })),
+        ...unreadable.map((folder) => ({ name: folder.name, state: "unreadable", problem: folder.message })),
+      ]
+      yield* Console.log(JSON.stringify(entries, null, 2))
+      return healthy ? undefined : yield* unhealthy
     }
-    if (rows.length === 0) return yield* summary(`no node folders in ${directory}`)
-    const connections = up.reduce(
-      (sum, s) => sum + s.connected.filter((a) => rows.some((r) => r.address === a)).length,
-      0,
-    )
+    if (folders.length === 0) return yield* new ExitCode({ code: 1, message: `no node folders in ${directory}` })
     yield* Console.log(
       [
-        `meshnode status: ${rows.length} node folder(s) in ${directory}`,
+        `meshnode status: ${folders.length} node folder(s) in ${directory}`,
         "",
         dim("mesh (✓ where the row's node is connected to the column's)"),
         ...renderMatrix(rows),
         "",
         ...renderTable(rows),
+        ...unreadable.map((folder) => `  ${folder.name}  ${red("unreadable")}: ${folder.message}`),
         "",
       ].join("\n"),
     )
-    yield* summary(
-      `${up.length} of ${rows.length} nodes up, ${connections} of ${up.length * (up.length - 1)} connections between them, ${describePools(up)}`,
-    )
+    const unreadableNote = unreadable.length === 0 ? "" : `, ${unreadable.length} folder(s) unreadable`
+    const verdict = healthy ? "" : "NOT HEALTHY: "
+    yield* summary(`${verdict}${describeMesh(health, views)}${unreadableNote}`)
+    if (!healthy) return yield* unhealthy
   }),
 ).pipe(
   Command.withDescription(
-    "Shows who is connected to whom, each pool's size and digest, and whether the pools agree; down nodes as down.",
+    "Shows who is connected to whom, each pool's size and digest, and whether the pools agree; exits 0 only " +
+      "when every node is up, every pair of nodes connected and the pools agree (a script can wait on it).",
   ),
 )

@@ -18,8 +18,11 @@ import { describeConfigError, sourceOf } from "./configErrors.js"
 /** A node folder whose configuration cannot be used; the message says what to fix. */
 export class NodeConfigError extends Data.TaggedError("NodeConfigError")<{ readonly message: string }> {}
 
-/** The node folder's .env values, with the process environment taking precedence. */
-export const folderConfigProvider = (folder: string) =>
+/**
+ * The node folder's .env values, with the process environment taking precedence, and `overrides`
+ * (the node's --port and --host) over both.
+ */
+export const folderConfigProvider = (folder: string, overrides: ReadonlyMap<string, string> = new Map()) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -27,7 +30,10 @@ export const folderConfigProvider = (folder: string) =>
     const dotenv = (yield* fs.exists(envFile).pipe(Effect.orElseSucceed(() => false)))
       ? parseDotenv(yield* fs.readFileString(envFile).pipe(Effect.orElseSucceed(() => "")))
       : new Map<string, string>()
-    return ConfigProvider.fromEnv().pipe(ConfigProvider.orElse(() => ConfigProvider.fromMap(dotenv)))
+    return ConfigProvider.fromMap(new Map(overrides)).pipe(
+      ConfigProvider.orElse(() => ConfigProvider.fromEnv()),
+      ConfigProvider.orElse(() => ConfigProvider.fromMap(dotenv)),
+    )
   })
 
 const readKnownPeers = (file: string) =>
@@ -80,12 +86,12 @@ const requireFolder = (absolute: string) =>
   })
 
 /** Reads a node folder: its .env (PORT, MY_PUBLIC_KEY; the environment overrides it) and known-peers.json. */
-export const make = (folder: string) =>
+export const make = (folder: string, overrides?: ReadonlyMap<string, string>) =>
   Effect.gen(function* () {
     const path = yield* Path.Path
     const absolute = path.resolve(folder)
     yield* requireFolder(absolute)
-    const provider = yield* folderConfigProvider(absolute)
+    const provider = yield* folderConfigProvider(absolute, overrides)
     const settings = yield* Effect.withConfigProvider(
       Config.all({
         port: Config.option(Config.string("PORT")),
@@ -195,7 +201,8 @@ const poolConfig: Config.Config<PoolSettings> = Config.all({
   fsync: Config.boolean("POOL_FSYNC").pipe(Config.withDefault(defaultPool.fsync)),
 })
 
-export const layer = (folder: string) => Layer.effect(NodeConfig, make(folder))
+export const layer = (folder: string, overrides?: ReadonlyMap<string, string>) =>
+  Layer.effect(NodeConfig, make(folder, overrides))
 
 /** A fixed configuration, for tests. */
 export const layerStatic = (config: {

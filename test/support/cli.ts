@@ -44,11 +44,25 @@ export const runCli = (
   })
 
 /** A long-running `meshnode <args>` (e.g. `network`) whose output lines a test can wait for. */
-export const startCli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", cliScript, ...args], {
+export const startCli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  startCommand(process.execPath, ["--import", "tsx", cliScript, ...args], env)
+
+/**
+ * A long-running command run from the repository's root, whose output lines a test can wait for.
+ * `group`: in a process group of its own, as a terminal runs it, so `stop` can signal the whole group
+ * the way Ctrl-C does.
+ */
+export const startCommand = (
+  command: string,
+  args: ReadonlyArray<string>,
+  env: Record<string, string> = {},
+  group = false,
+) => {
+  const child: ChildProcess = spawn(command, args, {
     cwd: repoRoot,
     env: { ...process.env, NO_COLOR: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: group,
   })
   const lines: Array<string> = []
   const waiters = new Set<{ test: (line: string) => boolean; resolve: (line: string) => void }>()
@@ -73,9 +87,7 @@ export const startCli = (args: ReadonlyArray<string>, env: Record<string, string
       const timer = setTimeout(() => {
         waiters.delete(waiter)
         reject(
-          new Error(
-            `timed out after ${timeoutMs} ms waiting for a line of meshnode ${args.join(" ")}:\n${lines.join("\n")}`,
-          ),
+          new Error(`timed out after ${timeoutMs} ms waiting for a line of ${args.join(" ")}:\n${lines.join("\n")}`),
         )
       }, timeoutMs)
       const waiter = {
@@ -88,7 +100,10 @@ export const startCli = (args: ReadonlyArray<string>, env: Record<string, string
       waiters.add(waiter)
     })
   const stop = (signal: NodeJS.Signals = "SIGINT") => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+    if (child.exitCode === null && child.signalCode === null) {
+      if (group && child.pid !== undefined) process.kill(-child.pid, signal)
+      else child.kill(signal)
+    }
     return exited
   }
   return { child, lines, waitForLine, exited, stop }
