@@ -12,6 +12,7 @@ const counters: ReadonlyArray<{ readonly key: string; readonly name: string; rea
   { key: "transactionsAccepted", name: "transactions_accepted_total", help: "New transactions added to the pool." },
   { key: "transactionsDuplicate", name: "transactions_duplicate_total", help: "Transactions already in the pool." },
   { key: "dialsFailed", name: "dials_failed_total", help: "Outbound connections that could not be opened." },
+  { key: "poolWriteFailures", name: "pool_write_failures_total", help: "Pool writes that failed (each is retried)." },
   {
     key: "adoptedConnections",
     name: "connections_adopted_total",
@@ -70,6 +71,12 @@ export const renderMetrics = (status: NodeStatus): string => {
         { labels: { state: "connected" }, value: status.connected.length },
         { labels: { state: "dialling" }, value: status.dialling.length },
       ],
+    },
+    {
+      name: "degraded",
+      help: "1 while the pool cannot be written.",
+      type: "gauge",
+      samples: [{ value: status.degraded ? 1 : 0 }],
     },
     { name: "pool_size", help: "Transactions in the pool.", type: "gauge", samples: [{ value: status.pool.size }] },
     {

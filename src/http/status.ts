@@ -9,7 +9,9 @@ import { TransactionPool } from "../services/TransactionPool.js"
 export const collectStatus = Effect.gen(function* () {
   const config = yield* NodeConfig
   const { connected, dialling } = yield* (yield* PeerStore).snapshot
-  const summary = yield* (yield* TransactionPool).summary
+  const pool = yield* TransactionPool
+  const summary = yield* pool.summary
+  const health = yield* pool.health
   const stats = yield* (yield* NodeStats).snapshot
   const now = yield* Clock.currentTimeMillis
   return {
@@ -18,9 +20,11 @@ export const collectStatus = Effect.gen(function* () {
     connected,
     dialling,
     pool: { size: summary.count, digest: summary.digest },
+    degraded: health.degraded,
+    ...(health.reason === undefined ? {} : { degradedReason: health.reason }),
     startedAt: stats.startedAt,
     uptimeSeconds: Math.max(0, (now - stats.startedAt) / 1000),
-    counters: stats.counters,
+    counters: { ...stats.counters, poolWriteFailures: health.writeFailures },
     messagesReceived: stats.messagesReceived,
     messagesSent: stats.messagesSent,
     recent: stats.recent,

@@ -5,6 +5,7 @@ import { defaultPool, type PoolSettings } from "../services/NodeConfig.js"
 import { TracePropagation } from "../services/TracePropagation.js"
 import { type PoolError, TransactionPool } from "../services/TransactionPool.js"
 import { makeRenderedPool, readPoolFile, writeFileAtomic } from "./poolFile.js"
+import { makePoolHealth } from "./poolHealth.js"
 import { makePoolIndex } from "./poolIndex.js"
 import { makePoolWriter } from "./poolWriter.js"
 
@@ -32,6 +33,9 @@ export const make = (file: string, settings: PoolSettings = defaultPool) =>
         settings.fsync,
       ),
     )
+    // Read by `health` only, never while the writer runs: `writer` is defined before anyone asks.
+    const unwritten = (): number => rendered.count() - writer.persisted()
+    const health = yield* makePoolHealth(file, unwritten)
     const writer = yield* makePoolWriter({
       write: traced
         ? Effect.suspend(() =>
@@ -44,12 +48,15 @@ export const make = (file: string, settings: PoolSettings = defaultPool) =>
       persisted: rendered.count(),
       // One line per write: how many writes a burst costs, and how long each takes.
       onWritten: (count, duration) =>
-        logWrites
-          ? Effect.logDebug("pool written").pipe(
-              Effect.annotateLogs({ count, millis: Math.round(Duration.toMillis(duration) * 100) / 100 }),
-            )
-          : Effect.void,
-      onFailed: (error) => Effect.logError("pool write failed; retrying", error.message),
+        Effect.zipRight(
+          health.written(count),
+          logWrites
+            ? Effect.logDebug("pool written").pipe(
+                Effect.annotateLogs({ count, millis: Math.round(Duration.toMillis(duration) * 100) / 100 }),
+              )
+            : Effect.void,
+        ),
+      onFailed: health.failed,
     })
     // The writer's fiber stops when the scope closes; finalizers run last first, so this one, added
     // after it, runs before: on shutdown, what was accepted reaches the disk, then the writer stops.
@@ -73,6 +80,8 @@ export const make = (file: string, settings: PoolSettings = defaultPool) =>
       addAll,
       unsafeAddAll,
       flush: writer.flush,
+      health: health.health,
+      healthChanges: health.healthChanges,
     })
   })
 

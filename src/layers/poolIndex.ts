@@ -41,5 +41,5 @@ export const makePoolIndex = (initial: ReadonlyArray<Transaction>) =>
       size: Effect.sync(() => byHash.size),
       summary: Effect.sync(summaryNow),
       sizeChanges: sizes.changes,
-    } satisfies Omit<TransactionPoolShape, "flush">
+    } satisfies Omit<TransactionPoolShape, "flush" | "health" | "healthChanges">
   })
