@@ -8,7 +8,7 @@ import * as TransactionPoolMemory from "../src/layers/TransactionPoolMemory.js"
 import * as TransportMemory from "../src/layers/TransportMemory.js"
 import { startNode } from "../src/protocol/Node.js"
 import { UnwrittenAtStop } from "../src/protocol/shutdown.js"
-import { TransactionPool } from "../src/services/TransactionPool.js"
+import { healthyPool, TransactionPool } from "../src/services/TransactionPool.js"
 import { type CapturedLog, withLogs } from "./support/logs.js"
 import { startMemoryNode, waitForPeers } from "./support/memoryNode.js"
 
@@ -25,7 +25,7 @@ const poolNeverWritten = Layer.effect(
     TransactionPool.of({
       ...pool,
       flush: Effect.never,
-      health: Effect.succeed({ degraded: true, reason: "ENOSPC", writeFailures: 3, unwritten: 1 }),
+      health: Effect.succeed({ ...healthyPool, degraded: true, reason: "ENOSPC", writeFailures: 3, unwritten: 1 }),
     }),
   ),
 )

@@ -12,6 +12,12 @@ const counters: ReadonlyArray<{ readonly key: string; readonly name: string; rea
   { key: "transactionsAccepted", name: "transactions_accepted_total", help: "New transactions added to the pool." },
   { key: "transactionsDuplicate", name: "transactions_duplicate_total", help: "Transactions already in the pool." },
   { key: "dialsFailed", name: "dials_failed_total", help: "Outbound connections that could not be opened." },
+  { key: "poolRefusedFull", name: "pool_full_refused_total", help: "Transactions refused: the pool was full." },
+  {
+    key: "poolRefusedTooLong",
+    name: "transactions_too_long_refused_total",
+    help: "Transactions refused: an address over MAX_ADDRESS_LENGTH.",
+  },
   { key: "poolWriteFailures", name: "pool_write_failures_total", help: "Pool writes that failed (each is retried)." },
   {
     key: "adoptedConnections",

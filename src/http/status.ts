@@ -24,7 +24,12 @@ export const collectStatus = Effect.gen(function* () {
     ...(health.reason === undefined ? {} : { degradedReason: health.reason }),
     startedAt: stats.startedAt,
     uptimeSeconds: Math.max(0, (now - stats.startedAt) / 1000),
-    counters: { ...stats.counters, poolWriteFailures: health.writeFailures },
+    counters: {
+      ...stats.counters,
+      poolWriteFailures: health.writeFailures,
+      poolRefusedFull: health.refused.full,
+      poolRefusedTooLong: health.refused.tooLong,
+    },
     messagesReceived: stats.messagesReceived,
     messagesSent: stats.messagesSent,
     recent: stats.recent,

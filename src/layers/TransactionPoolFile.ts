@@ -20,8 +20,8 @@ import { makePoolWriter } from "./poolWriter.js"
 export const make = (file: string, settings: PoolSettings = defaultPool) =>
   Effect.gen(function* () {
     const initial = yield* readPoolFile(file)
-    const index = yield* makePoolIndex(initial)
     const rendered = makeRenderedPool(initial)
+    const index = yield* makePoolIndex(initial, rendered)
     const logWrites = yield* isLogged(LogLevel.Debug)
     const traced = yield* TracePropagation
 
@@ -35,7 +35,7 @@ export const make = (file: string, settings: PoolSettings = defaultPool) =>
     )
     // Read by `health` only, never while the writer runs: `writer` is defined before anyone asks.
     const unwritten = (): number => rendered.count() - writer.persisted()
-    const health = yield* makePoolHealth(file, unwritten)
+    const health = yield* makePoolHealth(file, unwritten, index.refusals)
     const writer = yield* makePoolWriter({
       write: traced
         ? Effect.suspend(() =>
@@ -67,15 +67,14 @@ export const make = (file: string, settings: PoolSettings = defaultPool) =>
 
     const unsafeAddAll = (txs: ReadonlyArray<Transaction>) => {
       const added = index.unsafeAddAll(txs)
-      if (added.length === 0) return added
-      for (const tx of added) rendered.append(tx)
-      writer.request()
+      if (added.length > 0) writer.request()
       return added
     }
     const addAll = (txs: ReadonlyArray<Transaction>) => Effect.sync(() => unsafeAddAll(txs))
 
+    const { refusals: _, ...shape } = index
     return TransactionPool.of({
-      ...index,
+      ...shape,
       add: (tx) => Effect.map(addAll([tx]), (added) => added.length > 0),
       addAll,
       unsafeAddAll,

@@ -9,7 +9,7 @@ export const make = (initial: ReadonlyArray<Transaction> = []) =>
     TransactionPool.of({
       ...index,
       flush: Effect.void,
-      health: Effect.succeed(healthyPool),
+      health: Effect.sync(() => ({ ...healthyPool, refused: index.refusals() })),
       healthChanges: Stream.make(healthyPool),
     }),
   )

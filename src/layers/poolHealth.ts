@@ -1,7 +1,7 @@
 import { Effect, Stream, SubscriptionRef } from "effect"
 import type { PoolError, PoolHealth } from "../services/TransactionPool.js"
 
-type WriteState = Omit<PoolHealth, "unwritten">
+type WriteState = Omit<PoolHealth, "unwritten" | "refused">
 
 /**
  * The pool's write health: degraded from a failed write until the next one that succeeds, logged
@@ -9,7 +9,7 @@ type WriteState = Omit<PoolHealth, "unwritten">
  * accepted transactions are not in the file yet. A write that succeeds while healthy costs one read
  * of a variable: the SubscriptionRef is touched only when the state changes or a write fails.
  */
-export const makePoolHealth = (file: string, unwritten: () => number) =>
+export const makePoolHealth = (file: string, unwritten: () => number, refused: () => PoolHealth["refused"]) =>
   Effect.gen(function* () {
     let current: WriteState = { degraded: false, writeFailures: 0 }
     const state = yield* SubscriptionRef.make(current)
@@ -17,7 +17,7 @@ export const makePoolHealth = (file: string, unwritten: () => number) =>
       current = next
       return SubscriptionRef.set(state, next)
     }
-    const withUnwritten = (write: WriteState): PoolHealth => ({ ...write, unwritten: unwritten() })
+    const withUnwritten = (write: WriteState): PoolHealth => ({ ...write, unwritten: unwritten(), refused: refused() })
 
     const failed = (error: PoolError) => {
       const wasDegraded = current.degraded

@@ -18,9 +18,16 @@ export interface PoolHealth {
   readonly writeFailures: number
   /** Transactions accepted and not yet in the file. */
   readonly unwritten: number
+  /** Transactions refused since start: an address over MAX_ADDRESS_LENGTH, or the pool full. */
+  readonly refused: { readonly tooLong: number; readonly full: number }
 }
 
-export const healthyPool: PoolHealth = { degraded: false, writeFailures: 0, unwritten: 0 }
+export const healthyPool: PoolHealth = {
+  degraded: false,
+  writeFailures: 0,
+  unwritten: 0,
+  refused: { tooLong: 0, full: 0 },
+}
 
 /** The node's transaction pool: each transaction at most once, by hash, in arrival order. */
 export interface TransactionPoolShape {
