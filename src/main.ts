@@ -1,6 +1,6 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Effect, Either, Layer } from "effect"
+import { Cause, Chunk, Effect, Either, Layer } from "effect"
 import { parseNodeArguments } from "./cli/nodeArguments.js"
 import * as HttpHandlerNode from "./layers/HttpHandlerNode.js"
 import * as LimitsConfig from "./layers/LimitsConfig.js"
@@ -12,6 +12,7 @@ import * as Tracing from "./layers/Tracing.js"
 import * as TransactionPoolFile from "./layers/TransactionPoolFile.js"
 import * as TransportWs from "./layers/TransportWs.js"
 import { startNode } from "./protocol/Node.js"
+import { UnwrittenAtStop } from "./protocol/shutdown.js"
 import { Limits } from "./services/Limits.js"
 import { NodeConfig } from "./services/NodeConfig.js"
 import { describeStartupError } from "./startupError.js"
@@ -60,7 +61,12 @@ const NodeLive = Layer.scopedDiscard(startNode).pipe(
 Layer.launch(NodeLive).pipe(
   // A bad folder, a corrupt pool or a taken port: one clear line, then exit 1.
   Effect.tapError((error) => Effect.logError(describeStartupError(error, folder))),
-  Effect.tapDefect((defect) => Effect.logError("unexpected failure", defect)),
+  // A node that stopped with transactions it never wrote has said so (shutdown.ts): it only exits non-zero.
+  Effect.tapDefect((cause) =>
+    Cause.defects(cause).pipe(Chunk.every((defect) => defect instanceof UnwrittenAtStop))
+      ? Effect.void
+      : Effect.logError("unexpected failure", cause),
+  ),
   // Text lines when LOG_LEVEL/LOG_FORMAT are refused, so the refusal itself is printed.
   Effect.provide(Logging.layerFromEnvOrText),
   NodeRuntime.runMain({ disableErrorReporting: true, disablePrettyLogger: true }),

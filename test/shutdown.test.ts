@@ -7,7 +7,8 @@ import * as PeerStoreRef from "../src/layers/PeerStoreRef.js"
 import * as TransactionPoolMemory from "../src/layers/TransactionPoolMemory.js"
 import * as TransportMemory from "../src/layers/TransportMemory.js"
 import { startNode } from "../src/protocol/Node.js"
-import { TransactionPool } from "../src/services/TransactionPool.js"
+import { UnwrittenAtStop } from "../src/protocol/shutdown.js"
+import { healthyPool, TransactionPool } from "../src/services/TransactionPool.js"
 import { type CapturedLog, withLogs } from "./support/logs.js"
 import { startMemoryNode, waitForPeers } from "./support/memoryNode.js"
 
@@ -20,7 +21,13 @@ const isLine = (message: string) => (line: CapturedLog) => line.message === mess
 /** A memory pool whose writes never reach the disk, as on a full one. */
 const poolNeverWritten = Layer.effect(
   TransactionPool,
-  Effect.map(TransactionPoolMemory.make([held]), (pool) => TransactionPool.of({ ...pool, flush: Effect.never })),
+  Effect.map(TransactionPoolMemory.make([held]), (pool) =>
+    TransactionPool.of({
+      ...pool,
+      flush: Effect.never,
+      health: Effect.succeed({ ...healthyPool, degraded: true, reason: "ENOSPC", writeFailures: 3, unwritten: 1 }),
+    }),
+  ),
 )
 
 describe("shutdown", () => {
@@ -44,29 +51,33 @@ describe("shutdown", () => {
     ).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
 
-  it.scoped("a pool that does not reach the disk within 5 s: an error that says so, and the node still stops", () =>
-    withLogs((logs) =>
-      Effect.gen(function* () {
-        const scope = yield* Scope.make()
-        const context = yield* Layer.build(
-          Layer.mergeAll(
-            PeerStoreRef.layer,
-            poolNeverWritten,
-            TransportMemory.layer(),
-            NodeConfigFolder.layerStatic({ port: 4303, knownPeers: [] }),
-          ),
-        ).pipe(Scope.extend(scope))
-        yield* Effect.provide(startNode, context).pipe(Scope.extend(scope))
-        const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
-        yield* logs.waitFor(isLine("stopping"))
-        yield* TestClock.adjust("5 seconds")
-        yield* Fiber.join(closing)
-        const [error] = (yield* logs.lines).filter((line) => line.level === "ERROR")
-        expect(error?.message).toContain("not yet written to transactions.json")
-        expect(error?.annotations).toMatchObject({ node: localAddress(4303), pool: 1 })
-        expect(yield* logs.named("stopped")).toEqual([])
-      }),
-    ).pipe(Effect.provide(TransportMemory.layerNetwork)),
+  it.scoped(
+    "a pool that does not reach the disk within 5 s: an error that says how many, and the node stops failed",
+    () =>
+      withLogs((logs) =>
+        Effect.gen(function* () {
+          const scope = yield* Scope.make()
+          const context = yield* Layer.build(
+            Layer.mergeAll(
+              PeerStoreRef.layer,
+              poolNeverWritten,
+              TransportMemory.layer(),
+              NodeConfigFolder.layerStatic({ port: 4303, knownPeers: [] }),
+            ),
+          ).pipe(Scope.extend(scope))
+          yield* Effect.provide(startNode, context).pipe(Scope.extend(scope))
+          const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+          yield* logs.waitFor(isLine("stopping"))
+          yield* TestClock.adjust("5 seconds")
+          // The stop fails (the process exits non-zero) with how many were never written.
+          const stop = yield* Fiber.await(closing)
+          expect(stop).toEqual(Exit.die(new UnwrittenAtStop({ unwritten: 1 })))
+          const [error] = (yield* logs.lines).filter((line) => line.level === "ERROR")
+          expect(error?.message).toContain("stopped with 1 transaction not written to transactions.json")
+          expect(error?.annotations).toMatchObject({ node: localAddress(4303), pool: 1, unwritten: 1 })
+          expect(yield* logs.named("stopped")).toEqual([])
+        }),
+      ).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
 
   it.scoped("a node that never finished starting says neither", () =>

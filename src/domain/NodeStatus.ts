@@ -20,6 +20,9 @@ export const NodeStatus = Schema.Struct({
     /** SHA-256 of the pool's sorted hashes: equal digests mean equal pools, whatever the arrival order. */
     digest: Schema.String,
   }),
+  /** Present and true while the pool cannot be written (GET /healthz answers 503), with why. */
+  degraded: Schema.optional(Schema.Boolean),
+  degradedReason: Schema.optional(Schema.String),
   startedAt: Schema.Number,
   uptimeSeconds: Schema.Number,
   counters: Schema.Record({ key: Schema.String, value: Schema.Number }),

@@ -40,6 +40,15 @@ export const Transaction = Schema.transformOrFail(TransactionFields, Schema.type
 })
 export type Transaction = typeof Transaction.Type
 
+/**
+ * Why a transaction is over the node's bounds (docs/limits.md), or undefined. Lengths are checked
+ * here rather than in the Schema: the limit is configurable (MAX_ADDRESS_LENGTH).
+ */
+export const transactionTooLong = (tx: Transaction, maxAddressLength: number): string | undefined =>
+  tx.toAddress.length > maxAddressLength || (tx.fromAddress?.length ?? 0) > maxAddressLength
+    ? "address too long"
+    : undefined
+
 /** Builds a valid transaction, as the spec's add-transaction does. */
 export const makeTransaction = (fields: {
   readonly fromAddress: string | null

@@ -44,6 +44,13 @@ const counters: ReadonlyArray<{ readonly key: string; readonly name: string; rea
   { key: "transactionsAccepted", name: "transactions_accepted_total", help: "New transactions added to the pool." },
   { key: "transactionsDuplicate", name: "transactions_duplicate_total", help: "Transactions already in the pool." },
   { key: "dialsFailed", name: "dials_failed_total", help: "Outbound connections that could not be opened." },
+  { key: "poolRefusedFull", name: "pool_full_refused_total", help: "Transactions refused: the pool was full." },
+  {
+    key: "poolRefusedTooLong",
+    name: "transactions_too_long_refused_total",
+    help: "Transactions refused: an address over MAX_ADDRESS_LENGTH.",
+  },
+  { key: "poolWriteFailures", name: "pool_write_failures_total", help: "Pool writes that failed (each is retried)." },
   {
     key: "adoptedConnections",
     name: "connections_adopted_total",
@@ -90,6 +97,7 @@ export const makeNodeMetrics = () => {
   const peers = gauge("peers", "Peers by state.", ["state"])
   const poolSize = gauge("pool_size", "Transactions in the pool.")
   const uptime = gauge("uptime_seconds", "Seconds since the node started.")
+  const degraded = gauge("degraded", "1 while the node cannot write its pool (it keeps what it accepted and retries).")
   const propagation = registerHistogram({
     name: "meshnode_transaction_propagation_seconds",
     help: "From a transaction's timeStamp to its acceptance by this node: how long it took to get here.",
@@ -103,7 +111,17 @@ export const makeNodeMetrics = () => {
     registry,
   })
 
-  const copied = [received, sent, refused, ...plain.map(({ metric }) => metric), opened, peers, poolSize, uptime]
+  const copied = [
+    received,
+    sent,
+    refused,
+    ...plain.map(({ metric }) => metric),
+    opened,
+    peers,
+    poolSize,
+    uptime,
+    degraded,
+  ]
 
   /** Copies the node's plain counters into the registry's metrics, then renders both registries. */
   const render = async ({ status, framesRefused }: NodeMetricsInput): Promise<string> => {
@@ -119,6 +137,7 @@ export const makeNodeMetrics = () => {
     peers.set({ state: "dialling" }, status.dialling.length)
     poolSize.set(status.pool.size)
     uptime.set(status.uptimeSeconds)
+    degraded.set(status.degraded === true ? 1 : 0)
     const [own, shared] = await Promise.all([registry.metrics(), processMetrics().metrics()])
     return `${own}\n${shared}`
   }

@@ -13,7 +13,9 @@ export const collectStatus = (remembered: ReadonlySet<string> = new Set()) =>
   Effect.gen(function* () {
     const config = yield* NodeConfig
     const { connected, dialling } = yield* (yield* PeerStore).snapshot
-    const summary = yield* (yield* TransactionPool).summary
+    const pool = yield* TransactionPool
+    const summary = yield* pool.summary
+    const health = yield* pool.health
     const stats = yield* (yield* NodeStats).snapshot
     const now = yield* Clock.currentTimeMillis
     const known = new Set<string>([...config.knownPeers, ...remembered])
@@ -25,9 +27,16 @@ export const collectStatus = (remembered: ReadonlySet<string> = new Set()) =>
       dialling,
       known: [...known].sort(),
       pool: { size: summary.count, digest: summary.digest },
+      degraded: health.degraded,
+      ...(health.reason === undefined ? {} : { degradedReason: health.reason }),
       startedAt: stats.startedAt,
       uptimeSeconds: Math.max(0, (now - stats.startedAt) / 1000),
-      counters: stats.counters,
+      counters: {
+        ...stats.counters,
+        poolWriteFailures: health.writeFailures,
+        poolRefusedFull: health.refused.full,
+        poolRefusedTooLong: health.refused.tooLong,
+      },
       messagesReceived: stats.messagesReceived,
       messagesSent: stats.messagesSent,
       recent: stats.recent,

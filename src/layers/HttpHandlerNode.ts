@@ -1,5 +1,6 @@
 import { FileSystem, Path } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
+import { checkHealth, checkReady, type ProbeResult } from "../http/health.js"
 import { collectMetrics } from "../http/metrics.js"
 import { makeCollectStatus } from "../http/status.js"
 import { HttpHandler, type PlainRequest, type PlainResponse } from "../services/HttpHandler.js"
@@ -15,8 +16,9 @@ const respond = (status: number, contentType: string, body: string): PlainRespon
 })
 
 /**
- * The node's plain-HTTP side: `GET /status` (JSON), `GET /metrics` (Prometheus text) and `GET /`
- * (the dashboard page, a static file with no build step).
+ * The node's plain-HTTP side: `GET /status` (JSON), `GET /metrics` (Prometheus text), the probes
+ * `GET /healthz` and `GET /readyz` (http/health.ts) and `GET /` (the dashboard page, a static file
+ * with no build step).
  */
 export const make = Effect.gen(function* () {
   const fs = yield* FileSystem.FileSystem
@@ -32,6 +34,8 @@ export const make = Effect.gen(function* () {
   const context = yield* Effect.context<NodeConfig | PeerStore | TransactionPool>()
   const status = Effect.provide(yield* makeCollectStatus, context)
   const metrics = Effect.provide(collectMetrics(status), context)
+  const probe = (check: Effect.Effect<ProbeResult, never, NodeConfig | PeerStore | TransactionPool>) =>
+    Effect.map(Effect.provide(check, context), (r) => respond(r.status, "application/json", JSON.stringify(r.body)))
 
   const handle = (request: PlainRequest): Effect.Effect<PlainResponse> => {
     const pathname = request.url.split("?")[0]
@@ -41,11 +45,15 @@ export const make = Effect.gen(function* () {
         return Effect.map(status, (s) => respond(200, "application/json", JSON.stringify(s)))
       case "/metrics":
         return Effect.map(metrics, (text) => respond(200, "text/plain; version=0.0.4; charset=utf-8", text))
+      case "/healthz":
+        return probe(checkHealth)
+      case "/readyz":
+        return probe(checkReady)
       case "/":
       case "/index.html":
         return Effect.succeed(respond(200, "text/html; charset=utf-8", dashboard))
       default:
-        return Effect.succeed(respond(404, "text/plain", "not found: try /, /status or /metrics\n"))
+        return Effect.succeed(respond(404, "text/plain", "not found: try /, /status, /metrics, /healthz or /readyz\n"))
     }
   }
   // No span per request: a dashboard polls every second, and those traces would bury the gossip's.

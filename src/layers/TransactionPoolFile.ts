@@ -1,10 +1,11 @@
-import { Cause, Effect, Exit, Layer, LogLevel, Option, Runtime } from "effect"
+import { Duration, Effect, Layer, LogLevel } from "effect"
 import { isLogged } from "../domain/isLogged.js"
 import type { Transaction } from "../domain/Transaction.js"
 import { defaultPool, type PoolSettings } from "../services/NodeConfig.js"
 import { TracePropagation } from "../services/TracePropagation.js"
-import { PoolError, TransactionPool } from "../services/TransactionPool.js"
+import { type PoolError, TransactionPool } from "../services/TransactionPool.js"
 import { makeRenderedPool, readPoolFile, writeFileAtomic } from "./poolFile.js"
+import { makePoolHealth } from "./poolHealth.js"
 import { makePoolIndex } from "./poolIndex.js"
 import { makePoolWriter } from "./poolWriter.js"
 
@@ -19,72 +20,67 @@ import { makePoolWriter } from "./poolWriter.js"
 export const make = (file: string, settings: PoolSettings = defaultPool) =>
   Effect.gen(function* () {
     const initial = yield* readPoolFile(file)
-    const index = yield* makePoolIndex(initial)
     const rendered = makeRenderedPool(initial)
+    const index = yield* makePoolIndex(initial, rendered)
     const logWrites = yield* isLogged(LogLevel.Debug)
     const traced = yield* TracePropagation
-    // The writer's log lines and spans are made with the layer's own runtime (its logger and annotations).
-    const runtime = yield* Effect.runtime<never>()
-    const runSync = Runtime.runSync(runtime)
-    const runCallback = Runtime.runCallback(runtime)
 
-    const writeNow = (done: (error: PoolError | undefined) => void) =>
-      writeFileAtomic(file, rendered.file(), done, settings.fsync)
-    const writeInSpan = (done: (error: PoolError | undefined) => void) =>
-      runCallback(
-        Effect.async<void, PoolError>((resume) =>
-          writeNow((error) => resume(error === undefined ? Effect.void : Effect.fail(error))),
-        ).pipe(Effect.withSpan("TransactionPoolFile.write", { attributes: { file, count: rendered.count() } })),
-        {
-          onExit: (exit) =>
-            done(
-              Exit.isSuccess(exit)
-                ? undefined
-                : Option.getOrElse(
-                    Cause.failureOption(exit.cause),
-                    () => new PoolError({ reason: "WriteFailed", file, message: Cause.pretty(exit.cause) }),
-                  ),
+    const writeNow = Effect.async<void, PoolError>((resume) =>
+      writeFileAtomic(
+        file,
+        rendered.file(),
+        (error) => resume(error === undefined ? Effect.void : Effect.fail(error)),
+        settings.fsync,
+      ),
+    )
+    // Read by `health` only, never while the writer runs: `writer` is defined before anyone asks.
+    const unwritten = (): number => rendered.count() - writer.persisted()
+    const health = yield* makePoolHealth(file, unwritten, index.refusals)
+    const writer = yield* makePoolWriter({
+      write: traced
+        ? Effect.suspend(() =>
+            writeNow.pipe(
+              Effect.withSpan("TransactionPoolFile.write", { attributes: { file, count: rendered.count() } }),
             ),
-        },
-      )
-
-    const writer = makePoolWriter({
-      write: traced ? writeInSpan : writeNow,
+          )
+        : writeNow,
       rendered: rendered.count,
       persisted: rendered.count(),
       // One line per write: how many writes a burst costs, and how long each takes.
-      onWritten: (count, millis) => {
-        if (logWrites)
-          runSync(
-            Effect.logDebug("pool written").pipe(
-              Effect.annotateLogs({ count, millis: Math.round(millis * 100) / 100 }),
-            ),
-          )
-      },
-      onFailed: (error) => runSync(Effect.logError("pool write failed; retrying", error.message)),
+      onWritten: (count, duration) =>
+        Effect.zipRight(
+          health.written(count),
+          logWrites
+            ? Effect.logDebug("pool written").pipe(
+                Effect.annotateLogs({ count, millis: Math.round(Duration.toMillis(duration) * 100) / 100 }),
+              )
+            : Effect.void,
+        ),
+      onFailed: health.failed,
     })
-    // Finalizers run last first: on shutdown, what was accepted reaches the disk, then the writer stops.
+    // The writer's fiber stops when the scope closes; finalizers run last first, so this one, added
+    // after it, runs before: on shutdown, what was accepted reaches the disk, then the writer stops.
     // A finalizer is uninterruptible: the wait is made interruptible so the timeout can end it (a full disk).
-    yield* Effect.addFinalizer(() => writer.close)
     yield* Effect.addFinalizer(() =>
       Effect.interruptible(writer.flush).pipe(Effect.timeout("5 seconds"), Effect.ignore),
     )
 
     const unsafeAddAll = (txs: ReadonlyArray<Transaction>) => {
       const added = index.unsafeAddAll(txs)
-      if (added.length === 0) return added
-      for (const tx of added) rendered.append(tx)
-      writer.request()
+      if (added.length > 0) writer.request()
       return added
     }
     const addAll = (txs: ReadonlyArray<Transaction>) => Effect.sync(() => unsafeAddAll(txs))
 
+    const { refusals: _, ...shape } = index
     return TransactionPool.of({
-      ...index,
+      ...shape,
       add: (tx) => Effect.map(addAll([tx]), (added) => added.length > 0),
       addAll,
       unsafeAddAll,
       flush: writer.flush,
+      health: health.health,
+      healthChanges: health.healthChanges,
     })
   })
 

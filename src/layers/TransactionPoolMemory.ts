@@ -1,10 +1,17 @@
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Stream } from "effect"
 import type { Transaction } from "../domain/Transaction.js"
-import { TransactionPool } from "../services/TransactionPool.js"
+import { healthyPool, TransactionPool } from "../services/TransactionPool.js"
 import { makePoolIndex } from "./poolIndex.js"
 
 /** A pool that lives only in memory, for tests. */
 export const make = (initial: ReadonlyArray<Transaction> = []) =>
-  Effect.map(makePoolIndex(initial), (index) => TransactionPool.of({ ...index, flush: Effect.void }))
+  Effect.map(makePoolIndex(initial), (index) =>
+    TransactionPool.of({
+      ...index,
+      flush: Effect.void,
+      health: Effect.sync(() => ({ ...healthyPool, refused: index.refusals() })),
+      healthChanges: Stream.make(healthyPool),
+    }),
+  )
 
 export const layer = (initial: ReadonlyArray<Transaction> = []) => Layer.effect(TransactionPool, make(initial))

@@ -70,6 +70,8 @@ export const makeRenderedPool = (initial: ReadonlyArray<Transaction>) => {
     append,
     /** How many entries are rendered. */
     count: () => count,
+    /** The file's size in bytes. */
+    bytes: () => (count === 0 ? empty.length : opening.length + used + closing.length),
     /** The whole file as it stands, as views on the rendered bytes (valid until the next append). */
     file: (): ReadonlyArray<Uint8Array> => (count === 0 ? [empty] : [opening, body.subarray(0, used), closing]),
   }

@@ -1,12 +1,42 @@
-import { Effect } from "effect"
+import { Effect, Runtime } from "effect"
 import { makeChanges } from "../domain/changes.js"
 import { type PoolSummary, poolDigest } from "../domain/poolDigest.js"
-import type { Transaction } from "../domain/Transaction.js"
+import { type Transaction, transactionTooLong } from "../domain/Transaction.js"
+import { throttledWarning } from "../protocol/throttledWarning.js"
+import { Limits } from "../services/Limits.js"
 import type { TransactionPoolShape } from "../services/TransactionPool.js"
 
-/** The in-memory heart of every pool layer: transactions by hash, in arrival order. */
-export const makePoolIndex = (initial: ReadonlyArray<Transaction>) =>
-  Effect.sync(() => {
+/** What a pool refused since start: over a field's length, or past its size. */
+export interface PoolRefusals {
+  readonly tooLong: number
+  readonly full: number
+}
+
+/** Where a file pool keeps its bytes: each admitted transaction is appended at once, so a batch sees the size grow. */
+export interface PoolFileBytes {
+  readonly bytes: () => number
+  readonly append: (tx: Transaction) => void
+}
+
+const noFile: PoolFileBytes = { bytes: () => 0, append: () => {} }
+
+/** A refusal's log line at most once a minute (with the count meanwhile): a peer can repeat them at will. */
+const refusalLogInterval = 60_000
+
+/**
+ * The in-memory heart of every pool layer: transactions by hash, in arrival order. New ones are
+ * admitted only within the node's Limits: addresses no longer than `maxAddressLength`, and while the
+ * pool holds fewer than `maxPoolTransactions` and its file (`file.bytes()`, for a file pool) is
+ * under `maxPoolBytes`. Nothing stored is ever evicted.
+ */
+export const makePoolIndex = (initial: ReadonlyArray<Transaction>, file: PoolFileBytes = noFile) =>
+  Effect.gen(function* () {
+    const limits = yield* Limits
+    // Refusals are logged from plain calls, with the layer's runtime (its logger and annotations).
+    const runSync = Runtime.runSync(yield* Effect.runtime<never>())
+    const warnTooLong = throttledWarning("transaction refused", refusalLogInterval)
+    const warnFull = throttledWarning("pool full: transactions refused", refusalLogInterval)
+    const refusals = { tooLong: 0, full: 0 }
     const byHash = new Map<string, Transaction>()
     for (const tx of initial) if (!byHash.has(tx.hash)) byHash.set(tx.hash, tx)
     // Whoever follows `sizeChanges`, told in a plain loop: with no one following (a node at work), an
@@ -19,11 +49,37 @@ export const makePoolIndex = (initial: ReadonlyArray<Transaction>) =>
       return summary
     }
 
+    const admits = (tx: Transaction): boolean => {
+      if (transactionTooLong(tx, limits.maxAddressLength) !== undefined) {
+        refusals.tooLong++
+        runSync(
+          warnTooLong({
+            reason: "address too long",
+            limit: `${limits.maxAddressLength} characters (MAX_ADDRESS_LENGTH)`,
+            hash: tx.hash,
+          }),
+        )
+        return false
+      }
+      if (byHash.size >= limits.maxPoolTransactions || file.bytes() >= limits.maxPoolBytes) {
+        refusals.full++
+        runSync(
+          warnFull({
+            limit: `${limits.maxPoolTransactions} transactions (MAX_POOL_TRANSACTIONS) or ${limits.maxPoolBytes} bytes (MAX_POOL_BYTES)`,
+            pool: byHash.size,
+          }),
+        )
+        return false
+      }
+      return true
+    }
+
     const unsafeAddAll = (txs: ReadonlyArray<Transaction>): ReadonlyArray<Transaction> => {
       const added: Array<Transaction> = []
       for (const tx of txs) {
-        if (byHash.has(tx.hash)) continue
+        if (byHash.has(tx.hash) || !admits(tx)) continue
         byHash.set(tx.hash, tx)
+        file.append(tx)
         added.push(tx)
       }
       if (added.length > 0) sizes.publish()
@@ -41,5 +97,8 @@ export const makePoolIndex = (initial: ReadonlyArray<Transaction>) =>
       size: Effect.sync(() => byHash.size),
       summary: Effect.sync(summaryNow),
       sizeChanges: sizes.changes,
-    } satisfies Omit<TransactionPoolShape, "flush">
+      refusals: (): PoolRefusals => ({ ...refusals }),
+    } satisfies Omit<TransactionPoolShape, "flush" | "health" | "healthChanges"> & {
+      refusals: () => PoolRefusals
+    }
   })

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Deferred, Duration, Effect, Schedule } from "effect"
 import type { PoolError } from "../services/TransactionPool.js"
 
 /**
@@ -10,108 +10,97 @@ import type { PoolError } from "../services/TransactionPool.js"
 const burstSpacingFactor = 2
 
 /** A failed write is retried after 100 ms, then twice as long each time, at most every 5 s. */
-const retryDelayMillis = (failures: number) => Math.min(100 * 2 ** (failures - 1), 5_000)
+export const retrySchedule = Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")))
 
 export interface PoolWriterOptions {
-  /** Writes everything rendered so far, then calls `done` with the error if it failed. */
-  readonly write: (done: (error: PoolError | undefined) => void) => void
+  /** Writes everything rendered when it runs. */
+  readonly write: Effect.Effect<void, PoolError>
   /** How many entries are rendered now. */
   readonly rendered: () => number
   /** How many entries the file holds at start. */
   readonly persisted: number
   /** After each write that succeeded: the entries the file now holds, and how long the write took. */
-  readonly onWritten: (count: number, millis: number) => void
+  readonly onWritten: (count: number, duration: Duration.Duration) => Effect.Effect<void>
   /** After each write that failed; it is retried. */
-  readonly onFailed: (error: PoolError) => void
+  readonly onFailed: (error: PoolError) => Effect.Effect<void>
 }
 
 /**
- * Keeps a file in step with a growing pool: `request` after each addition. At low load the write
- * starts at once (in a microtask, so the frames of one socket read, and the relays they cause, go
- * first and share the write); everything added during a write goes out in the next one: at once if
- * it is one transaction and the write did not follow a pause, otherwise (a burst) after a pause
- * (`burstSpacingFactor`). A failed write is retried until it succeeds, and the next write carries
- * everything.
+ * Keeps a file in step with a growing pool: `request` after each addition. One fiber does every
+ * write; `request` opens a latch it waits on, so it is woken once per write however many requests
+ * came meanwhile. At low load the write starts at once (the fiber runs in a microtask, so the frames
+ * of one socket read, and the relays they cause, go first and share the write); everything added
+ * during a write goes out in the next one: at once if it is one transaction and the write did not
+ * follow a pause, otherwise (a burst) after a pause (`burstSpacingFactor`) on the Clock. A failed
+ * write is retried (`retrySchedule`) until it succeeds, and each attempt carries everything.
  *
- * Plain callbacks, not a fiber: a node writes its pool once per transaction at low load, and waking a
- * writer fiber for each write cost a receiving node about a fifth of its CPU per transaction
- * (bench/README.md, "Where the time goes"). The state is this writer's own; `close` (the pool's scope
- * finalizer) stops it.
+ * Scoped: closing the scope starts no further write; one under way completes (a write is
+ * uninterruptible, so the file is never left half-renamed).
  */
-export const makePoolWriter = (options: PoolWriterOptions) => {
-  let persisted = options.persisted
-  let writing = false
-  // A write is due: in a microtask, or after a pause (`timer`).
-  let due = false
-  let timer: ReturnType<typeof setTimeout> | undefined
-  let failures = 0
-  let closed = false
-  const waiters = new Set<{ readonly target: number; readonly resume: () => void }>()
+export const makePoolWriter = (options: PoolWriterOptions) =>
+  Effect.gen(function* () {
+    const wake = yield* Effect.makeLatch(false)
+    let persisted = options.persisted
+    const waiters = new Set<{ readonly target: number; readonly done: Deferred.Deferred<void> }>()
 
-  const start = (afterPause: boolean) => {
-    due = false
-    timer = undefined
-    if (closed || writing) return
-    const count = options.rendered()
-    if (count <= persisted) return
-    writing = true
-    const startedAt = performance.now()
-    options.write((error) => {
-      writing = false
-      const millis = performance.now() - startedAt
-      if (error !== undefined) {
-        failures++
-        options.onFailed(error)
-        return after(retryDelayMillis(failures))
-      }
-      failures = 0
-      persisted = count
-      options.onWritten(count, millis)
-      for (const waiter of waiters) if (persisted >= waiter.target) waiter.resume()
-      // One transaction that came during a write that did not follow a pause (the next of a client that
-      // waits to see each in the file, sent before this callback ran) is not a burst: it is written now
-      // rather than twice the write's time later.
-      const arrived = options.rendered() - count
-      if (arrived === 1 && !afterPause) soon()
-      else if (arrived > 0) after(millis * burstSpacingFactor)
+    // One attempt: what is rendered now, timed on the Clock.
+    const attempt = Effect.suspend(() => {
+      const count = options.rendered()
+      return Effect.map(Effect.timed(options.write), ([duration]) => ({ count, duration }))
+    }).pipe(Effect.uninterruptible)
+
+    const writeUntilDone = Effect.gen(function* () {
+      let retried = false
+      const written = yield* attempt.pipe(
+        Effect.tapError((error) => {
+          retried = true
+          return options.onFailed(error)
+        }),
+        Effect.retry(retrySchedule),
+      )
+      return { ...written, retried }
     })
-  }
 
-  const soon = () => {
-    if (closed) return
-    due = true
-    queueMicrotask(() => start(false))
-  }
+    const written = (count: number) => {
+      persisted = count
+      for (const waiter of waiters) if (persisted >= waiter.target) Deferred.unsafeDone(waiter.done, Effect.void)
+    }
 
-  const after = (millis: number) => {
-    if (closed) return
-    due = true
-    timer = setTimeout(start, millis, true)
-  }
-
-  return {
-    /** Something was added: it reaches the file with the next write. */
-    request: (): void => {
-      if (!writing && !due) soon()
-    },
-    /** Waits until everything rendered so far is in the file. */
-    flush: Effect.async<void>((resume) => {
-      const target = options.rendered()
-      if (persisted >= target) return resume(Effect.void)
-      const waiter = {
-        target,
-        resume: () => {
-          waiters.delete(waiter)
-          resume(Effect.void)
-        },
+    const run = Effect.gen(function* () {
+      // Whether the next write follows a pause (a burst's, or a failed write's retry delay).
+      let followsPause = false
+      while (true) {
+        yield* wake.await
+        // Closed before the count is read: whatever is added from now on opens it again.
+        wake.unsafeClose()
+        if (options.rendered() <= persisted) continue
+        const { count, duration, retried } = yield* writeUntilDone
+        written(count)
+        yield* options.onWritten(count, duration)
+        // One transaction that came during a write that did not follow a pause (the next of a client
+        // that waits to see each in the file) is not a burst: the latch is open, it is written now.
+        const arrived: number = options.rendered() - count
+        const burst: boolean = arrived > 1 || (arrived === 1 && (followsPause || retried))
+        followsPause = burst
+        if (burst) yield* Effect.sleep(Duration.times(duration, burstSpacingFactor))
       }
-      waiters.add(waiter)
-      return Effect.sync(() => waiters.delete(waiter))
-    }),
-    /** Starts no further write (one under way completes). */
-    close: Effect.sync(() => {
-      closed = true
-      if (timer !== undefined) clearTimeout(timer)
-    }),
-  }
-}
+    })
+    yield* Effect.forkScoped(run)
+
+    return {
+      /** Something was added: it reaches the file with the next write. A plain call. */
+      request: (): void => wake.unsafeOpen(),
+      /** How many entries the file holds. */
+      persisted: (): number => persisted,
+      /** Waits until everything rendered so far is in the file. */
+      flush: Effect.suspend(() => {
+        const target = options.rendered()
+        if (persisted >= target) return Effect.void
+        return Effect.flatMap(Deferred.make<void>(), (done) => {
+          const waiter = { target, done }
+          waiters.add(waiter)
+          return Deferred.await(done).pipe(Effect.ensuring(Effect.sync(() => waiters.delete(waiter))))
+        })
+      }),
+    }
+  })

@@ -1,4 +1,4 @@
-import { Clock, Effect, Option, Ref } from "effect"
+import { Clock, Data, Effect, Option, Ref } from "effect"
 import { PeerStore } from "../services/PeerStore.js"
 import { TransactionPool } from "../services/TransactionPool.js"
 
@@ -6,10 +6,18 @@ import { TransactionPool } from "../services/TransactionPool.js"
 const flushTimeout = "5 seconds"
 
 /**
+ * A node stopped with transactions it never wrote to its pool file. Not an error a caller handles: the
+ * shutdown's finalizer dies with it, so the node's exit is a failure and the process exits non-zero
+ * (main.ts), after the line that says how many.
+ */
+export class UnwrittenAtStop extends Data.TaggedError("UnwrittenAtStop")<{ readonly unwritten: number }> {}
+
+/**
  * What a node says when it stops: `stopping` as its shutdown begins (how many connections it closes,
  * how many transactions it holds), then `stopped` once its connections are closed and its pool is on
- * disk, or an error if it is not there in time. What the node relayed, its peers hold, and the
- * catch-up sync brings it back when the node starts again, which the error says.
+ * disk, or an error that says how many transactions are not if it is not there in time (and the
+ * node's exit fails: `UnwrittenAtStop`). What the node relayed, its peers hold, and the catch-up sync
+ * brings it back when the node starts again, which the error says.
  *
  * `stopping` is a finalizer added last (it runs first), `stopped` one added first (it runs last); a node
  * that never finished starting says neither.
@@ -32,10 +40,12 @@ export const makeShutdownReport = Effect.gen(function* () {
     if (Option.isNone(since)) return
     const flushed = yield* Effect.interruptible(pool.flush).pipe(Effect.timeout(flushTimeout), Effect.option)
     const held = yield* pool.size
-    if (Option.isNone(flushed)) {
-      return yield* Effect.logError(
-        "stopped with transactions not yet written to transactions.json; peers that received them give them back when the node starts again",
-      ).pipe(Effect.annotateLogs({ pool: held, waited: flushTimeout }))
+    const { unwritten } = yield* pool.health
+    if (Option.isNone(flushed) && unwritten > 0) {
+      yield* Effect.logError(
+        `stopped with ${unwritten} transaction${unwritten === 1 ? "" : "s"} not written to transactions.json; peers that received them give them back when the node starts again`,
+      ).pipe(Effect.annotateLogs({ pool: held, unwritten, waited: flushTimeout }))
+      return yield* Effect.die(new UnwrittenAtStop({ unwritten }))
     }
     const millis = (yield* Clock.currentTimeMillis) - since.value
     yield* Effect.logInfo("stopped").pipe(Effect.annotateLogs({ pool: held, millis }))

@@ -24,6 +24,12 @@ export interface LimitsShape {
   readonly dialTimeoutMillis: number
   /** How far ahead of this node's clock a transaction's timeStamp may be. */
   readonly futureToleranceMillis: number
+  /** Longest `fromAddress` or `toAddress` a transaction may have, in characters. */
+  readonly maxAddressLength: number
+  /** Transactions the pool holds at most; past it new ones are refused, none evicted. */
+  readonly maxPoolTransactions: number
+  /** Bytes the pool file holds at most; past it new transactions are refused, none evicted. */
+  readonly maxPoolBytes: number
 }
 
 export const defaultLimits: LimitsShape = {
@@ -41,6 +47,10 @@ export const defaultLimits: LimitsShape = {
   dialTimeoutMillis: 5_000,
   // Bitcoin allows a block timestamp two hours ahead of the network's time.
   futureToleranceMillis: 2 * 60 * 60 * 1000,
+  // Addresses are hex public keys: an uncompressed secp256k1 key is 130 characters.
+  maxAddressLength: 512,
+  maxPoolTransactions: 1_000_000,
+  maxPoolBytes: 512 * 1024 * 1024,
 }
 
 /** Each limit's environment variable (also read from the node folder's .env) and what it bounds. */
@@ -56,6 +66,9 @@ export const limitVariables: { readonly [K in keyof LimitsShape]: readonly [vari
   dialQueueSize: ["DIAL_QUEUE_SIZE", "dials waiting for their turn"],
   dialTimeoutMillis: ["DIAL_TIMEOUT_MS", "milliseconds a dial may take"],
   futureToleranceMillis: ["TX_FUTURE_TOLERANCE_MS", "milliseconds a transaction's timeStamp may be ahead of the clock"],
+  maxAddressLength: ["MAX_ADDRESS_LENGTH", "characters in a transaction's fromAddress or toAddress"],
+  maxPoolTransactions: ["MAX_POOL_TRANSACTIONS", "transactions the pool holds"],
+  maxPoolBytes: ["MAX_POOL_BYTES", "bytes of the pool file (transactions.json)"],
 }
 
 /**

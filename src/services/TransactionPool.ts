@@ -8,6 +8,27 @@ export class PoolError extends Data.TaggedError("PoolError")<{
   readonly message: string
 }> {}
 
+/** Whether the pool reaches its file: /healthz, /status and /metrics report it. */
+export interface PoolHealth {
+  /** True while writes fail: accepted transactions are held in memory and the write is retried. */
+  readonly degraded: boolean
+  /** Why, while degraded: the last write's error. */
+  readonly reason?: string
+  /** Writes that failed since start. */
+  readonly writeFailures: number
+  /** Transactions accepted and not yet in the file. */
+  readonly unwritten: number
+  /** Transactions refused since start: an address over MAX_ADDRESS_LENGTH, or the pool full. */
+  readonly refused: { readonly tooLong: number; readonly full: number }
+}
+
+export const healthyPool: PoolHealth = {
+  degraded: false,
+  writeFailures: 0,
+  unwritten: 0,
+  refused: { tooLong: 0, full: 0 },
+}
+
 /** The node's transaction pool: each transaction at most once, by hash, in arrival order. */
 export interface TransactionPoolShape {
   /** Adds `tx` if its hash is new; answers whether it was new. */
@@ -34,6 +55,10 @@ export interface TransactionPoolShape {
   readonly sizeChanges: Stream.Stream<number>
   /** Waits until everything added so far is persisted. */
   readonly flush: Effect.Effect<void>
+  /** Whether the pool reaches its file, now. */
+  readonly health: Effect.Effect<PoolHealth>
+  /** The health now, then each time the pool becomes degraded or recovers. */
+  readonly healthChanges: Stream.Stream<PoolHealth>
 }
 
 export class TransactionPool extends Context.Tag("meshnode/TransactionPool")<TransactionPool, TransactionPoolShape>() {}
