@@ -1,6 +1,7 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect, Layer } from "effect"
+import * as DoorLimitsConfig from "./layers/DoorLimitsConfig.js"
 import * as HttpHandlerNode from "./layers/HttpHandlerNode.js"
 import * as LimitsConfig from "./layers/LimitsConfig.js"
 import * as Logging from "./layers/Logging.js"
@@ -47,6 +48,7 @@ const NodeLive = Layer.scopedDiscard(startNode).pipe(
   Layer.provide(Layer.mergeAll(PoolLive, TransportLive, PeerStoreRef.layer, NodeStatsRef.layer)),
   Layer.provide(TracingLive),
   Layer.provideMerge(LimitsConfig.layer),
+  Layer.provideMerge(DoorLimitsConfig.layer),
   Layer.provideMerge(NodeConfigFolder.layer(folder)),
   Layer.provide(NodeContext.layer),
   Layer.provide(Logging.layerFromEnv),
