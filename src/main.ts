@@ -1,6 +1,7 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect, Layer } from "effect"
+import * as AdmissionRef from "./layers/AdmissionRef.js"
 import * as DoorLimitsConfig from "./layers/DoorLimitsConfig.js"
 import * as HttpHandlerNode from "./layers/HttpHandlerNode.js"
 import * as LimitsConfig from "./layers/LimitsConfig.js"
@@ -45,7 +46,7 @@ const TransportLive = Layer.unwrapEffect(
 const TracingLive = Layer.unwrapEffect(Effect.map(NodeConfig, (config) => Tracing.layer(config.address)))
 
 const NodeLive = Layer.scopedDiscard(startNode).pipe(
-  Layer.provide(Layer.mergeAll(PoolLive, TransportLive, PeerStoreRef.layer, NodeStatsRef.layer)),
+  Layer.provide(Layer.mergeAll(PoolLive, TransportLive, PeerStoreRef.layer, NodeStatsRef.layer, AdmissionRef.layer)),
   Layer.provide(TracingLive),
   Layer.provideMerge(LimitsConfig.layer),
   Layer.provideMerge(DoorLimitsConfig.layer),

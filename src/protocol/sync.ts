@@ -1,4 +1,4 @@
-import { Clock, Effect } from "effect"
+import { Clock, Effect, Option } from "effect"
 import { ipKey, makeIpBuckets } from "../domain/ipBuckets.js"
 import {
   encodeFrame,
@@ -9,6 +9,7 @@ import {
 } from "../domain/Message.js"
 import type { Transaction } from "../domain/Transaction.js"
 import type { BucketRate } from "../domain/tokenBucket.js"
+import { Admission } from "../services/Admission.js"
 import { TransactionPool } from "../services/TransactionPool.js"
 import { makeThrottledWarning } from "./throttledWarning.js"
 
@@ -73,13 +74,23 @@ export const makeSyncBudgets = Effect.gen(function* () {
     transactions: makeIpBuckets(SYNC_BUDGET.transactions),
   }
   const warn = yield* makeThrottledWarning("sync refused: over the IP's sync budget", 60_000)
+  // Asking past the budget counts against the IP's misbehaviour score, at most once per 10 s: a real
+  // catch-up that ran into the budget stops asking, so only a peer that keeps at it is ever banned.
+  const admission = yield* Effect.serviceOption(Admission)
+  const reports = makeIpBuckets({ capacity: 1, perSecond: 0.1 })
+  const report = (ip: string, at: number) =>
+    Option.isSome(admission) && reports.take(ip, at) ? admission.value.report(ip, "over limit") : Effect.void
   return (peer: string): SyncBudget => {
     const ip = ipKey(peer)
     return {
       allows: (kind) => Effect.map(Clock.currentTimeMillis, (at) => buckets[kind].take(ip, at)),
       transactions: (wanted) =>
         Effect.map(Clock.currentTimeMillis, (at) => buckets.transactions.takeUpTo(ip, at, wanted)),
-      refused: (detail) => warn({ ...detail, ip }),
+      refused: (detail) =>
+        Effect.zipRight(
+          warn({ ...detail, ip }),
+          Effect.flatMap(Clock.currentTimeMillis, (at) => report(ip, at)),
+        ),
     }
   }
 })

@@ -1,27 +1,35 @@
 import { request } from "node:http"
 import { Context, Effect, Layer } from "effect"
 import { WebSocket } from "ws"
+import * as AdmissionRef from "../../src/layers/AdmissionRef.js"
 import * as DoorLimitsConfig from "../../src/layers/DoorLimitsConfig.js"
 import * as TransportWs from "../../src/layers/TransportWs.js"
-import type { DoorLimitsShape } from "../../src/services/Admission.js"
+import { Admission, type DoorLimitsShape } from "../../src/services/Admission.js"
 import { HttpHandler } from "../../src/services/HttpHandler.js"
 import { Transport } from "../../src/services/Transport.js"
 
-/** A WebSocket transport listening on a free loopback port with these door limits, answering "ok" to plain HTTP. */
-export const listenWithDoor = (limits: Partial<DoorLimitsShape>, extra: Layer.Layer<never> = Layer.empty) =>
+/**
+ * A WebSocket transport listening on a free port of 127.0.0.1 with these door
+ * limits, answering "ok" to plain HTTP; with `admission`, the node's Admission service checks upgrades.
+ */
+export const listenWithDoor = (limits: Partial<DoorLimitsShape>, options: { readonly admission?: boolean } = {}) =>
   Effect.gen(function* () {
     const ok = Layer.succeed(HttpHandler, {
       handle: () => Effect.succeed({ status: 200, headers: { "content-type": "text/plain" }, body: "ok\n" }),
     })
+    const door = Layer.provideMerge(
+      options.admission === true ? AdmissionRef.layer : Layer.empty,
+      DoorLimitsConfig.layerStatic(limits),
+    )
     const context = yield* Layer.build(
       TransportWs.layer({ ...TransportWs.defaultOptions, host: "127.0.0.1" }).pipe(
         Layer.provide(ok),
-        Layer.provideMerge(Layer.merge(DoorLimitsConfig.layerStatic(limits), extra)),
+        Layer.provideMerge(door),
       ),
     )
     const transport = Context.get(context, Transport)
     const { port, accepted } = yield* Effect.provide(transport.listen(0), context)
-    return { port, accepted }
+    return { port, accepted, admission: Context.getOption(context, Admission) }
   })
 
 /** GET `path` on loopback: the status code. */
