@@ -11,6 +11,10 @@ const plain = (status: number, body: string, extra: Readonly<Record<string, stri
 })
 
 const tooManyRequests = plain(429, "too many requests: slow down\n", { "retry-after": "1" })
+/** How late a 429 is sent, and how many may wait at once. */
+const refusalDelayMillis = 1_000
+const maxHeld = 256
+
 const busy = plain(503, "busy: try again shortly\n", { "retry-after": "1" })
 
 const write = (response: ServerResponse, { status, headers, body }: PlainResponse) => {
@@ -31,6 +35,22 @@ export const makePlainHttpListener = Effect.gen(function* () {
   const runFork = Runtime.runFork(yield* Effect.runtime<never>())
   const budgets = makeIpBuckets({ capacity: limits.httpRequestBurst, perSecond: limits.httpRequestsPerSecond })
   let inFlight = 0
+  let held = 0
+  /**
+   * Past its budget a client gets its 429 a second late, so a flood on a few keep-alive sockets
+   * slows itself down instead of the node; past `maxHeld` waiting, at once and the socket is closed.
+   */
+  const refuse = (response: ServerResponse) => {
+    if (held >= maxHeld) {
+      response.shouldKeepAlive = false
+      return write(response, tooManyRequests)
+    }
+    held++
+    setTimeout(() => {
+      held--
+      write(response, tooManyRequests)
+    }, refusalDelayMillis).unref()
+  }
   return (request: IncomingMessage, response: ServerResponse): void => {
     // A body is never read; drain it so the connection can be reused.
     request.resume()
@@ -39,7 +59,7 @@ export const makePlainHttpListener = Effect.gen(function* () {
       return
     }
     if (!budgets.take(ipKey(request.socket.remoteAddress), clock.unsafeCurrentTimeMillis())) {
-      write(response, tooManyRequests)
+      refuse(response)
       return
     }
     if (inFlight >= limits.httpInFlight) {
