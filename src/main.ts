@@ -2,6 +2,8 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Chunk, Effect, Either, Layer } from "effect"
 import { parseNodeArguments } from "./cli/nodeArguments.js"
+import * as AdmissionRef from "./layers/AdmissionRef.js"
+import * as DoorLimitsConfig from "./layers/DoorLimitsConfig.js"
 import * as HttpHandlerNode from "./layers/HttpHandlerNode.js"
 import * as LimitsConfig from "./layers/LimitsConfig.js"
 import * as Logging from "./layers/Logging.js"
@@ -50,9 +52,10 @@ const TransportLive = Layer.unwrapEffect(
 const TracingLive = Layer.unwrapEffect(Effect.map(NodeConfig, (config) => Tracing.layer(config.address)))
 
 const NodeLive = Layer.scopedDiscard(startNode).pipe(
-  Layer.provide(Layer.mergeAll(PoolLive, TransportLive, PeerStoreRef.layer, NodeStatsRef.layer)),
+  Layer.provide(Layer.mergeAll(PoolLive, TransportLive, PeerStoreRef.layer, NodeStatsRef.layer, AdmissionRef.layer)),
   Layer.provide(TracingLive),
   Layer.provideMerge(LimitsConfig.layer),
+  Layer.provideMerge(DoorLimitsConfig.layer),
   Layer.provideMerge(NodeConfigFolder.layer(folder, overrides)),
   Layer.provide(NodeContext.layer),
   Layer.provide(Logging.layerFromEnv),

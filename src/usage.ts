@@ -1,5 +1,6 @@
 import { Record } from "effect"
 import packageJson from "../package.json" with { type: "json" }
+import { defaultDoorLimits, doorLimitVariables } from "./services/Admission.js"
 import { defaultLimits, limitVariables } from "./services/Limits.js"
 
 /** meshnode's version, as package.json says: `--version` prints it. */
@@ -35,6 +36,11 @@ export const environmentVariables: ReadonlyArray<readonly [name: string, descrip
     limitVariables,
     (key, [name, description]) => [name, `${description} (default ${defaultLimits[key]})`] as const,
   ),
+  // Per-IP limits at the door and on plain HTTP (docs/limits.md, "Per IP").
+  ...Record.collect(
+    doorLimitVariables,
+    (key, [name, description]) => [name, `${description} (default ${defaultDoorLimits[key]})`] as const,
+  ),
 ]
 
 /** What a node answers on its port besides the WebSocket protocol. */
@@ -42,6 +48,7 @@ export const httpEndpoints: ReadonlyArray<readonly [path: string, description: s
   ["GET /", "the network dashboard (live graph, pool sizes, recent transactions)"],
   ["GET /status", "JSON: address, connected and dialling peers, pool size and digest, uptime, counters"],
   ["GET /metrics", "the same counters in Prometheus text format"],
+  ["GET /tx/<hash>", "JSON: one transaction of the pool (404 if it holds none with that hash)"],
 ]
 
 const table = (rows: ReadonlyArray<readonly [string, string]>): string => {

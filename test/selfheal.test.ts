@@ -27,7 +27,7 @@ import * as TransactionPoolFile from "../src/layers/TransactionPoolFile.js"
 import * as TransactionPoolMemory from "../src/layers/TransactionPoolMemory.js"
 import * as TransportMemory from "../src/layers/TransportMemory.js"
 import { type DialOutcome, makeRedialer, type RedialPolicy, redialSchedule } from "../src/protocol/redial.js"
-import { makeSyncBudget, poolSummary, SYNC_BUDGET } from "../src/protocol/sync.js"
+import { poolSummary } from "../src/protocol/sync.js"
 import { fakePeer, record, send, startMemoryNode, waitForPeers, waitForPoolSize } from "./support/memoryNode.js"
 import { writeNodeFolder } from "./support/processes.js"
 import { startSpecPeer } from "./support/specPeer.js"
@@ -283,38 +283,6 @@ describe("self-healing on the in-memory network", () => {
         yield* TestClock.adjust("13 seconds")
         yield* waitForPoolSize(node1.pool, 1)
       }).pipe(Effect.provide(TransportMemory.layerNetwork)),
-  )
-
-  it.scoped("a peer that asks for the sync over and over gets what its budget allows, in order", () =>
-    Effect.gen(function* () {
-      const [t1, t2] = txs(0, 2)
-      if (t1 === undefined || t2 === undefined) return
-      const node = yield* startMemoryNode(4001, [], { pool: [t1, t2] })
-      const peer = yield* fakePeer(4105)
-      const toNode = yield* record(yield* peer.dial(node.address))
-      const wrong = yield* poolSummary.pipe(Effect.provide(TransactionPoolMemory.layer([])))
-      yield* send(toNode.connection, { type: "HANDSHAKE", data: [peer.address] })
-      for (let i = 0; i < 10; i++) yield* send(toNode.connection, wrong)
-      // Frames are handled in order: once t1 comes back, every summary before it has been handled.
-      yield* send(toNode.connection, { type: "SYNC_REQUEST", data: [t1.hash] })
-      const types: Array<string> = []
-      for (;;) {
-        const message = yield* toNode.nextMessage
-        types.push(message.type)
-        if (message.type === "TRANSACTION") break
-      }
-      expect(types).toEqual([...Array(SYNC_BUDGET.summaries.capacity).fill("SYNC_HASHES"), "TRANSACTION"])
-    }).pipe(Effect.provide(TransportMemory.layerNetwork)),
-  )
-
-  it.effect("the sync budget grants transactions up to its capacity, then at its rate", () =>
-    Effect.gen(function* () {
-      const budget = yield* makeSyncBudget
-      expect(yield* budget.transactions(SYNC_BUDGET.transactions.capacity + 10)).toBe(SYNC_BUDGET.transactions.capacity)
-      expect(yield* budget.transactions(10)).toBe(0)
-      yield* TestClock.adjust("1 second")
-      expect(yield* budget.transactions(5_000)).toBe(SYNC_BUDGET.transactions.perSecond)
-    }),
   )
 
   it.scoped("a spec-only peer, which ignores the sync messages, still gets a full mesh", () =>

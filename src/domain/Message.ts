@@ -34,10 +34,15 @@ export const MAX_SYNC_HASHES = 4096
 /**
  * `{ type: 'SYNC_SUMMARY', data: { count, digest } }`: the sender's pool in brief, sent right after the
  * HANDSHAKE on an outbound connection. `digest` is the SHA-256 of the pool's hashes, sorted, joined by "\n".
+ * With `from` it asks for the next page of the receiver's hashes, those from that hash on.
  */
 export const SyncSummary = Schema.Struct({
   type: Schema.Literal("SYNC_SUMMARY"),
-  data: Schema.Struct({ count: Schema.NonNegativeInt, digest: TransactionHash }),
+  data: Schema.Struct({
+    count: Schema.NonNegativeInt,
+    digest: TransactionHash,
+    from: Schema.optional(TransactionHash),
+  }),
 })
 export type SyncSummary = typeof SyncSummary.Type
 

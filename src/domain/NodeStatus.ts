@@ -31,8 +31,6 @@ export const NodeStatus = Schema.Struct({
   recent: Schema.Array(
     Schema.Struct({
       hash: Schema.String,
-      fromAddress: Schema.NullOr(Schema.String),
-      toAddress: Schema.String,
       amount: Schema.Number,
       timeStamp: Schema.Number,
       receivedAt: Schema.Number,

@@ -39,7 +39,8 @@ export const collectStatus = (remembered: ReadonlySet<string> = new Set()) =>
       },
       messagesReceived: stats.messagesReceived,
       messagesSent: stats.messagesSent,
-      recent: stats.recent,
+      // Hashes and numbers only: a transaction's body (fields of any length) is served by GET /tx/:hash.
+      recent: stats.recent.map(({ hash, amount, timeStamp, receivedAt }) => ({ hash, amount, timeStamp, receivedAt })),
     } satisfies NodeStatus
   })
 

@@ -6,7 +6,7 @@ import { makeCollectStatus } from "../http/status.js"
 import { HttpHandler, type PlainRequest, type PlainResponse } from "../services/HttpHandler.js"
 import type { NodeConfig } from "../services/NodeConfig.js"
 import type { PeerStore } from "../services/PeerStore.js"
-import type { TransactionPool } from "../services/TransactionPool.js"
+import { TransactionPool } from "../services/TransactionPool.js"
 
 const respond = (status: number, contentType: string, body: string): PlainResponse => ({
   status,
@@ -15,10 +15,12 @@ const respond = (status: number, contentType: string, body: string): PlainRespon
   body,
 })
 
+const txPath = /^\/tx\/([0-9a-f]{64})$/
+
 /**
  * The node's plain-HTTP side: `GET /status` (JSON), `GET /metrics` (Prometheus text), the probes
- * `GET /healthz` and `GET /readyz` (http/health.ts) and `GET /` (the dashboard page, a static file
- * with no build step).
+ * `GET /healthz` and `GET /readyz` (http/health.ts), `GET /tx/:hash` (one transaction, JSON) and
+ * `GET /` (the dashboard page, a static file with no build step).
  */
 export const make = Effect.gen(function* () {
   const fs = yield* FileSystem.FileSystem
@@ -36,10 +38,20 @@ export const make = Effect.gen(function* () {
   const metrics = Effect.provide(collectMetrics(status), context)
   const probe = (check: Effect.Effect<ProbeResult, never, NodeConfig | PeerStore | TransactionPool>) =>
     Effect.map(Effect.provide(check, context), (r) => respond(r.status, "application/json", JSON.stringify(r.body)))
+  const pool = yield* TransactionPool
+  const transaction = (hash: string) =>
+    Effect.map(pool.list, (txs) => {
+      const tx = txs.find((candidate) => candidate.hash === hash)
+      return tx === undefined
+        ? respond(404, "text/plain", `no transaction ${hash} in this node's pool\n`)
+        : respond(200, "application/json", JSON.stringify(tx))
+    })
 
   const handle = (request: PlainRequest): Effect.Effect<PlainResponse> => {
-    const pathname = request.url.split("?")[0]
+    const pathname = request.url.split("?")[0] ?? "/"
     if (request.method !== "GET") return Effect.succeed(respond(405, "text/plain", "only GET is supported\n"))
+    const tx = txPath.exec(pathname)
+    if (tx?.[1] !== undefined) return transaction(tx[1])
     switch (pathname) {
       case "/status":
         return Effect.map(status, (s) => respond(200, "application/json", JSON.stringify(s)))
@@ -53,7 +65,9 @@ export const make = Effect.gen(function* () {
       case "/index.html":
         return Effect.succeed(respond(200, "text/html; charset=utf-8", dashboard))
       default:
-        return Effect.succeed(respond(404, "text/plain", "not found: try /, /status, /metrics, /healthz or /readyz\n"))
+        return Effect.succeed(
+          respond(404, "text/plain", "not found: try /, /status, /metrics, /healthz, /readyz or /tx/<hash>\n"),
+        )
     }
   }
   // No span per request: a dashboard polls every second, and those traces would bury the gossip's.

@@ -1,11 +1,14 @@
 import { randomUUID } from "node:crypto"
 import { createServer, type IncomingMessage } from "node:http"
 import type { Socket } from "node:net"
+import type { Duplex } from "node:stream"
 import { Data, Effect, Exit, Layer, Mailbox, Runtime, Scope } from "effect"
 import { WebSocket, WebSocketServer } from "ws"
 import type { Address } from "../domain/Address.js"
+import { DoorLimits } from "../services/Admission.js"
 import { NodeStats } from "../services/NodeStats.js"
 import { type Connection, DialError, type Frame, ListenError, Transport, timedOut } from "../services/Transport.js"
+import { makeDoor, refuseUpgrade } from "./door.js"
 import { makeHostLookup } from "./hostLookup.js"
 import { makeInbox } from "./inbox.js"
 import { makePlainHttpListener } from "./plainHttp.js"
@@ -154,17 +157,35 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
     const listen = (port: number) =>
       Effect.gen(function* () {
         const accepted = yield* Mailbox.make<Connection>()
+        const door = yield* makeDoor
+        const limits = yield* DoorLimits
         const { server } = yield* Effect.acquireRelease(
           Effect.async<{ server: ReturnType<typeof createServer>; wss: WebSocketServer }, ListenError>((resume) => {
             const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload })
             wss.on("headers", (headers) => headers.push(`${nodeIdHeader}: ${nodeId}`))
-            const server = createServer(answerPlainHttp)
-            server.on("upgrade", (request, socket, head) => {
+            const server = createServer(
+              {
+                // A client that trickles its headers (an upgrade request's too) is cut off, checked every second.
+                headersTimeout: limits.httpHeadersTimeoutMillis,
+                requestTimeout: Math.max(limits.httpRequestTimeoutMillis, limits.httpHeadersTimeoutMillis),
+                connectionsCheckingInterval: Math.min(1_000, limits.httpHeadersTimeoutMillis),
+              },
+              answerPlainHttp,
+            )
+            server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+              // Checked before the upgrade completes: a refused IP costs no WebSocket and no frame.
+              const ip = request.socket.remoteAddress
+              const verdict = door.admit(ip)
+              if (verdict._tag === "Refused") return refuseUpgrade(socket, verdict.reason)
+              socket.once("close", () => door.release(ip))
+              // An upgrade that does not become a WebSocket in time is dropped.
+              const timer = setTimeout(() => socket.destroy(), limits.upgradeTimeoutMillis)
+              socket.once("close", () => clearTimeout(timer))
               wss.handleUpgrade(request, socket, head, (ws) => {
+                clearTimeout(timer)
                 const connection = runSync(wrapSocket(ws, remoteOf(request), options.maxPayload, () => request.socket))
-                const remoteIp = request.socket.remoteAddress
                 accepted.unsafeOffer(
-                  withPeerNodeId(remoteIp === undefined ? connection : { ...connection, remoteIp }, request),
+                  withPeerNodeId(ip === undefined ? connection : { ...connection, remoteIp: ip }, request),
                 )
               })
             })

@@ -8,7 +8,7 @@ import { type FrameGuard, makeFrameGuards, type TooManyBadFrames } from "./frame
 import { type Gossip, makeGossip } from "./gossip.js"
 import { makeHandshakeHandler } from "./handshake.js"
 import type { ConnectionLink } from "./links.js"
-import { onSync, type Reply, type SyncBudget, syncBudgetAt } from "./sync.js"
+import { makeSyncBudgets, onSync, type Reply, type SyncBudget } from "./sync.js"
 
 /** What the handlers of one connection's frames need: the node's, looked up once, and the connection's own. */
 interface FrameContext {
@@ -94,6 +94,7 @@ export const makeFrameServer = (dial: (address: Address) => Effect.Effect<void>,
     const guardAt = yield* makeFrameGuards
     const gossip = yield* makeGossip
     const onHandshake = yield* makeHandshakeHandler(dial, parse)
+    const syncBudgetOf = yield* makeSyncBudgets
 
     /**
      * Handles a connection's frames until it closes, or closes it once the peer has sent too many bad
@@ -114,7 +115,8 @@ export const makeFrameServer = (dial: (address: Address) => Effect.Effect<void>,
           link,
           gossip,
           stats,
-          syncBudget: syncBudgetAt(now),
+          // Per IP, so reconnecting does not refill it.
+          syncBudget: syncBudgetOf(connection.remoteIp ?? connection.remote),
         }
         for (;;) {
           const frames = yield* connection.receive

@@ -1,4 +1,5 @@
-import { Clock, Effect } from "effect"
+import { Clock, Effect, Option } from "effect"
+import { ipKey, makeIpBuckets } from "../domain/ipBuckets.js"
 import {
   encodeFrame,
   type SyncHashes,
@@ -7,9 +8,10 @@ import {
   type SyncSummary,
 } from "../domain/Message.js"
 import type { Transaction } from "../domain/Transaction.js"
-import { type BucketRate, fullBucket, type TokenBucket, takeToken, takeTokens } from "../domain/tokenBucket.js"
+import type { BucketRate } from "../domain/tokenBucket.js"
+import { Admission } from "../services/Admission.js"
 import { TransactionPool } from "../services/TransactionPool.js"
-import { throttledWarning } from "./throttledWarning.js"
+import { makeThrottledWarning } from "./throttledWarning.js"
 
 /**
  * Catch-up between two of our nodes, on top of the spec's protocol (docs/protocol-sync.md). On every
@@ -21,67 +23,78 @@ import { throttledWarning } from "./throttledWarning.js"
  * starts one.
  */
 
-/** Hashes per SYNC_HASHES or SYNC_REQUEST frame we send (about 68 kB), well under the frame limit. */
-const CHUNK = 1024
+/**
+ * Hashes per page of our inventory (one SYNC_HASHES frame, about 34 kB). A summary earns one page;
+ * the peer asks for the next (a SYNC_SUMMARY with `from`) once it has handled this one.
+ */
+export const PAGE = 512
+
+/** TRANSACTION frames sent in one go before other fibers (the gossip) get a turn. */
+const SLICE = 256
 
 /** Answers to the peer on the connection the message came in on. */
 export type Reply = (frame: string) => Effect.Effect<void>
 
 /**
- * What one connection may make this node do through the sync (docs/limits.md). A peer is one message
- * away from making us send a lot: a SYNC_SUMMARY with a wrong digest earns our whole inventory, a
- * SYNC_HASHES or SYNC_REQUEST up to every transaction we hold. A real catch-up asks once per
- * connection (and after a lost link), so these budgets never bind it; a peer that asks over and over
- * gets what the budget allows and one warning a minute.
+ * What one IP may make this node do through the sync (docs/limits.md), whatever number of
+ * connections it opens or reopens. A peer is one message away from making us send a lot: a
+ * SYNC_SUMMARY earns a page of our hashes, a SYNC_HASHES or SYNC_REQUEST up to every transaction we
+ * hold. The bursts are small enough that the gossip stays within a second while they are spent (the
+ * attack suite's sync scenario); a real catch-up of 20,000 takes about 15 s from one peer. A peer that
+ * asks over and over gets what the budget allows and the node logs one warning a minute.
  */
 export const SYNC_BUDGET = {
-  /** SYNC_SUMMARY answered: a few at once, then one every 2 s (a node resyncs at most that often). */
-  summaries: { capacity: 8, perSecond: 0.5 },
-  /** SYNC_HASHES read (each costs a pass over the pool): a big pool's inventory at once, then 2 a second. */
-  hashFrames: { capacity: 256, perSecond: 2 },
-  /** Transactions sent in answer to SYNC_HASHES and SYNC_REQUEST: 50,000 at once, then 1,000 a second. */
-  transactions: { capacity: 50_000, perSecond: 1_000 },
+  /** Pages of our inventory sent: 32 at once (16k hashes), then 4 a second. */
+  pages: { capacity: 32, perSecond: 4 },
+  /** SYNC_HASHES read (each costs a pass over the pool): 32 at once, then 4 a second. */
+  hashFrames: { capacity: 32, perSecond: 4 },
+  /** Transactions sent in answer to SYNC_HASHES and SYNC_REQUEST: 5,000 at once, then 1,000 a second. */
+  transactions: { capacity: 5_000, perSecond: 1_000 },
 } satisfies Record<string, BucketRate>
 
-/** A budget as its refusal line states it: "8 at once, then 0.5 a second". */
-const describeRate = (rate: BucketRate) => `${rate.capacity} at once, then ${rate.perSecond} a second`
+/** A budget as its refusal line states it: "128 at once, then 4 a second". */
+const describeRate = (rate: BucketRate) => `${rate.capacity} at once, then ${rate.perSecond} a second per IP`
 
 export interface SyncBudget {
-  /** Whether a message of this kind may be answered now (a summary, or one SYNC_HASHES frame). */
-  readonly allows: (kind: "summaries" | "hashFrames") => Effect.Effect<boolean>
+  /** Whether a message of this kind may be answered now (a page, or one SYNC_HASHES frame). */
+  readonly allows: (kind: "pages" | "hashFrames") => Effect.Effect<boolean>
   /** How many of `wanted` transactions may be sent now (taken from the budget). */
   readonly transactions: (wanted: number) => Effect.Effect<number>
-  /** One warning a minute for what the budget refused. */
+  /** One warning a minute, for the whole node, for what the budgets refused. */
   readonly refused: (detail: Readonly<Record<string, unknown>>) => Effect.Effect<void>
 }
 
-/** A connection's sync budget, full to start with. */
-export const makeSyncBudget = Effect.map(Clock.currentTimeMillis, (now) => syncBudgetAt(now))
-
-/** `makeSyncBudget` as a plain call, its buckets full at `now` (ms): built for every connection. */
-export const syncBudgetAt = (now: number): SyncBudget => {
-  const buckets: Record<keyof typeof SYNC_BUDGET, TokenBucket> = {
-    summaries: fullBucket(SYNC_BUDGET.summaries, now),
-    hashFrames: fullBucket(SYNC_BUDGET.hashFrames, now),
-    transactions: fullBucket(SYNC_BUDGET.transactions, now),
+/**
+ * The node's sync budgets, one per IP: returns the budget of the peer at `ip` (for a connection
+ * without a known IP, its address), shared by all its connections.
+ */
+export const makeSyncBudgets = Effect.gen(function* () {
+  const buckets = {
+    pages: makeIpBuckets(SYNC_BUDGET.pages),
+    hashFrames: makeIpBuckets(SYNC_BUDGET.hashFrames),
+    transactions: makeIpBuckets(SYNC_BUDGET.transactions),
   }
-  const warn = throttledWarning("sync refused: over the connection's sync budget", 60_000)
-  return {
-    allows: (kind) =>
-      Effect.map(Clock.currentTimeMillis, (at) => {
-        const [allowed, next] = takeToken(buckets[kind], SYNC_BUDGET[kind], at)
-        buckets[kind] = next
-        return allowed
-      }),
-    transactions: (wanted) =>
-      Effect.map(Clock.currentTimeMillis, (at) => {
-        const [granted, next] = takeTokens(buckets.transactions, SYNC_BUDGET.transactions, at, wanted)
-        buckets.transactions = next
-        return granted
-      }),
-    refused: (detail) => warn(detail),
+  const warn = yield* makeThrottledWarning("sync refused: over the IP's sync budget", 60_000)
+  // Asking past the budget counts against the IP's misbehaviour score, at most once per 10 s: a real
+  // catch-up that ran into the budget stops asking, so only a peer that keeps at it is ever banned.
+  const admission = yield* Effect.serviceOption(Admission)
+  const reports = makeIpBuckets({ capacity: 1, perSecond: 0.1 })
+  const report = (ip: string, at: number) =>
+    Option.isSome(admission) && reports.take(ip, at) ? admission.value.report(ip, "over limit") : Effect.void
+  return (peer: string): SyncBudget => {
+    const ip = ipKey(peer)
+    return {
+      allows: (kind) => Effect.map(Clock.currentTimeMillis, (at) => buckets[kind].take(ip, at)),
+      transactions: (wanted) =>
+        Effect.map(Clock.currentTimeMillis, (at) => buckets.transactions.takeUpTo(ip, at, wanted)),
+      refused: (detail) =>
+        Effect.zipRight(
+          warn({ ...detail, ip }),
+          Effect.flatMap(Clock.currentTimeMillis, (at) => report(ip, at)),
+        ),
+    }
   }
-}
+})
 
 const sortedHashes = (pool: ReadonlyArray<Transaction>): Array<string> => pool.map((tx) => tx.hash).sort()
 
@@ -93,32 +106,55 @@ export const poolSummary = Effect.flatMap(TransactionPool, (pool) =>
   ),
 )
 
-const chunksOf = <A>(items: ReadonlyArray<A>): Array<ReadonlyArray<A>> =>
-  Array.from({ length: Math.ceil(items.length / CHUNK) }, (_, i) => items.slice(i * CHUNK, (i + 1) * CHUNK))
+const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size))
 
-/** Our hashes as SYNC_HASHES frames whose ranges cover every possible hash, at most CHUNK hashes each. */
-const inventoryOf = (sorted: ReadonlyArray<string>): Array<SyncHashes> => {
-  const chunks = sorted.length === 0 ? [[]] : chunksOf(sorted)
-  return chunks.map((hashes, i) => ({
-    type: "SYNC_HASHES",
-    data: { from: i === 0 ? "" : (hashes[0] ?? ""), to: chunks[i + 1]?.[0] ?? null, hashes },
-  }))
+/** The page of our sorted hashes that starts at `from`: its range reaches the next page's first hash. */
+export const pageOf = (sorted: ReadonlyArray<string>, from: string): SyncHashes => {
+  let start = 0
+  while (start < sorted.length && (sorted[start] ?? "") < from) start++
+  const hashes = sorted.slice(start, start + PAGE)
+  return { type: "SYNC_HASHES", data: { from, to: sorted[start + PAGE] ?? null, hashes } }
 }
 
-/** A peer's summary: if its pool differs from ours, send it our inventory so it can work out the difference. */
+/** A peer's summary (or its ask for the next page): if its pool differs from ours, send it a page of our hashes. */
 const onSummary = (message: SyncSummary, reply: Reply, budget: SyncBudget) =>
   Effect.gen(function* () {
-    if (!(yield* budget.allows("summaries"))) {
-      return yield* budget.refused({ type: "SYNC_SUMMARY", limit: describeRate(SYNC_BUDGET.summaries) })
-    }
     const pool = yield* TransactionPool
     if ((yield* pool.summary).digest === message.data.digest) return yield* Effect.logDebug("sync: pools agree")
+    if (!(yield* budget.allows("pages"))) {
+      return yield* budget.refused({ type: "SYNC_SUMMARY", limit: describeRate(SYNC_BUDGET.pages) })
+    }
+    const from = message.data.from ?? ""
     const sorted = sortedHashes(yield* pool.list)
-    yield* Effect.logInfo("sync: pools differ; sending our hashes").pipe(
-      Effect.annotateLogs({ ours: sorted.length, theirs: message.data.count }),
-    )
-    yield* Effect.forEach(inventoryOf(sorted), (frame) => reply(encodeFrame(frame)), { discard: true })
+    if (from === "") {
+      yield* Effect.logInfo("sync: pools differ; sending our hashes").pipe(
+        Effect.annotateLogs({ ours: sorted.length, theirs: message.data.count }),
+      )
+    }
+    yield* reply(encodeFrame(pageOf(sorted, from)))
   })
+
+/**
+ * Waits for the event loop's next turn: the I/O already waiting (other peers' frames) runs first.
+ * (`Effect.yieldNow` only lets other fibers run, in the same turn.)
+ */
+const nextTurn = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
+/** Sends transactions as TRANSACTION frames, a slice at a time, letting the gossip run between slices. */
+const sendTransactions = (txs: ReadonlyArray<Transaction>, reply: Reply) =>
+  Effect.forEach(
+    chunksOf(txs, SLICE),
+    (slice, i) =>
+      Effect.zipRight(
+        i === 0 ? Effect.void : nextTurn,
+        Effect.forEach(slice, (tx) => reply(encodeFrame({ type: "TRANSACTION", data: tx })), { discard: true }),
+      ),
+    { discard: true },
+  )
 
 /** Part of a peer's inventory: ask for the hashes we lack in its range, send what it lacks there. */
 const onHashes = (message: SyncHashes, reply: Reply, budget: SyncBudget) =>
@@ -141,10 +177,15 @@ const onHashes = (message: SyncHashes, reply: Reply, budget: SyncBudget) =>
         Effect.annotateLogs({ requesting: missing.length, sending: extra.length }),
       )
     }
-    for (const chunk of chunksOf(missing)) {
+    for (const chunk of chunksOf(missing, PAGE)) {
       yield* reply(encodeFrame({ type: "SYNC_REQUEST", data: chunk } satisfies SyncRequest))
     }
-    yield* Effect.forEach(extra, (tx) => reply(encodeFrame({ type: "TRANSACTION", data: tx })), { discard: true })
+    yield* sendTransactions(extra, reply)
+    // More pages to come: ask for the next once this one is handled (a page per ask, never the lot).
+    if (to !== null) {
+      const { count, digest } = yield* (yield* TransactionPool).summary
+      yield* reply(encodeFrame({ type: "SYNC_SUMMARY", data: { count, digest, from: to } } satisfies SyncSummary))
+    }
   })
 
 /** A peer asks for transactions: send the ones we hold, as TRANSACTION frames. */
@@ -157,7 +198,7 @@ const onRequest = (message: SyncRequest, reply: Reply, budget: SyncBudget) =>
     yield* Effect.logDebug("sync: answering request").pipe(
       Effect.annotateLogs({ requested: wanted.size, found: found.length }),
     )
-    yield* Effect.forEach(found, (tx) => reply(encodeFrame({ type: "TRANSACTION", data: tx })), { discard: true })
+    yield* sendTransactions(found, reply)
   })
 
 /** A SYNC_ message received on a connection; answers go back on the same connection. */
