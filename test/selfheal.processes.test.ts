@@ -1,10 +1,10 @@
 import { readdir, readFile, rm, writeFile } from "node:fs/promises"
-import { createServer } from "node:net"
 import { join } from "node:path"
 import { Either, Schema } from "effect"
 import { afterAll, assert, describe, it } from "vitest"
 import { WebSocket } from "ws"
 import { makeTransaction, Transaction } from "../src/domain/Transaction.js"
+import { freePort } from "./support/freePort.js"
 import {
   eventually,
   type LogLine,
@@ -18,31 +18,13 @@ import {
 
 /**
  * The issue's real-process tests: nodes as their own processes (tsx src/main.ts), in temporary
- * folders, on free ports from 7100-7199. They run one after another; every wait is for an event (a
+ * folders, on free ports (bound at port 0 and read back). They run one after another; every wait is for an event (a
  * log line, a file's content, an exit) with a timeout, never a fixed sleep. Figures the issue asks
  * for are printed with a "selfheal:" prefix.
  */
 
 const started: Array<NodeProcess> = []
 const dirs: Array<string> = []
-let nextPort = 7100
-
-const isFree = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const server = createServer()
-    server.once("error", () => resolve(false))
-    server.listen(port, "localhost", () => server.close(() => resolve(true)))
-  })
-
-/** The next port of this file's range that is free right now. */
-const freePortInRange = async (): Promise<number> => {
-  while (nextPort <= 7199) {
-    const port = nextPort++
-    if (await isFree(port)) return port
-  }
-  throw new Error("no free port left in 7100-7199")
-}
-
 const addressOf = (port: number) => `ws://localhost:${port}`
 
 const start = (folder: string, env: Record<string, string> = {}) => {
@@ -171,7 +153,7 @@ describe.sequential("self-healing network, real processes", () => {
 
   it("(a) node-2 first, node-1 and node-3 later: full mesh", async () => {
     const dir = await newNodesDir()
-    const ports = [await freePortInRange(), await freePortInRange(), await freePortInRange()]
+    const ports = [await freePort(), await freePort(), await freePort()]
     const knownPeers = [addressOf(ports[0] ?? 0), addressOf(ports[2] ?? 0)]
     const folders = await Promise.all(
       ports.map((port, i) => writeNodeFolder(dir, `node-${i + 1}`, { port, knownPeers })),
@@ -277,7 +259,7 @@ describe.sequential("self-healing network, real processes", () => {
 
   it("(d) churn: 5 nodes, 10 random SIGKILL/restarts while transactions are added; every pool ends complete", async () => {
     const dir = await newNodesDir()
-    const ports = await Promise.all([1, 2, 3, 4, 5].map(() => freePortInRange()))
+    const ports = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()))
     const knownPeers = [addressOf(ports[0] ?? 0), addressOf(ports[2] ?? 0)]
     const members = await Promise.all(
       ports.map(async (port, i) => {
@@ -330,7 +312,7 @@ describe.sequential("self-healing network, real processes", () => {
 
   it("(e) a 1,000-transaction burst costs few writes; SIGKILL mid-burst leaves a parseable pool; SIGINT flushes", async () => {
     const dir = await newNodesDir()
-    const port = await freePortInRange()
+    const port = await freePort()
     const folder = await writeNodeFolder(dir, "node-1", { port, knownPeers: [] })
     const node = start(folder)
     await waitListening(node)
@@ -415,7 +397,7 @@ describe.sequential("self-healing network, real processes", () => {
     ]
     const results = await Promise.all(
       cases.map(async (c) => {
-        const folder = await writeNodeFolder(dir, c.name, { port: await freePortInRange(), knownPeers: [] })
+        const folder = await writeNodeFolder(dir, c.name, { port: await freePort(), knownPeers: [] })
         await writeFile(join(folder, c.file), c.content)
         const node = start(folder)
         const exit = await node.exited

@@ -75,4 +75,21 @@ describe("the real WebSocket transport", () => {
       expect(after.dialling).toEqual([])
     }).pipe(Effect.scoped, Logger.withMinimumLogLevel(LogLevel.Warning)),
   )
+
+  it.live("a connection whose frames wait unread is busy, not silent: its ping is answered", () =>
+    Effect.gen(function* () {
+      const transport = yield* TransportWs.make()
+      const listener = yield* transport.listen(0)
+      const dialled = yield* transport.dial(localAddress(listener.port))
+      const accepted = yield* listener.accepted.take
+      // Nobody reads the accepted end: past the inbox's high water its socket's reads stop, and the
+      // dialler's pong would wait behind the frames.
+      const frame = "x".repeat(4096)
+      yield* Effect.forEach(Array.from({ length: 5_000 }), () => dialled.send(frame), { discard: true })
+      const answered = yield* Effect.async<boolean>((resume) => {
+        accepted.unsafePing(() => resume(Effect.succeed(true)))
+      }).pipe(Effect.timeoutTo({ duration: "5 seconds", onTimeout: () => false, onSuccess: (pong) => pong }))
+      expect(answered).toBe(true)
+    }).pipe(Effect.scoped, Logger.withMinimumLogLevel(LogLevel.Warning)),
+  )
 })

@@ -48,52 +48,76 @@ const wrapSocket = (
   /** The TCP socket under the WebSocket (known once the upgrade is done). */
   tcp: () => Socket | undefined,
 ): Effect.Effect<Connection> =>
-  Effect.map(
-    // A frame too large ends the frames with a log line, by the reader's fiber, so the line carries
-    // the node and peer of the connection.
-    makeInbox<FrameTooLarge>({
-      // A peer that sends faster than we read is held back by TCP, not by our memory.
-      flow: { pause: () => socket.pause(), resume: () => socket.resume() },
-      onFailure: () =>
-        Effect.logWarning("frame refused").pipe(
-          Effect.annotateLogs({
-            reason: "too large",
-            limit: `${maxPayload} bytes`,
-            detail: "connection closed (1009)",
-          }),
-          Effect.zipRight(Effect.flatMap(NodeStats, (stats) => stats.frameRefused("too large"))),
-        ),
-    }),
-    (inbox): Connection => {
-      const send = makeCorkedSend(socket, tcp)
-      socket.on("message", (data, isBinary) => {
-        inbox.offer(isBinary ? toBytes(data) : data.toString())
-      })
-      socket.on("close", () => inbox.end(Exit.void))
-      // Errors are followed by "close"; only an oversized frame is worth telling the reader about.
-      socket.on("error", (error: Error & { code?: string }) => {
-        if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") inbox.end(Exit.fail(new FrameTooLarge()))
-      })
-      if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) inbox.end(Exit.void)
-      return {
-        remote,
-        receive: inbox.receive,
-        send: (frame) => Effect.sync(() => send(frame)),
-        // The frames end at once (those already received are still read): a peer that never completes the
-        // closing handshake must not keep the reader waiting.
-        close: Effect.sync(() => {
-          closeSocket(socket)
-          inbox.end(Exit.void)
-        }),
-        // ws answers pings by itself; only a peer whose event loop or network is stuck stays silent.
-        unsafePing: (onPong) => {
-          if (socket.readyState !== WebSocket.OPEN) return
-          socket.once("pong", onPong)
-          socket.ping()
+  Effect.suspend(() => {
+    // Whether the inbox holds the socket's reads stopped: the peer's pongs then wait unread too, so a
+    // ping waiting for one is answered then, and no ping waits while reads are stopped.
+    let held = false
+    const waitingForPong = new Set<() => void>()
+    return Effect.map(
+      // A frame too large ends the frames with a log line, by the reader's fiber, so the line carries
+      // the node and peer of the connection.
+      makeInbox<FrameTooLarge>({
+        // A peer that sends faster than we read is held back by TCP, not by our memory.
+        flow: {
+          pause: () => {
+            held = true
+            socket.pause()
+            for (const answer of waitingForPong) answer()
+          },
+          resume: () => {
+            held = false
+            socket.resume()
+          },
         },
-      }
-    },
-  )
+        onFailure: () =>
+          Effect.logWarning("frame refused").pipe(
+            Effect.annotateLogs({
+              reason: "too large",
+              limit: `${maxPayload} bytes`,
+              detail: "connection closed (1009)",
+            }),
+            Effect.zipRight(Effect.flatMap(NodeStats, (stats) => stats.frameRefused("too large"))),
+          ),
+      }),
+      (inbox): Connection => {
+        const send = makeCorkedSend(socket, tcp)
+        socket.on("message", (data, isBinary) => {
+          inbox.offer(isBinary ? toBytes(data) : data.toString())
+        })
+        socket.on("close", () => inbox.end(Exit.void))
+        // Errors are followed by "close"; only an oversized frame is worth telling the reader about.
+        socket.on("error", (error: Error & { code?: string }) => {
+          if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") inbox.end(Exit.fail(new FrameTooLarge()))
+        })
+        if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) inbox.end(Exit.void)
+        return {
+          remote,
+          receive: inbox.receive,
+          send: (frame) => Effect.sync(() => send(frame)),
+          // The frames end at once (those already received are still read): a peer that never completes the
+          // closing handshake must not keep the reader waiting.
+          close: Effect.sync(() => {
+            closeSocket(socket)
+            inbox.end(Exit.void)
+          }),
+          // ws answers pings by itself; only a peer whose event loop or network is stuck stays silent.
+          // While we hold its frames unread, its pong would wait behind them: it is busy, not silent.
+          unsafePing: (onPong) => {
+            if (socket.readyState !== WebSocket.OPEN) return
+            if (held) return onPong()
+            const answer = () => {
+              if (!waitingForPong.delete(answer)) return
+              socket.off("pong", answer)
+              onPong()
+            }
+            waitingForPong.add(answer)
+            socket.once("pong", answer)
+            socket.ping()
+          },
+        }
+      },
+    )
+  })
 
 /**
  * Sends frames on `socket`, holding the TCP socket corked until the current turn of the event loop
