@@ -83,6 +83,16 @@ describe("the Admission service", () => {
   )
 })
 
+describe("the Admission service without an IP", () => {
+  it.effect("a report without an IP scores no one", () =>
+    Effect.gen(function* () {
+      const admission = yield* Admission
+      for (let i = 0; i < 20; i++) yield* admission.report(undefined, "over limit")
+      expect(yield* admission.admit(undefined)).toEqual({ _tag: "Admitted" })
+    }).pipe(Effect.provide(AdmissionRef.layer)),
+  )
+})
+
 describe("the door on a real socket", () => {
   it.live("per-IP caps are checked before the upgrade: refused with 503, other IPs unaffected", () =>
     Effect.gen(function* () {

@@ -70,8 +70,10 @@ export const make = Effect.gen(function* () {
           onSome: (entry) => ({ ...s, ips: HashMap.set(s.ips, key, release(entry)) }),
         })
       }),
+    // A connection without a known IP (one this node dialled, on a transport that does not say) is not scored.
     report: (ip, reason) =>
       Effect.clockWith((clock) => {
+        if (ip === undefined) return Effect.void
         const key = ipKey(ip)
         const now = clock.unsafeCurrentTimeMillis()
         return Ref.modify(state, (s) => {

@@ -72,7 +72,10 @@ export interface AdmissionShape {
   readonly admit: (ip: string | undefined) => Effect.Effect<DoorVerdict>
   /** An admitted connection from `ip` has closed. */
   readonly release: (ip: string | undefined) => Effect.Effect<void>
-  /** `ip` misbehaved: adds to its score; past the ban score it is refused for `banSeconds` (logged once). */
+  /**
+   * `ip` misbehaved: adds to its score; past the ban score it is refused for `banSeconds` (logged
+   * once). An undefined IP is ignored.
+   */
   readonly report: (ip: string | undefined, reason: MisbehaviourReason) => Effect.Effect<void>
 }
 
