@@ -1,8 +1,9 @@
-import { Clock, Data, Effect, Either } from "effect"
+import { Clock, Data, Effect, Either, Option } from "effect"
 import { showEntry } from "../domain/addressList.js"
 import { exceedsJsonDepth } from "../domain/jsonDepth.js"
 import { decodeFrame, type Message } from "../domain/Message.js"
 import { type BucketRate, fullBucket, takeToken } from "../domain/tokenBucket.js"
+import { Admission } from "../services/Admission.js"
 import { Limits, type LimitsShape } from "../services/Limits.js"
 import { NodeStats, type NodeStatsShape } from "../services/NodeStats.js"
 import type { Frame } from "../services/Transport.js"
@@ -70,9 +71,18 @@ const byteLength = (frame: Frame): number => (typeof frame === "string" ? Buffer
 export const makeFrameGuards = Effect.gen(function* () {
   const limits = yield* Limits
   const stats = yield* NodeStats
+  // Bad frames count against the sender's IP too (services/Admission.ts): past a score it is banned.
+  const admission = yield* Effect.serviceOption(Admission)
+  const report = Option.match(admission, {
+    onNone: () => () => Effect.void,
+    onSome: (admission) => admission.report,
+  })
   const messageRate = { capacity: limits.messageBurst, perSecond: limits.messagesPerSecond }
   const badFrameRate = { capacity: limits.badFramesPerMinute, perSecond: limits.badFramesPerMinute / 60 }
-  return (startedAt: number): FrameGuard => guardOf(limits, stats, messageRate, badFrameRate, startedAt)
+  return (startedAt: number, remoteIp?: string): FrameGuard =>
+    guardOf(limits, stats, messageRate, badFrameRate, startedAt, (reason) =>
+      report(remoteIp, reason === "rate limit exceeded" ? "over limit" : "bad frame"),
+    )
 })
 
 const guardOf = (
@@ -81,6 +91,7 @@ const guardOf = (
   messageRate: BucketRate,
   badFrameRate: BucketRate,
   startedAt: number,
+  reportSender: (reason: FrameRefusal) => Effect.Effect<void>,
 ): FrameGuard => {
   // One fiber reads a connection's frames in order, so plain variables are enough here.
   let messages = fullBucket(messageRate, startedAt)
@@ -108,6 +119,7 @@ const guardOf = (
         Effect.annotateLogs({ reason, limit: limitOf(reason, limits), detail: showEntry(detail) }),
       )
       yield* stats.frameRefused(reason)
+      yield* reportSender(reason)
       const [allowed, next] = takeToken(badFrames, badFrameRate, yield* Clock.currentTimeMillis)
       badFrames = next
       if (!allowed) return yield* new TooManyBadFrames({ limit: `${limits.badFramesPerMinute} bad frames a minute` })

@@ -111,7 +111,7 @@ export const makeFrameServer = (dial: (address: Address) => Effect.Effect<void>,
           onHandshake:
             adopt === undefined ? onHandshake : (message) => Effect.zipRight(adopt(message), onHandshake(message)),
           reply: connection.send,
-          guard: guardAt(now),
+          guard: guardAt(now, connection.remoteIp),
           link,
           gossip,
           stats,
