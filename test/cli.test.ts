@@ -111,6 +111,8 @@ describe("meshnode CLI", () => {
         [["status", "json"], "meshnode status: unexpected argument 'json'; did you mean '--json'?"],
         [["delete-nodes", "--forse"], "meshnode delete-nodes: unknown option '--forse'; did you mean '--force'?"],
         [["clone-node", "extra"], "meshnode clone-node: unexpected argument 'extra'"],
+        [["clone-node", "--port"], "meshnode clone-node: --port needs a value"],
+        [["status", "--json", "--json"], "meshnode status: --json is given more than once"],
       ]
       for (const [args, message] of cases) {
         const result = yield* meshnode(args)

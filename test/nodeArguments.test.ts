@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
-import { closest } from "../src/cli/didYouMean.js"
+import { closest, editDistance } from "../src/cli/didYouMean.js"
 import { parseNodeArguments } from "../src/cli/nodeArguments.js"
 import { portAfter, remapLocalPeers } from "../src/cli/ports.js"
 
@@ -52,5 +52,8 @@ describe("ports of node folders", () => {
     expect(closest("--jsn", ["--json", "--help"])).toBe("--json")
     expect(closest("--for", ["--force", "--dry-run"])).toBe("--force")
     expect(closest("--zzzzzz", ["--json"])).toBeUndefined()
+    expect([editDistance("kitten", "sitting"), editDistance("", "abc"), editDistance("same", "same")]).toEqual([
+      3, 3, 0,
+    ])
   })
 })

@@ -1,18 +1,21 @@
 import { Command, HelpDoc, type Usage, type ValidationError } from "@effect/cli"
+import { Option } from "effect"
 import { closest, suggestion } from "./didYouMean.js"
 import { stripAnsi } from "./output.js"
 
-/** Every option a command's usage names (`--json`, `--port`), for suggestions. */
-const optionNames = (usage: Usage.Usage): Array<string> => {
+/** Every option a command's usage names (`--json`, `--port`), and whether it takes a value. */
+const optionsOf = (usage: Usage.Usage): Array<{ readonly name: string; readonly valued: boolean }> => {
   switch (usage._tag) {
     case "Named":
-      return usage.names.filter((name) => name.startsWith("-"))
+      return usage.names
+        .filter((name) => name.startsWith("-"))
+        .map((name) => ({ name, valued: Option.isSome(usage.acceptedValues) }))
     case "Optional":
     case "Repeated":
-      return optionNames(usage.usage)
+      return optionsOf(usage.usage)
     case "Alternation":
     case "Concat":
-      return [...optionNames(usage.left), ...optionNames(usage.right)]
+      return [...optionsOf(usage.left), ...optionsOf(usage.right)]
     default:
       return []
   }
@@ -22,11 +25,16 @@ const optionNames = (usage: Usage.Usage): Array<string> => {
 export interface CommandNames {
   readonly name: string
   readonly options: ReadonlyArray<string>
+  /** The options that take a value (`--port N`). */
+  readonly valued: ReadonlyArray<string>
 }
 
 export const commandNames = <Name extends string, R, E, A>(command: Command.Command<Name, R, E, A>): CommandNames => ({
   name: [...Command.getNames(command)][0] ?? "",
-  options: [...optionNames(Command.getUsage(command)), "--help", "--version"],
+  options: [...optionsOf(Command.getUsage(command)).map((option) => option.name), "--help", "--version"],
+  valued: optionsOf(Command.getUsage(command))
+    .filter((option) => option.valued)
+    .map((option) => option.name),
 })
 
 /** The last line of a multi-line reason (a Schema failure's tree) is its innermost, most specific cause. */
@@ -57,18 +65,17 @@ export const describeArgumentError = (
       : `unknown command '${first}'${suggestion(first, names)}`
     return { command: undefined, message }
   }
-  const options = command.options
   const corrected = /^The flag '(.*)' is not recognized\. Did you mean '(.*)'\?$/s.exec(text)
-  if (corrected !== null) {
-    return { command: first, message: `unknown option '${corrected[1]}'; did you mean '${corrected[2]}'?` }
-  }
-  const unknown = /^Received unknown argument: '(.*)'$/s.exec(text)?.[1]
+  const unknown = corrected?.[1] ?? /^Received unknown argument: '(.*)'$/s.exec(text)?.[1]
   if (unknown === undefined) return { command: first, message: lastLine(text) }
-  if (unknown.startsWith("-"))
-    return { command: first, message: `unknown option '${unknown}'${suggestion(unknown, options)}` }
-  const meant = closest(`--${unknown}`, options)
-  return {
-    command: first,
-    message: `unexpected argument '${unknown}'${meant === undefined ? "" : `; did you mean '${meant}'?`}`,
-  }
+  return { command: first, message: describeUnknown(unknown, args, command) }
+}
+
+/** An argument @effect/cli did not take: a known option without its value or given twice, a typo, or an extra. */
+const describeUnknown = (unknown: string, args: ReadonlyArray<string>, command: CommandNames): string => {
+  if (command.valued.includes(unknown) && args.at(-1) === unknown) return `${unknown} needs a value`
+  if (command.options.includes(unknown)) return `${unknown} is given more than once`
+  if (unknown.startsWith("-")) return `unknown option '${unknown}'${suggestion(unknown, command.options)}`
+  const meant = closest(`--${unknown}`, command.options)
+  return `unexpected argument '${unknown}'${meant === undefined ? "" : `; did you mean '${meant}'?`}`
 }

@@ -40,11 +40,13 @@ const startNode = (node: NodeFolder, colour: number, host: Option.Option<string>
     return { node, child, relays }
   })
 
+type RunningNode = Effect.Effect.Success<ReturnType<typeof startNode>>
+
 /**
  * Stops one node as Ctrl-C would (the nodes run in their own process groups, so the terminal's
  * signal reaches only this CLI) and relays its output to the end: its stopping/stopped lines show.
  */
-const stopNode = (started: Effect.Effect.Success<ReturnType<typeof startNode>>) =>
+const stopNode = (started: RunningNode) =>
   started.child.kill("SIGTERM").pipe(
     Effect.ignore,
     Effect.zipRight(Effect.forEach(started.relays, Fiber.await, { discard: true })),
@@ -99,7 +101,6 @@ const pollUntil = <A, R>(
     }
   })
 
-/** `network [--nodes N]`: N local nodes in one terminal, prefixed and coloured; Ctrl-C stops them all. */
 const basePort = Options.integer("base-port").pipe(
   Options.withSchema(
     Schema.Int.pipe(Schema.between(1, 65_000, { message: () => "--base-port takes a port from 1 to 65000" })),
@@ -116,6 +117,10 @@ const host = Options.text("host").pipe(
   Options.optional,
 )
 
+/**
+ * `network [--nodes N] [--base-port P] [--host H]`: N local nodes in one terminal, prefixed and
+ * coloured; Ctrl-C stops them all.
+ */
 export const networkCommand = Command.make("network", { nodes, basePort, host }, (options) =>
   Effect.gen(function* () {
     const directory = yield* nodesDirectory
@@ -123,7 +128,7 @@ export const networkCommand = Command.make("network", { nodes, basePort, host },
     const folders = yield* prepareNetworkFolders(directory, options.nodes, options.basePort)
     // All at once: a node redials known peers that are not up yet, so start order does not matter.
     const children: Array<CommandExecutor.Process> = []
-    const nodesStarted: Array<Effect.Effect.Success<ReturnType<typeof startNode>>> = []
+    const nodesStarted: Array<RunningNode> = []
     const probes: Array<Effect.Effect<Option.Option<NodeStatus>, never, HttpClient.HttpClient>> = []
     for (const [i, node] of folders.entries()) {
       yield* Console.log(`starting ${node.name} (:${node.port})`)
