@@ -1,11 +1,11 @@
 import { Clock, Effect, Layer } from "effect"
+import type { Transaction } from "../domain/Transaction.js"
 import { makeNodeMetrics } from "../http/metrics.js"
 import {
   type Counter,
   NodeStats,
   type NodeStatsSnapshot,
   type RecentTransaction,
-  type UnsafeNodeStats,
   zeroCounters,
 } from "../services/NodeStats.js"
 
@@ -26,23 +26,11 @@ export const make = Effect.gen(function* () {
   const framesRefused: Record<string, number> = {}
   const metrics = makeNodeMetrics()
 
-  const unsafe: UnsafeNodeStats = {
-    increment: (counter, by = 1) => {
-      counters[counter] += by
-    },
-    messageReceived: (type, count = 1) => {
-      messagesReceived[type] = (messagesReceived[type] ?? 0) + count
-    },
-    messagesSent: (type, count) => {
-      if (count > 0) messagesSent[type] = (messagesSent[type] ?? 0) + count
-    },
-    transactionsAccepted: (txs, receivedAt) => {
-      if (txs.length === 0) return
-      counters.transactionsAccepted += txs.length
-      for (const tx of txs) metrics.observePropagation(tx.timeStamp, receivedAt)
-      const newest = txs.slice(-RECENT_TRANSACTIONS).map((tx): RecentTransaction => ({ ...tx, receivedAt }))
-      recent = [...recent, ...newest].slice(-RECENT_TRANSACTIONS)
-    },
+  const accept = (txs: ReadonlyArray<Transaction>, receivedAt: number) => {
+    counters.transactionsAccepted += txs.length
+    for (const tx of txs) metrics.observePropagation(tx.timeStamp, receivedAt)
+    const newest = txs.slice(-RECENT_TRANSACTIONS).map((tx): RecentTransaction => ({ ...tx, receivedAt }))
+    recent = [...recent, ...newest].slice(-RECENT_TRANSACTIONS)
   }
 
   /** Refusals by reason; those counted without one (`increment("framesRefused")`) as "other". */
@@ -53,13 +41,22 @@ export const make = Effect.gen(function* () {
   }
 
   return NodeStats.of({
-    increment: (counter, by) => Effect.sync(() => unsafe.increment(counter, by)),
-    messageReceived: (type, count) => Effect.sync(() => unsafe.messageReceived(type, count)),
-    messagesSent: (type, count) => (count === 0 ? Effect.void : Effect.sync(() => unsafe.messagesSent(type, count))),
-    transactionsAccepted: (txs) =>
-      txs.length === 0
+    increment: (counter, by = 1) =>
+      Effect.sync(() => {
+        counters[counter] += by
+      }),
+    messageReceived: (type, count = 1) =>
+      Effect.sync(() => {
+        messagesReceived[type] = (messagesReceived[type] ?? 0) + count
+      }),
+    messagesSent: (type, count) =>
+      count === 0
         ? Effect.void
-        : Effect.map(Clock.currentTimeMillis, (receivedAt) => unsafe.transactionsAccepted(txs, receivedAt)),
+        : Effect.sync(() => {
+            messagesSent[type] = (messagesSent[type] ?? 0) + count
+          }),
+    transactionsAccepted: (txs) =>
+      txs.length === 0 ? Effect.void : Effect.map(Clock.currentTimeMillis, (receivedAt) => accept(txs, receivedAt)),
     frameRefused: (reason) =>
       Effect.sync(() => {
         counters.framesRefused++
@@ -67,7 +64,6 @@ export const make = Effect.gen(function* () {
       }),
     poolWritten: (millis) => Effect.sync(() => metrics.observePoolWrite(millis)),
     renderMetrics: (status) => Effect.promise(() => metrics.render({ status, framesRefused: byReason() })),
-    unsafe,
     snapshot: Effect.sync(
       (): NodeStatsSnapshot => ({
         startedAt,

@@ -65,19 +65,18 @@ export const make = (file: string, settings: PoolSettings = defaultPool) =>
       Effect.interruptible(writer.flush).pipe(Effect.timeout("5 seconds"), Effect.ignore),
     )
 
-    const unsafeAddAll = (txs: ReadonlyArray<Transaction>) => {
-      const added = index.unsafeAddAll(txs)
-      if (added.length > 0) writer.request()
-      return added
-    }
-    const addAll = (txs: ReadonlyArray<Transaction>) => Effect.sync(() => unsafeAddAll(txs))
+    // What is new reaches the file with the writer's next write.
+    const addAll = (txs: ReadonlyArray<Transaction>) =>
+      Effect.map(index.addAll(txs), (added) => {
+        if (added.length > 0) writer.request()
+        return added
+      })
 
     const { refusals: _, ...shape } = index
     return TransactionPool.of({
       ...shape,
       add: (tx) => Effect.map(addAll([tx]), (added) => added.length > 0),
       addAll,
-      unsafeAddAll,
       flush: writer.flush,
       health: health.health,
       healthChanges: health.healthChanges,

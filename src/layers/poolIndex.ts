@@ -74,23 +74,22 @@ export const makePoolIndex = (initial: ReadonlyArray<Transaction>, file: PoolFil
       return true
     }
 
-    const unsafeAddAll = (txs: ReadonlyArray<Transaction>): ReadonlyArray<Transaction> => {
-      const added: Array<Transaction> = []
-      for (const tx of txs) {
-        if (byHash.has(tx.hash) || !admits(tx)) continue
-        byHash.set(tx.hash, tx)
-        file.append(tx)
-        added.push(tx)
-      }
-      if (added.length > 0) sizes.publish()
-      return added
-    }
-    const addAll = (txs: ReadonlyArray<Transaction>) => Effect.sync(() => unsafeAddAll(txs))
+    const addAll = (txs: ReadonlyArray<Transaction>) =>
+      Effect.sync(() => {
+        const added: Array<Transaction> = []
+        for (const tx of txs) {
+          if (byHash.has(tx.hash) || !admits(tx)) continue
+          byHash.set(tx.hash, tx)
+          file.append(tx)
+          added.push(tx)
+        }
+        if (added.length > 0) sizes.publish()
+        return added as ReadonlyArray<Transaction>
+      })
 
     return {
       add: (tx: Transaction) => Effect.map(addAll([tx]), (added) => added.length > 0),
       addAll,
-      unsafeAddAll,
       has: (hash: string) => Effect.sync(() => byHash.has(hash)),
       holds: (hash: string) => byHash.has(hash),
       list: Effect.sync(() => [...byHash.values()]),

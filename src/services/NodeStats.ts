@@ -51,19 +51,7 @@ export interface NodeStatsShape {
   /** This node's metrics (and its process's) in the Prometheus text format, given its status. */
   readonly renderMetrics: (status: NodeStatus) => Effect.Effect<string>
   readonly snapshot: Effect.Effect<NodeStatsSnapshot>
-  /** The same updates as plain calls, for code that runs outside a fiber (the per-frame fast path). */
-  readonly unsafe: UnsafeNodeStats
 }
-
-export interface UnsafeNodeStats {
-  readonly increment: (counter: Counter, by?: number) => void
-  readonly messageReceived: (type: string, count?: number) => void
-  readonly messagesSent: (type: string, count: number) => void
-  /** As `transactionsAccepted`, received at `receivedAt` (ms since the epoch). */
-  readonly transactionsAccepted: (txs: ReadonlyArray<Transaction>, receivedAt: number) => void
-}
-
-const ignore = () => {}
 
 export const zeroCounters: Readonly<Record<Counter, number>> = {
   framesRefused: 0,
@@ -88,7 +76,6 @@ export class NodeStats extends Context.Reference<NodeStats>()("meshnode/NodeStat
     frameRefused: () => Effect.void,
     poolWritten: () => Effect.void,
     renderMetrics: () => Effect.succeed(""),
-    unsafe: { increment: ignore, messageReceived: ignore, messagesSent: ignore, transactionsAccepted: ignore },
     snapshot: Effect.succeed({
       startedAt: 0,
       counters: zeroCounters,

@@ -35,8 +35,6 @@ export interface TransactionPoolShape {
   readonly add: (tx: Transaction) => Effect.Effect<boolean>
   /** Adds those of `txs` whose hashes are new, in order; answers them. One step for a whole batch. */
   readonly addAll: (txs: ReadonlyArray<Transaction>) => Effect.Effect<ReadonlyArray<Transaction>>
-  /** `addAll` as a plain call, for code that runs outside a fiber (the per-frame fast path). */
-  readonly unsafeAddAll: (txs: ReadonlyArray<Transaction>) => ReadonlyArray<Transaction>
   readonly has: (hash: string) => Effect.Effect<boolean>
   /**
    * Whether the pool holds `hash`, read synchronously from the in-memory index: for the per-frame
