@@ -113,17 +113,16 @@ const guardOf = (
     return error._tag === "FrameRejected" ? refused(error.reason, error.detail) : { _tag: "Unknown", type: error.type }
   }
 
-  const refuse = (reason: FrameRefusal, detail: string) =>
-    Effect.gen(function* () {
-      yield* Effect.logWarning("frame refused").pipe(
-        Effect.annotateLogs({ reason, limit: limitOf(reason, limits), detail: showEntry(detail) }),
-      )
-      yield* stats.frameRefused(reason)
-      yield* reportSender(reason)
-      const [allowed, next] = takeToken(badFrames, badFrameRate, yield* Clock.currentTimeMillis)
-      badFrames = next
-      if (!allowed) return yield* new TooManyBadFrames({ limit: `${limits.badFramesPerMinute} bad frames a minute` })
-    })
+  const refuse = Effect.fn("FrameGuard.refuse")(function* (reason: FrameRefusal, detail: string) {
+    yield* Effect.logWarning("frame refused").pipe(
+      Effect.annotateLogs({ reason, limit: limitOf(reason, limits), detail: showEntry(detail) }),
+    )
+    yield* stats.frameRefused(reason)
+    yield* reportSender(reason)
+    const [allowed, next] = takeToken(badFrames, badFrameRate, yield* Clock.currentTimeMillis)
+    badFrames = next
+    if (!allowed) return yield* new TooManyBadFrames({ limit: `${limits.badFramesPerMinute} bad frames a minute` })
+  })
 
   const ignore = (type: string) =>
     Effect.logDebug("message of unknown type ignored").pipe(
