@@ -1,3 +1,5 @@
+import { mkdir } from "node:fs/promises"
+import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import WebSocket from "ws"
 import { makeTransaction } from "../src/domain/Transaction.js"
@@ -8,6 +10,7 @@ import {
   eventually,
   makeNodesDir,
   type NodeProcess,
+  repoRoot,
   startNodeProcess,
   waitListening,
   writeNodeFolder,
@@ -102,6 +105,8 @@ describe.skipIf(!hasChromium)("the dashboard when a node goes down and catches u
     expect(await page.locator("[data-node]").count()).toBe(3)
     expect([await state(0), await state(1), await state(2)]).toEqual(["up", "down", "up"])
     expect(await page.locator(`[data-row="${address(1)}"]`).textContent()).toContain("down")
+    await mkdir(join(repoRoot, "test-artifacts"), { recursive: true })
+    await page.screenshot({ path: join(repoRoot, "test-artifacts/dashboard-node-down.png") })
     await page.close()
   })
 
@@ -128,6 +133,7 @@ describe.skipIf(!hasChromium)("the dashboard when a node goes down and catches u
     // The "seen by" cell of every row: all three nodes hold every transaction.
     const seenBy = await page.$$eval("[data-tx] td:nth-child(4)", (cells) => cells.map((cell) => cell.textContent))
     expect(seenBy).toEqual(Array.from({ length: 10 }, () => "3/3"))
+    await page.screenshot({ path: join(repoRoot, "test-artifacts/dashboard-after-sync.png") })
     await page.close()
   })
 })
