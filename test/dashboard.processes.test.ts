@@ -41,8 +41,8 @@ describe.skipIf(!hasChromium)("the dashboard when a node goes down and catches u
       `every node connected to ${count} others`,
     )
 
-  /** Sends `count` new transactions to node `i`, as a peer would. */
-  const sendTransactions = async (i: number, count: number) => {
+  /** Sends `count` new transactions to node `i`, as a peer would, and waits until the pools of `which` hold `size`. */
+  const sendTransactions = async (i: number, count: number, size: number, which: ReadonlyArray<number>) => {
     const socket = new WebSocket(address(i))
     await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject))
     const now = Date.now()
@@ -50,7 +50,8 @@ describe.skipIf(!hasChromium)("the dashboard when a node goes down and catches u
       const tx = makeTransaction({ fromAddress: null, toAddress: "04ab", amount: n + 1, timeStamp: now + n })
       socket.send(JSON.stringify({ type: "TRANSACTION", data: tx }))
     }
-    socket.close()
+    // Closed once they are in: a frame still unread when the socket closes may be dropped.
+    await poolsHold(size, which).finally(() => socket.close())
   }
   const poolsHold = (size: number, which: ReadonlyArray<number>) =>
     eventually(
@@ -73,8 +74,7 @@ describe.skipIf(!hasChromium)("the dashboard when a node goes down and catches u
     await Promise.all([0, 1, 2].map(start))
     await meshed(2)
     // Five transactions that every node holds before node-2 goes down.
-    await sendTransactions(0, 5)
-    await poolsHold(5, [0, 1, 2])
+    await sendTransactions(0, 5, 5, [0, 1, 2])
     browser = await launchBrowser()
   }, 180_000)
 
@@ -113,8 +113,7 @@ describe.skipIf(!hasChromium)("the dashboard when a node goes down and catches u
   it('"seen by" counts a node that caught up by sync', async () => {
     // Five more that node-2 misses while it is down. Restarted, it catches up by sync, and its recent
     // list (kept in memory) holds only what it took since.
-    await sendTransactions(0, 5)
-    await poolsHold(10, [0, 2])
+    await sendTransactions(0, 5, 10, [0, 2])
     await start(1)
     await meshed(2)
     await eventually(
