@@ -218,5 +218,5 @@ describe("bad configuration", () => {
       expect(lines[0], shown).toContain(outcome?.expected)
       expect(outcome?.stdout, shown).toBe("")
     }
-  }, 180_000)
+  }, 300_000)
 })

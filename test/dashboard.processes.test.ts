@@ -1,3 +1,5 @@
+import { mkdir } from "node:fs/promises"
+import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import WebSocket from "ws"
 import { makeTransaction } from "../src/domain/Transaction.js"
@@ -8,6 +10,7 @@ import {
   eventually,
   makeNodesDir,
   type NodeProcess,
+  repoRoot,
   startNodeProcess,
   waitListening,
   writeNodeFolder,
@@ -38,8 +41,8 @@ describe.skipIf(!hasChromium)("the dashboard when a node goes down and catches u
       `every node connected to ${count} others`,
     )
 
-  /** Sends `count` new transactions to node `i`, as a peer would. */
-  const sendTransactions = async (i: number, count: number) => {
+  /** Sends `count` new transactions to node `i`, as a peer would, and waits until the pools of `which` hold `size`. */
+  const sendTransactions = async (i: number, count: number, size: number, which: ReadonlyArray<number>) => {
     const socket = new WebSocket(address(i))
     await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject))
     const now = Date.now()
@@ -47,7 +50,8 @@ describe.skipIf(!hasChromium)("the dashboard when a node goes down and catches u
       const tx = makeTransaction({ fromAddress: null, toAddress: "04ab", amount: n + 1, timeStamp: now + n })
       socket.send(JSON.stringify({ type: "TRANSACTION", data: tx }))
     }
-    socket.close()
+    // Closed once they are in: a frame still unread when the socket closes may be dropped.
+    await poolsHold(size, which).finally(() => socket.close())
   }
   const poolsHold = (size: number, which: ReadonlyArray<number>) =>
     eventually(
@@ -70,8 +74,7 @@ describe.skipIf(!hasChromium)("the dashboard when a node goes down and catches u
     await Promise.all([0, 1, 2].map(start))
     await meshed(2)
     // Five transactions that every node holds before node-2 goes down.
-    await sendTransactions(0, 5)
-    await poolsHold(5, [0, 1, 2])
+    await sendTransactions(0, 5, 5, [0, 1, 2])
     browser = await launchBrowser()
   }, 180_000)
 
@@ -102,14 +105,15 @@ describe.skipIf(!hasChromium)("the dashboard when a node goes down and catches u
     expect(await page.locator("[data-node]").count()).toBe(3)
     expect([await state(0), await state(1), await state(2)]).toEqual(["up", "down", "up"])
     expect(await page.locator(`[data-row="${address(1)}"]`).textContent()).toContain("down")
+    await mkdir(join(repoRoot, "test-artifacts"), { recursive: true })
+    await page.screenshot({ path: join(repoRoot, "test-artifacts/dashboard-node-down.png") })
     await page.close()
   })
 
   it('"seen by" counts a node that caught up by sync', async () => {
     // Five more that node-2 misses while it is down. Restarted, it catches up by sync, and its recent
     // list (kept in memory) holds only what it took since.
-    await sendTransactions(0, 5)
-    await poolsHold(10, [0, 2])
+    await sendTransactions(0, 5, 10, [0, 2])
     await start(1)
     await meshed(2)
     await eventually(
@@ -128,6 +132,7 @@ describe.skipIf(!hasChromium)("the dashboard when a node goes down and catches u
     // The "seen by" cell of every row: all three nodes hold every transaction.
     const seenBy = await page.$$eval("[data-tx] td:nth-child(4)", (cells) => cells.map((cell) => cell.textContent))
     expect(seenBy).toEqual(Array.from({ length: 10 }, () => "3/3"))
+    await page.screenshot({ path: join(repoRoot, "test-artifacts/dashboard-after-sync.png") })
     await page.close()
   })
 })

@@ -48,7 +48,7 @@ const get = async (port: number, path: string): Promise<string | undefined> => {
   }
 }
 
-/** Sends one TRANSACTION to the node as a peer would, and closes the socket. */
+/** Sends one TRANSACTION to the node as a peer would; the socket stays open until `close`. */
 const sendTransaction = async (port: number) => {
   const tx = makeTransaction({ fromAddress: null, toAddress: "04abcdef", amount: 5, timeStamp: Date.now() })
   const socket = new WebSocket(`ws://127.0.0.1:${port}`)
@@ -57,8 +57,7 @@ const sendTransaction = async (port: number) => {
     socket.once("error", reject)
   })
   socket.send(JSON.stringify({ type: "TRANSACTION", data: tx }))
-  socket.close()
-  return tx
+  return { tx, close: () => socket.close() }
 }
 
 const metric = (text: string | undefined, name: string): number | undefined => {
@@ -108,12 +107,12 @@ describe("a node whose log cannot be written keeps running", () => {
     if (child.stdout !== null) child.stdout.destroy()
     const stderr = linesOf(child.stderr)
     await eventually(() => get(port, "/status"), 60_000, "the node to answer /status")
-    const tx = await sendTransaction(port)
+    const { tx, close } = await sendTransaction(port)
     await eventually(
       async () => ((await readPool(folder)).some((entry) => entry.hash === tx.hash) ? true : undefined),
       30_000,
       "the transaction in the pool file",
-    )
+    ).finally(close)
     const dropped = await eventually(
       async () => {
         const value = metric(await get(port, "/metrics"), "meshnode_log_lines_dropped_total")

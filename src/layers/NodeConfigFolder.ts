@@ -1,6 +1,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import { Config, ConfigProvider, Data, Effect, Either, Layer, Option } from "effect"
 import { type Address, localAddress, parseAddress } from "../domain/Address.js"
+import { describeConfigProblem } from "../domain/configProblem.js"
 import { parseDotenv } from "../domain/dotenv.js"
 import { parseKnownPeersFile } from "../domain/knownPeersFile.js"
 import { parsePort } from "../domain/port.js"
@@ -112,7 +113,7 @@ export const make = (folder: string, overrides?: ReadonlyMap<string, string>) =>
       ),
     )
     const port = yield* readPort(settings.port, path.join(absolute, ".env"))
-    const address = yield* advertisedAddress(settings.advertised, port)
+    const address = yield* advertisedAddress(settings.advertised, port, path.join(absolute, ".env"))
     if (isLoopback(settings.host) && !isLoopback(new URL(address.replace(/^ws/, "http")).hostname)) {
       // Not an error (a proxy may forward to it), but usually a forgotten HOST.
       yield* Effect.logWarning(
@@ -164,7 +165,7 @@ const isLoopback = (host: string): boolean =>
   host === "localhost" || host.startsWith("127.") || host === "[::1]" || host === "::1"
 
 /** ADVERTISED_ADDRESS, normalised like every address; unset or empty, the spec's ws://localhost:PORT. */
-const advertisedAddress = (value: Option.Option<string>, port: number) =>
+const advertisedAddress = (value: Option.Option<string>, port: number, envFile: string) =>
   Option.match(
     Option.filter(value, (text) => text.trim() !== ""),
     {
@@ -173,7 +174,13 @@ const advertisedAddress = (value: Option.Option<string>, port: number) =>
         Either.match(parseAddress(text), {
           onLeft: (problem) =>
             new NodeConfigError({
-              message: `ADVERTISED_ADDRESS must be a ws://host:port address that other nodes can dial (${problem}): ${text.slice(0, 200)}`,
+              message: describeConfigProblem({
+                key: "ADVERTISED_ADDRESS",
+                value: text.slice(0, 200),
+                reason: `a ws://host:port address that other nodes can dial: ${problem}`,
+                where: sourceOf("ADVERTISED_ADDRESS", envFile),
+                example: `ws://meshnode-1.example.org:${port}`,
+              }),
             }),
           onRight: Effect.succeed,
         }),
