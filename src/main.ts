@@ -33,7 +33,7 @@ const { folder, overrides } = parsed.right
 
 const PoolLive = Layer.unwrapEffect(
   Effect.map(NodeConfig, (config) => TransactionPoolFile.layer(`${config.folder}/transactions.json`, config.pool)),
-)
+).pipe(Layer.provide(NodeStatsRef.layer))
 // Plain HTTP on the node's own port (/status, /metrics, the dashboard) reads the node's own services.
 const HttpLive = HttpHandlerNode.layer.pipe(
   Layer.provide(Layer.mergeAll(PoolLive, PeerStoreRef.layer, NodeStatsRef.layer)),

@@ -1,8 +1,7 @@
-import { Duration, Effect, Layer, LogLevel } from "effect"
-import { isLogged } from "../domain/isLogged.js"
+import { Duration, Effect, Layer } from "effect"
 import type { Transaction } from "../domain/Transaction.js"
 import { defaultPool, type PoolSettings } from "../services/NodeConfig.js"
-import { TracePropagation } from "../services/TracePropagation.js"
+import { NodeStats } from "../services/NodeStats.js"
 import { type PoolError, TransactionPool } from "../services/TransactionPool.js"
 import { makeRenderedPool, readPoolFile, writeFileAtomic } from "./poolFile.js"
 import { makePoolHealth } from "./poolHealth.js"
@@ -22,8 +21,7 @@ export const make = (file: string, settings: PoolSettings = defaultPool) =>
     const initial = yield* readPoolFile(file)
     const rendered = makeRenderedPool(initial)
     const index = yield* makePoolIndex(initial, rendered)
-    const logWrites = yield* isLogged(LogLevel.Debug)
-    const traced = yield* TracePropagation
+    const stats = yield* NodeStats
 
     const writeNow = Effect.async<void, PoolError>((resume) =>
       writeFileAtomic(
@@ -37,24 +35,22 @@ export const make = (file: string, settings: PoolSettings = defaultPool) =>
     const unwritten = (): number => rendered.count() - writer.persisted()
     const health = yield* makePoolHealth(file, unwritten, index.refusals)
     const writer = yield* makePoolWriter({
-      write: traced
-        ? Effect.suspend(() =>
-            writeNow.pipe(
-              Effect.withSpan("TransactionPoolFile.write", { attributes: { file, count: rendered.count() } }),
-            ),
-          )
-        : writeNow,
+      write: Effect.suspend(() =>
+        writeNow.pipe(Effect.withSpan("TransactionPoolFile.write", { attributes: { file, count: rendered.count() } })),
+      ),
       rendered: rendered.count,
       persisted: rendered.count(),
       // One line per write: how many writes a burst costs, and how long each takes.
       onWritten: (count, duration) =>
-        Effect.zipRight(
-          health.written(count),
-          logWrites
-            ? Effect.logDebug("pool written").pipe(
-                Effect.annotateLogs({ count, millis: Math.round(Duration.toMillis(duration) * 100) / 100 }),
-              )
-            : Effect.void,
+        Effect.all(
+          [
+            health.written(count),
+            stats.poolWritten(Duration.toMillis(duration)),
+            Effect.logDebug("pool written").pipe(
+              Effect.annotateLogs({ count, millis: Math.round(Duration.toMillis(duration) * 100) / 100 }),
+            ),
+          ],
+          { discard: true },
         ),
       onFailed: health.failed,
     })
