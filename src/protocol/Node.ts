@@ -75,9 +75,10 @@ export const startNode = Effect.gen(function* () {
       if ((yield* dialQueue.isOwn(address)) || !(yield* peers.claim(address))) return "Busy" satisfies DialOutcome
       yield* Effect.logDebug("dial started")
       const connection = yield* dialQueue.dial(address).pipe(traced("Node.dial"))
-      // The HANDSHAKE is the first frame on every outbound connection; our pool's summary follows it.
+      // The HANDSHAKE is the first frame on every outbound connection. Our pool's summary follows it
+      // only to a node of ours (its upgrade answer carried a node id): a spec node gets nothing else.
       yield* sendHandshake(address, connection)
-      yield* connection.send(encodeFrame(yield* poolSummary))
+      if (connection.peerNodeId !== undefined) yield* connection.send(encodeFrame(yield* poolSummary))
       yield* peers.register({ address, send: connection.send })
       const link = yield* links.outbound(address, connection)
       yield* stats.increment("outboundConnections")

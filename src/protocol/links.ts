@@ -5,6 +5,7 @@ import { makeChanges } from "../domain/changes.js"
 import { forEachDiscard } from "../domain/forEachDiscard.js"
 import { logDebugWith } from "../domain/isLogged.js"
 import { encodeFrame, MAX_PEERS_LISTED, type Peers } from "../domain/Message.js"
+import { forSpecPeer } from "../domain/specFrame.js"
 import type { GossipMode } from "../services/NodeConfig.js"
 import { NodeStats } from "../services/NodeStats.js"
 import type { Connection } from "../services/Transport.js"
@@ -41,6 +42,11 @@ interface Link {
   readonly send: (frame: string) => Effect.Effect<void>
   readonly unsafeSend: (frame: string) => void
   readonly close: Effect.Effect<void>
+  /**
+   * Whether the peer identified itself as a node of ours when the connection opened (its node id):
+   * only such peers, and those that send us PEERS, get more than the spec's HANDSHAKE and TRANSACTION.
+   */
+  readonly ours: boolean
   /** Increases with every link made, so the newest link is known. */
   readonly serial: number
 }
@@ -113,6 +119,11 @@ export const makeLinks = (options: {
     // Addresses we no longer have a link to, for resync.ts.
     const lost = yield* Queue.sliding<Address>(64)
 
+    // A node of ours: it said so with its node id, or by sending PEERS (which no spec node sends).
+    const isOurs = (link: Link) => link.ours || ours.has(link.address)
+    // Spec peers read every frame's `data` as an address list: PEERS and SYNC_ go to our nodes only.
+    const oursOf = (links: ReadonlyArray<Link>) => links.filter(isOurs)
+
     const peersFrame = Effect.map(options.sample, (known) => {
       const peers: Array<Address> = []
       for (const link of targets) {
@@ -157,6 +168,7 @@ export const makeLinks = (options: {
         send: connection.send,
         unsafeSend: connection.unsafeSend,
         close: connection.close,
+        ours: direction === "inbound" || connection.peerNodeId !== undefined,
         serial: serial++,
       }
       byAddress.set(address, [...(byAddress.get(address) ?? []), link])
@@ -186,12 +198,10 @@ export const makeLinks = (options: {
 
     const announce = Effect.gen(function* () {
       const frame = yield* peersFrame
-      // One frame to every link, as plain calls: an announcement goes to every peer after each burst of changes.
-      yield* Effect.sync(() => {
-        for (const link of targets) link.unsafeSend(frame)
-      }).pipe(
-        Effect.zipRight(stats.messagesSent("PEERS", targets.length)),
-        Effect.zipRight(logDebugWith("peers announced", { peers: targets.length })),
+      const to = oursOf(targets)
+      yield* forEachDiscard(to, (link) => link.send(frame)).pipe(
+        Effect.zipRight(stats.messagesSent("PEERS", to.length)),
+        Effect.zipRight(logDebugWith("peers announced", { peers: to.length })),
       )
     })
 
@@ -246,13 +256,13 @@ export const makeLinks = (options: {
         Effect.suspend(() => {
           const to = relayTargets()
           return Effect.as(
-            forEachDiscard(to, (link) => link.send(frame)),
+            forEachDiscard(to, (link) => link.send(isOurs(link) ? frame : forSpecPeer(frame))),
             to.length,
           )
         })
       const relayNow = (frame: string) => {
         const to = relayTargets()
-        for (const link of to) link.unsafeSend(frame)
+        for (const link of to) link.unsafeSend(isOurs(link) ? frame : forSpecPeer(frame))
         return to.length
       }
 
@@ -292,7 +302,8 @@ export const makeLinks = (options: {
      */
     const outbound = (address: Address, connection: Connection): Effect.Effect<ConnectionLink, never, Scope.Scope> =>
       Effect.gen(function* () {
-        yield* sendPeers(connection.send)
+        // A spec node gets nothing but the spec's frames; it never needs our relay set either.
+        if (connection.peerNodeId !== undefined) yield* sendPeers(connection.send)
         yield* acquireReleaseNow(() => add(address, "outbound", connection), release)
         return connectionLink(
           () => address,
@@ -357,10 +368,12 @@ export const makeLinks = (options: {
       lost: Queue.take(lost),
       /** The peers lost that nobody has taken yet. */
       lostSince: Queue.takeAll(lost),
-      /** Sends `frame` on the links of `addresses` we relay on. */
+      /** The addresses we relay on that are nodes of ours (those that take our SYNC_ and PEERS frames). */
+      ours: Effect.sync(() => oursOf(targets).map((link) => link.address)),
+      /** Sends `frame` (one of ours: SYNC_, PEERS) on the links of `addresses` we relay on, to our nodes only. */
       sendTo: (addresses: ReadonlyArray<Address>, frame: string) =>
         Effect.forEach(
-          targets.filter((link) => addresses.includes(link.address)),
+          oursOf(targets).filter((link) => addresses.includes(link.address)),
           (link) => link.send(frame),
           { discard: true },
         ),
