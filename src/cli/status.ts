@@ -1,9 +1,10 @@
 import { Command, Options } from "@effect/cli"
-import { Console, Effect, Option } from "effect"
+import { Clock, Console, Effect, Option } from "effect"
 import { localAddress } from "../domain/Address.js"
 import type { NodeStatus } from "../domain/NodeStatus.js"
 import { type NodeFolder, nodesDirectory, readNodeFolders } from "./nodeFolders.js"
 import { dim, green, red, summary } from "./output.js"
+import { fetchPeers, renderPeers } from "./peersView.js"
 import { fetchStatus } from "./statusClient.js"
 
 interface Row {
@@ -79,12 +80,24 @@ export const statusCommand = Command.make("status", { json }, (options) =>
       { concurrency: "unbounded" },
     )
     const up = rows.flatMap((row) => Option.toArray(row.status))
+    const peers = yield* Effect.forEach(
+      rows,
+      (row) =>
+        Option.isNone(row.status)
+          ? Effect.succeed({ name: row.node.name, report: undefined })
+          : Effect.map(fetchPeers(row.node.port), (report) => ({
+              name: row.node.name,
+              report: Option.getOrUndefined(report),
+            })),
+      { concurrency: "unbounded" },
+    )
     if (options.json) {
       const entries = rows.map((row) => ({
         name: row.node.name,
         address: row.address,
         state: Option.isSome(row.status) ? "up" : "down",
         status: Option.getOrNull(row.status),
+        peers: peers.find((entry) => entry.name === row.node.name)?.report?.peers ?? null,
       }))
       return yield* Console.log(JSON.stringify(entries, null, 2))
     }
@@ -101,6 +114,8 @@ export const statusCommand = Command.make("status", { json }, (options) =>
         ...renderMatrix(rows),
         "",
         ...renderTable(rows),
+        "",
+        ...renderPeers(peers, yield* Clock.currentTimeMillis),
         "",
       ].join("\n"),
     )

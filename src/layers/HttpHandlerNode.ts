@@ -1,6 +1,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
 import { renderMetrics } from "../http/metrics.js"
+import { collectPeers } from "../http/peers.js"
 import { collectStatus } from "../http/status.js"
 import { HttpHandler, type PlainRequest, type PlainResponse } from "../services/HttpHandler.js"
 import type { NodeConfig } from "../services/NodeConfig.js"
@@ -15,7 +16,7 @@ const respond = (status: number, contentType: string, body: string): PlainRespon
 })
 
 /**
- * The node's plain-HTTP side: `GET /status` (JSON), `GET /metrics` (Prometheus text) and `GET /`
+ * The node's plain-HTTP side: `GET /status` (JSON), `GET /peers` (JSON, the peer table), `GET /metrics` (Prometheus text) and `GET /`
  * (the dashboard page, a static file with no build step).
  */
 export const make = Effect.gen(function* () {
@@ -31,6 +32,7 @@ export const make = Effect.gen(function* () {
   const dashboard = yield* fs.readFileString(Option.getOrElse(dashboardFile, () => candidates[0] ?? ""))
   const context = yield* Effect.context<NodeConfig | PeerStore | TransactionPool>()
   const status = Effect.provide(collectStatus, context)
+  const peers = Effect.provide(collectPeers, context)
 
   const handle = (request: PlainRequest): Effect.Effect<PlainResponse> => {
     const pathname = request.url.split("?")[0]
@@ -38,13 +40,15 @@ export const make = Effect.gen(function* () {
     switch (pathname) {
       case "/status":
         return Effect.map(status, (s) => respond(200, "application/json", JSON.stringify(s)))
+      case "/peers":
+        return Effect.map(peers, (p) => respond(200, "application/json", JSON.stringify(p)))
       case "/metrics":
         return Effect.map(status, (s) => respond(200, "text/plain; version=0.0.4; charset=utf-8", renderMetrics(s)))
       case "/":
       case "/index.html":
         return Effect.succeed(respond(200, "text/html; charset=utf-8", dashboard))
       default:
-        return Effect.succeed(respond(404, "text/plain", "not found: try /, /status or /metrics\n"))
+        return Effect.succeed(respond(404, "text/plain", "not found: try /, /status, /peers or /metrics\n"))
     }
   }
   // No span per request: a dashboard polls every second, and those traces would bury the gossip's.

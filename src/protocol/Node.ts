@@ -79,7 +79,8 @@ export const startNode = Effect.gen(function* () {
       // only to a node of ours (its upgrade answer carried a node id): a spec node gets nothing else.
       yield* sendHandshake(address, connection)
       if (connection.peerNodeId !== undefined) yield* connection.send(encodeFrame(yield* poolSummary))
-      yield* peers.register({ address, send: connection.send })
+      const kind = connection.peerNodeId === undefined ? "spec" : "ours"
+      yield* peers.register({ address, direction: "outbound", kind, send: connection.send })
       const link = yield* links.outbound(address, connection)
       yield* stats.increment("outboundConnections")
       yield* logAtWith(LogLevel.Info, "connected; handshake sent", { type: "HANDSHAKE" })
@@ -87,8 +88,10 @@ export const startNode = Effect.gen(function* () {
       yield* Effect.logInfo("peer closed")
       return "Dropped" as const
     }).pipe(
+      // The redial loop says it once per run of failures (redial.ts); each one is a debug line.
       Effect.catchTag("DialError", (error) =>
-        Effect.logInfo("dial failed", error.message).pipe(
+        Effect.logDebug("dial failed", error.message).pipe(
+          Effect.zipRight(peers.failed(address, error.message)),
           Effect.zipRight(stats.increment("dialsFailed")),
           Effect.as("Unreachable" as const),
         ),
@@ -108,6 +111,7 @@ export const startNode = Effect.gen(function* () {
     },
     isKnown: (address) => config.knownPeers.includes(address),
     connect: (address) => budget.gate(address, runOutbound(address)),
+    table: peers,
   })
   // Our advertised address is ourselves, whatever interface we listen on. An address we are connected
   // to is left alone: its redial loop is serving that connection and would drop a wake-up when it ends

@@ -83,7 +83,10 @@ export const makePairing = (options: {
           }
           // Added first, so it runs last: once the address has left the connected set.
           yield* Scope.addFinalizer(scope, release(address))
-          yield* Scope.extend(options.peers.register({ address, send: connection.send }), scope)
+          yield* Scope.extend(
+            options.peers.register({ address, direction: "inbound", kind: "ours", send: connection.send }),
+            scope,
+          )
           yield* options.sendHandshake(address, connection)
           yield* link.name(address)
           yield* options.stats.increment("adoptedConnections")
