@@ -1,9 +1,5 @@
-import { Chunk, Clock, Effect, Either, Queue, Scope, Stream } from "effect"
+import { Chunk, Clock, Effect, Either, PubSub, Queue, Scope, Stream } from "effect"
 import type { Address, AddressParser } from "../domain/Address.js"
-import { acquireReleaseNow } from "../domain/acquireNow.js"
-import { makeChanges } from "../domain/changes.js"
-import { forEachDiscard } from "../domain/forEachDiscard.js"
-import { logDebugWith } from "../domain/isLogged.js"
 import { encodeFrame, MAX_PEERS_LISTED, type Peers } from "../domain/Message.js"
 import { forSpecPeer } from "../domain/specFrame.js"
 import type { GossipMode } from "../services/NodeConfig.js"
@@ -110,7 +106,7 @@ export const makeLinks = (options: {
     let targets: ReadonlyArray<Link> = []
     let serial = 0
     // Told of every change; snapshots are built only when someone reads one.
-    const version = makeChanges<void>(() => undefined)
+    const version = yield* PubSub.unbounded<void>()
     const changed = yield* Queue.sliding<void>(1)
     // Whether a peer was lost since the last announcement: peers may then count on us for it.
     let shrunk = false
@@ -146,7 +142,7 @@ export const makeLinks = (options: {
         else relayLinks.set(address, chosen)
         targets = [...relayLinks.values()]
       }
-      version.publish()
+      version.unsafeOffer(undefined)
       if ((before === undefined) !== (chosen === undefined)) {
         if (chosen === undefined) shrunk = true
         changed.unsafeOffer(undefined)
@@ -199,9 +195,9 @@ export const makeLinks = (options: {
     const announce = Effect.gen(function* () {
       const frame = yield* peersFrame
       const to = oursOf(targets)
-      yield* forEachDiscard(to, (link) => link.send(frame)).pipe(
+      yield* Effect.forEach(to, (link) => link.send(frame), { discard: true }).pipe(
         Effect.zipRight(stats.messagesSent("PEERS", to.length)),
-        Effect.zipRight(logDebugWith("peers announced", { peers: to.length })),
+        Effect.zipRight(Effect.logDebug("peers announced").pipe(Effect.annotateLogs({ peers: to.length }))),
       )
     })
 
@@ -256,7 +252,7 @@ export const makeLinks = (options: {
         Effect.suspend(() => {
           const to = relayTargets()
           return Effect.as(
-            forEachDiscard(to, (link) => link.send(isOurs(link) ? frame : forSpecPeer(frame))),
+            Effect.forEach(to, (link) => link.send(isOurs(link) ? frame : forSpecPeer(frame)), { discard: true }),
             to.length,
           )
         })
@@ -280,7 +276,7 @@ export const makeLinks = (options: {
           const listed = listedIn(message)
           view = listed
           ours.set(from, listed.size)
-          yield* logDebugWith("peers received", { from, peers: listed.size })
+          yield* Effect.logDebug("peers received").pipe(Effect.annotateLogs({ from, peers: listed.size }))
           // Our own address is in most lists (we are in the sender's relay set): never a candidate.
           const candidates: Array<Address> = []
           for (const entry of message.data.known ?? []) {
@@ -304,7 +300,10 @@ export const makeLinks = (options: {
       Effect.gen(function* () {
         // A spec node gets nothing but the spec's frames; it never needs our relay set either.
         if (connection.peerNodeId !== undefined) yield* sendPeers(connection.send)
-        yield* acquireReleaseNow(() => add(address, "outbound", connection), release)
+        yield* Effect.acquireRelease(
+          Effect.sync(() => add(address, "outbound", connection)),
+          release,
+        )
         return connectionLink(
           () => address,
           () => Effect.void,
@@ -329,7 +328,7 @@ export const makeLinks = (options: {
             const hadOutbound = (byAddress.get(address) ?? []).some((link) => link.direction === "outbound")
             named = add(address, "inbound", connection)
             yield* Effect.annotateCurrentSpan({ peer: address })
-            yield* logDebugWith("inbound peer named itself", { peer: address })
+            yield* Effect.logDebug("inbound peer named itself").pipe(Effect.annotateLogs({ peer: address }))
             // Our relay set goes to the peer with the first frames of our own connection to it, if we are
             // dialling it (in a forming mesh, nearly always: its HANDSHAKE named it). If that dial fails,
             // the announcement of this new link tells it; until then it just prunes less.
@@ -386,7 +385,11 @@ export const makeLinks = (options: {
         ),
       snapshot: Effect.sync(snapshotNow),
       /** The current snapshot, then every change (changes in a burst may come as one). */
-      changes: Stream.map(version.changes, snapshotNow),
+      changes: Stream.unwrapScoped(
+        Effect.map(PubSub.subscribe(version), (subscription) =>
+          Stream.concat(Stream.sync(snapshotNow), Stream.map(Stream.fromQueue(subscription), snapshotNow)),
+        ),
+      ),
     }
   })
 

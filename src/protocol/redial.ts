@@ -1,8 +1,6 @@
 import { Clock, Duration, Effect, FiberMap, Queue, Schedule } from "effect"
 import type { Address } from "../domain/Address.js"
-import { withLogAnnotation } from "../domain/isLogged.js"
 import type { PeerStoreShape } from "../services/PeerStore.js"
-import { traced } from "./spans.js"
 
 /** How redials are paced (from NodeConfig's healing settings). */
 export interface RedialPolicy {
@@ -133,8 +131,8 @@ export const makeRedialer = <R>(options: {
             waiting.delete(address)
           }),
         ),
-        traced("Redial.loop", { attributes: { peer: address } }),
-        withLogAnnotation("peer", address),
+        Effect.withSpan("Redial.loop", { attributes: { peer: address }, captureStackTrace: false }),
+        Effect.annotateLogs("peer", address),
       )
 
     /** Asks the running loop of `address` to dial now; false if none runs. A plain call. */

@@ -1,5 +1,4 @@
 import { Effect, Random } from "effect"
-import { logDebugWith } from "../domain/isLogged.js"
 import { encodeFrame } from "../domain/Message.js"
 import type { Links } from "./links.js"
 import { poolSummary } from "./sync.js"
@@ -45,7 +44,7 @@ export const syncPeriodically = (links: Links, intervalMillis: number) =>
       const ours = yield* links.ours
       const peer = ours[yield* Random.nextIntBetween(0, ours.length)]
       if (peer === undefined) return
-      yield* logDebugWith("sync: comparing pools with a random peer", { peer })
+      yield* Effect.logDebug("sync: comparing pools with a random peer").pipe(Effect.annotateLogs({ peer }))
       yield* links.sendTo([peer], encodeFrame(yield* poolSummary))
     }),
   )
