@@ -199,7 +199,7 @@ describe("trace context in TRANSACTION messages", () => {
   const nodeWithObserver = (propagate: boolean) =>
     Effect.gen(function* () {
       const node = yield* startObservedNode(4001, [], { propagate })
-      const observer = yield* fakePeer(4104)
+      const observer = yield* fakePeer(4104, { ours: "listener" })
       yield* send(yield* observer.dial(node.address), { type: "HANDSHAKE", data: [observer.address] })
       const inbound = yield* record(yield* observer.nextInbound)
       expect((yield* inbound.nextSpecMessage).type).toBe("HANDSHAKE")

@@ -114,7 +114,12 @@ describe("pool health", () => {
       expect(JSON.parse(waiting.body)).toMatchObject({ status: "not meshed", knownPeers: 1 })
       const peers = yield* Effect.provide(PeerStore, meshed)
       yield* peers.claim(localAddress(4391))
-      yield* peers.register({ address: localAddress(4391), send: () => Effect.void })
+      yield* peers.register({
+        address: localAddress(4391),
+        direction: "outbound",
+        kind: "ours",
+        send: () => Effect.void,
+      })
       expect((yield* Effect.provide(get("/readyz"), meshed)).status).toBe(200)
       expect((yield* Effect.provide(get("/healthz"), meshed)).status).toBe(200)
     }),

@@ -60,7 +60,7 @@ describe("advertised address", () => {
       const log = makeTransactionLog()
       // A node reachable on another host's address, listening there on the in-memory network.
       const node = yield* startSimNode({ port: 7501, host: "10.231.7.1", address: self, knownPeers: [self], log })
-      const peer = yield* fakePeer(7502)
+      const peer = yield* fakePeer(7502, { ours: "listener" })
       const probe = yield* peer.dial(self)
       yield* send(probe, { type: "HANDSHAKE", data: [peer.address, self, "ws://10.231.7.1:7501/"] })
       const back = yield* record(yield* peer.nextInbound)
@@ -344,7 +344,9 @@ describe("PEERS announcements", () => {
         const log = makeTransactionLog()
         // No redial within the test: a peer that goes stays gone.
         const node = yield* startSimNode({ port: 7581, knownPeers: [], log, healing: { redialBaseMillis: 60_000 } })
-        const [p1, p2, p3, p4] = yield* Effect.forEach([7582, 7583, 7584, 7585], (port) => fakePeer(port))
+        const [p1, p2, p3, p4] = yield* Effect.forEach([7582, 7583, 7584, 7585], (port) =>
+          fakePeer(port, { ours: "listener" }),
+        )
         if (p1 === undefined || p2 === undefined || p3 === undefined || p4 === undefined)
           return expect.fail("four peers")
         // A peer dials the node with its HANDSHAKE; the node dials it back with HANDSHAKE, SYNC_SUMMARY and PEERS.

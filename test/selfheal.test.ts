@@ -223,7 +223,7 @@ describe("self-healing on the in-memory network", () => {
     Effect.gen(function* () {
       const pool = txs(0, 50)
       const node = yield* startMemoryNode(4001, [], { pool })
-      const peer = yield* fakePeer(4105)
+      const peer = yield* fakePeer(4105, { ours: "listener" })
       const toNode = yield* record(yield* peer.dial(node.address))
       const summary = yield* poolSummary.pipe(Effect.provide(TransactionPoolMemory.layer(pool)))
       yield* send(toNode.connection, { type: "HANDSHAKE", data: [peer.address] })

@@ -1,10 +1,11 @@
 import { Command, Options } from "@effect/cli"
-import { Array as Arr, Console, Effect, Option } from "effect"
+import { Array as Arr, Clock, Console, Effect, Option } from "effect"
 import { localAddress } from "../domain/Address.js"
 import type { NodeStatus } from "../domain/NodeStatus.js"
 import { assessMesh, describeMesh, type NodeView } from "./meshHealth.js"
 import { type NodeFolder, nodesDirectory, readNodeFolders } from "./nodeFolders.js"
 import { dim, ExitCode, green, red, summary } from "./output.js"
+import { fetchPeers, renderPeers } from "./peersView.js"
 import { fetchStatus } from "./statusClient.js"
 
 interface Row {
@@ -85,6 +86,17 @@ export const statusCommand = Command.make("status", { json }, (options) =>
     const views = rows.map(viewOf)
     const health = assessMesh(views)
     const healthy = health.healthy && unreadable.length === 0
+    const peers = yield* Effect.forEach(
+      rows,
+      (row) =>
+        Option.isNone(row.status)
+          ? Effect.succeed({ name: row.node.name, report: undefined })
+          : Effect.map(fetchPeers(row.node.port), (report) => ({
+              name: row.node.name,
+              report: Option.getOrUndefined(report),
+            })),
+      { concurrency: "unbounded" },
+    )
     if (options.json) {
       const entries = [
         ...rows.map((row) => ({
@@ -92,6 +104,7 @@ export const statusCommand = Command.make("status", { json }, (options) =>
           address: row.address,
           state: Option.isSome(row.status) ? "up" : "down",
           status: Option.getOrNull(row.status),
+          peers: peers.find((entry) => entry.name === row.node.name)?.report?.peers ?? null,
         })),
         ...unreadable.map((folder) => ({ name: folder.name, state: "unreadable", problem: folder.message })),
       ]
@@ -108,6 +121,8 @@ export const statusCommand = Command.make("status", { json }, (options) =>
         "",
         ...renderTable(rows),
         ...unreadable.map((folder) => `  ${folder.name}  ${red("unreadable")}: ${folder.message}`),
+        "",
+        ...renderPeers(peers, yield* Clock.currentTimeMillis),
         "",
       ].join("\n"),
     )

@@ -2,6 +2,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
 import { checkHealth, checkReady, type ProbeResult } from "../http/health.js"
 import { collectMetrics } from "../http/metrics.js"
+import { collectPeers } from "../http/peers.js"
 import { makeCollectStatus } from "../http/status.js"
 import { HttpHandler, type PlainRequest, type PlainResponse } from "../services/HttpHandler.js"
 import type { NodeConfig } from "../services/NodeConfig.js"
@@ -18,7 +19,7 @@ const respond = (status: number, contentType: string, body: string): PlainRespon
 const txPath = /^\/tx\/([0-9a-f]{64})$/
 
 /**
- * The node's plain-HTTP side: `GET /status` (JSON), `GET /metrics` (Prometheus text), the probes
+ * The node's plain-HTTP side: `GET /status` (JSON), `GET /peers` (JSON, the peer table), `GET /metrics` (Prometheus text), the probes
  * `GET /healthz` and `GET /readyz` (http/health.ts), `GET /tx/:hash` (one transaction, JSON) and
  * `GET /` (the dashboard page, a static file with no build step).
  */
@@ -46,6 +47,7 @@ export const make = Effect.gen(function* () {
         ? respond(404, "text/plain", `no transaction ${hash} in this node's pool\n`)
         : respond(200, "application/json", JSON.stringify(tx))
     })
+  const peers = Effect.provide(collectPeers, context)
 
   const handle = (request: PlainRequest): Effect.Effect<PlainResponse> => {
     const pathname = request.url.split("?")[0] ?? "/"
@@ -55,6 +57,8 @@ export const make = Effect.gen(function* () {
     switch (pathname) {
       case "/status":
         return Effect.map(status, (s) => respond(200, "application/json", JSON.stringify(s)))
+      case "/peers":
+        return Effect.map(peers, (p) => respond(200, "application/json", JSON.stringify(p)))
       case "/metrics":
         return Effect.map(metrics, (text) => respond(200, "text/plain; version=0.0.4; charset=utf-8", text))
       case "/healthz":
@@ -66,7 +70,7 @@ export const make = Effect.gen(function* () {
         return Effect.succeed(respond(200, "text/html; charset=utf-8", dashboard))
       default:
         return Effect.succeed(
-          respond(404, "text/plain", "not found: try /, /status, /metrics, /healthz, /readyz or /tx/<hash>\n"),
+          respond(404, "text/plain", "not found: try /, /status, /peers, /metrics, /healthz, /readyz or /tx/<hash>\n"),
         )
     }
   }

@@ -1,74 +1,110 @@
-import { Effect, Layer } from "effect"
+import { Clock, Effect, Layer, PubSub, Stream } from "effect"
 import type { Address } from "../domain/Address.js"
-import { acquireReleaseNow } from "../domain/acquireNow.js"
-import { makeChanges } from "../domain/changes.js"
+import * as PeerTable from "../domain/PeerTable.js"
 import { type Peer, type PeerSnapshot, PeerStore } from "../services/PeerStore.js"
 
-interface State {
-  readonly connected: ReadonlyMap<Address, Peer>
-  readonly dialling: ReadonlySet<Address>
-}
-
-const toSnapshot = (state: State): PeerSnapshot => ({
-  connected: [...state.connected.keys()],
-  dialling: [...state.dialling],
-})
-
 /**
- * PeerStore in one variable: every change is one synchronous step, so it is atomic, and observable
- * through `changes`. Several changes per connection: a plain update, not a lock and a PubSub each.
+ * PeerStore in memory: each change applies one transition of domain/PeerTable.ts to one entry, as one
+ * synchronous step (so it is atomic), and tells followers through a PubSub. A forming mesh changes the
+ * table several times per connection: a step, not a lock and a copy of the table each.
  */
-export const make = Effect.sync(() => {
-  let state: State = { connected: new Map(), dialling: new Set() }
-  const { publish, changes } = makeChanges(() => toSnapshot(state))
-  const updateNow = (f: (current: State) => State) => {
-    state = f(state)
-    publish()
+export const make = Effect.gen(function* () {
+  const entries = new Map<Address, PeerTable.PeerEntry>()
+  // The connected peers in the order they connected, and the addresses being dialled: kept beside the
+  // entries so a snapshot (read for every HANDSHAKE we send) is two plain copies.
+  const peers = new Map<Address, Peer>()
+  const dialling = new Set<Address>()
+  let serial = 0
+  // Built when read, once per change at most: a HANDSHAKE reads it, most changes are never read.
+  let snapshot: PeerSnapshot | undefined
+  // Each change's snapshot, built only while someone follows (a test, the debug log).
+  const changed = yield* PubSub.unbounded<PeerSnapshot>()
+  let followers = 0
+  const snapshotNow = (): PeerSnapshot => {
+    snapshot ??= { connected: [...peers.keys()], dialling: [...dialling] }
+    return snapshot
   }
-  const update = (f: (current: State) => State) => Effect.sync(() => updateNow(f))
 
-  const withoutDialling = (current: State, address: Address): State => {
-    if (!current.dialling.has(address)) return current
-    const dialling = new Set(current.dialling)
-    dialling.delete(address)
-    return { ...current, dialling }
+  /** Applies `transition` to the entry of `address` at `now`; true if the entry changed. */
+  const apply = (
+    address: Address,
+    now: number,
+    transition: (entry: PeerTable.PeerEntry | undefined, now: number) => PeerTable.PeerEntry | undefined,
+  ): boolean => {
+    const before = entries.get(address)
+    const after = transition(before, now)
+    if (after === undefined || after === before) return false
+    entries.set(address, after)
+    if (after.state._tag === "Dialling") dialling.add(address)
+    else dialling.delete(address)
+    if (before?.state !== after.state) {
+      snapshot = undefined
+      if (followers > 0) changed.unsafeOffer(snapshotNow())
+    }
+    return true
   }
+  const update = (address: Address, transition: Parameters<typeof apply>[2]) =>
+    Clock.clockWith((clock) => Effect.sync(() => void apply(address, clock.unsafeCurrentTimeMillis(), transition)))
 
-  // Both are taken once per connection: plain acquisitions (acquireReleaseNow), released with the scope.
   const claim = (address: Address) =>
-    acquireReleaseNow(
-      () => {
-        if (state.connected.has(address) || state.dialling.has(address)) return false
-        state = { ...state, dialling: new Set(state.dialling).add(address) }
-        publish()
-        return true
-      },
-      (claimed) => (claimed ? update((current) => withoutDialling(current, address)) : Effect.void),
+    Effect.acquireRelease(
+      Clock.clockWith((clock) =>
+        Effect.sync(() =>
+          apply(address, clock.unsafeCurrentTimeMillis(), (entry, now) => PeerTable.claim(entry, address, now)),
+        ),
+      ),
+      (claimed) =>
+        claimed ? update(address, (entry, now) => PeerTable.release(entry, "dial ended", now)) : Effect.void,
     )
 
   const register = (peer: Peer) =>
-    acquireReleaseNow(
-      () =>
-        updateNow((current) => ({
-          dialling: withoutDialling(current, peer.address).dialling,
-          connected: new Map(current.connected).set(peer.address, peer),
-        })),
-      () =>
-        update((current) => {
-          // A newer connection to the same address may have replaced this one: leave it alone.
-          if (current.connected.get(peer.address) !== peer) return current
-          const connected = new Map(current.connected)
-          connected.delete(peer.address)
-          return { ...current, connected }
+    Effect.acquireRelease(
+      Clock.clockWith((clock) =>
+        Effect.sync(() => {
+          const mine = serial++
+          // Moved to the end: the newest connection.
+          peers.delete(peer.address)
+          peers.set(peer.address, peer)
+          apply(peer.address, clock.unsafeCurrentTimeMillis(), (entry, now) =>
+            PeerTable.connect(entry, peer.address, { ...peer, serial: mine }, now),
+          )
+          return mine
         }),
+      ),
+      (mine) =>
+        Clock.clockWith((clock) =>
+          Effect.sync(() => {
+            // A newer connection to the same address may have replaced this one: leave it alone.
+            if (peers.get(peer.address) === peer) peers.delete(peer.address)
+            apply(peer.address, clock.unsafeCurrentTimeMillis(), (entry, now) =>
+              PeerTable.release(entry, "connection closed", now, mine),
+            )
+          }),
+        ),
     )
 
   return PeerStore.of({
     claim,
     register,
-    peers: Effect.sync(() => [...state.connected.values()]),
-    snapshot: Effect.sync(() => toSnapshot(state)),
-    changes,
+    failed: (address, message) => update(address, (entry, now) => PeerTable.failed(entry, address, message, now)),
+    backOff: (address, until, failures) =>
+      update(address, (entry, now) => PeerTable.backOff(entry, address, until, failures, now)),
+    giveUp: (address, failures) => update(address, (entry, now) => PeerTable.giveUp(entry, address, failures, now)),
+    peers: Effect.sync(() => [...peers.values()]),
+    entries: Effect.sync(() => [...entries.values()]),
+    entry: (address) => Effect.sync(() => entries.get(address)),
+    snapshot: Effect.sync(snapshotNow),
+    // Subscribed before the current snapshot is read, so no change falls between the two.
+    changes: Stream.unwrapScoped(
+      Effect.gen(function* () {
+        yield* Effect.acquireRelease(
+          Effect.sync(() => followers++),
+          () => Effect.sync(() => followers--),
+        )
+        const subscription = yield* PubSub.subscribe(changed)
+        return Stream.concat(Stream.succeed(snapshotNow()), Stream.fromQueue(subscription))
+      }),
+    ),
   })
 })
 

@@ -1,6 +1,6 @@
 import { Effect, FiberSet, LogLevel, Option, Stream } from "effect"
 import { type Address, makeAddressParser } from "../domain/Address.js"
-import { isLogged, logAtWith, withLogAnnotation } from "../domain/isLogged.js"
+import { isLogged } from "../domain/isLogged.js"
 import { encodeFrame, type Handshake } from "../domain/Message.js"
 import { NodeConfig } from "../services/NodeConfig.js"
 import { NodeStats } from "../services/NodeStats.js"
@@ -18,7 +18,6 @@ import { makePeerBudget } from "./peerBudget.js"
 import { type DialOutcome, makeRedialer } from "./redial.js"
 import { resyncAfterLostLinks, syncPeriodically } from "./resync.js"
 import { makeShutdownReport } from "./shutdown.js"
-import { traced } from "./spans.js"
 import { poolSummary } from "./sync.js"
 
 /**
@@ -67,27 +66,34 @@ export const startNode = Effect.gen(function* () {
   const sendHandshake = (address: Address, connection: Connection) =>
     Effect.flatMap(peers.snapshot, ({ connected }) =>
       connection.send(encodeFrame(handshakeFor(config.address, connected, address))),
-    ).pipe(Effect.zipRight(stats.messagesSent("HANDSHAKE", 1)), traced("Handshake.send"))
+    ).pipe(
+      Effect.zipRight(stats.messagesSent("HANDSHAKE", 1)),
+      Effect.withSpan("Handshake.send", { captureStackTrace: false }),
+    )
 
   const runOutbound = (address: Address) =>
     Effect.gen(function* () {
       // Checked again on every redial: the address may since have proved to lead back to this node.
       if ((yield* dialQueue.isOwn(address)) || !(yield* peers.claim(address))) return "Busy" satisfies DialOutcome
       yield* Effect.logDebug("dial started")
-      const connection = yield* dialQueue.dial(address).pipe(traced("Node.dial"))
-      // The HANDSHAKE is the first frame on every outbound connection; our pool's summary follows it.
+      const connection = yield* dialQueue.dial(address).pipe(Effect.withSpan("Node.dial", { captureStackTrace: false }))
+      // The HANDSHAKE is the first frame on every outbound connection. Our pool's summary follows it
+      // only to a node of ours (its upgrade answer carried a node id): a spec node gets nothing else.
       yield* sendHandshake(address, connection)
-      yield* connection.send(encodeFrame(yield* poolSummary))
-      yield* peers.register({ address, send: connection.send })
+      if (connection.peerNodeId !== undefined) yield* connection.send(encodeFrame(yield* poolSummary))
+      const kind = connection.peerNodeId === undefined ? "spec" : "ours"
+      yield* peers.register({ address, direction: "outbound", kind, send: connection.send })
       const link = yield* links.outbound(address, connection)
       yield* stats.increment("outboundConnections")
-      yield* logAtWith(LogLevel.Info, "connected; handshake sent", { type: "HANDSHAKE" })
+      yield* Effect.logInfo("connected; handshake sent").pipe(Effect.annotateLogs({ type: "HANDSHAKE" }))
       yield* serve(connection, link)
       yield* Effect.logInfo("peer closed")
       return "Dropped" as const
     }).pipe(
+      // The redial loop says it once per run of failures (redial.ts); each one is a debug line.
       Effect.catchTag("DialError", (error) =>
-        Effect.logInfo("dial failed", error.message).pipe(
+        Effect.logDebug("dial failed", error.message).pipe(
+          Effect.zipRight(peers.failed(address, error.message)),
           Effect.zipRight(stats.increment("dialsFailed")),
           Effect.as("Unreachable" as const),
         ),
@@ -95,7 +101,8 @@ export const startNode = Effect.gen(function* () {
       Effect.scoped,
       // Every span of this connection (dial, handshake, transactions) names the peer; its log lines
       // name it through the redial loop it runs in.
-      traced("Node.outbound", { attributes: { peer: address }, annotate: { peer: address } }),
+      Effect.annotateSpans({ peer: address }),
+      Effect.withSpan("Node.outbound", { attributes: { peer: address }, captureStackTrace: false }),
     )
 
   // Every address is dialled by its own loop, which redials it when the dial fails or the connection drops.
@@ -107,6 +114,7 @@ export const startNode = Effect.gen(function* () {
     },
     isKnown: (address) => config.knownPeers.includes(address),
     connect: (address) => budget.gate(address, runOutbound(address)),
+    table: peers,
   })
   // Our advertised address is ourselves, whatever interface we listen on. An address we are connected
   // to is left alone: its redial loop is serving that connection and would drop a wake-up when it ends
@@ -142,8 +150,9 @@ export const startNode = Effect.gen(function* () {
     }).pipe(
       Effect.scoped,
       Effect.ensuring(connection.close),
-      traced("Node.inbound", { attributes: { remote: connection.remote }, annotate: { remote: connection.remote } }),
-      withLogAnnotation("remote", connection.remote),
+      Effect.annotateSpans({ remote: connection.remote }),
+      Effect.withSpan("Node.inbound", { attributes: { remote: connection.remote }, captureStackTrace: false }),
+      Effect.annotateLogs("remote", connection.remote),
     )
 
   // A debug line only: followed only when debug lines are logged, so a change costs nothing more otherwise.

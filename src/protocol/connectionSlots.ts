@@ -1,11 +1,10 @@
 import { Effect } from "effect"
-import { acquireReleaseNow } from "../domain/acquireNow.js"
 import { Limits } from "../services/Limits.js"
 
 /** The node's budget of open connections, inbound and outbound together. */
 export const makeConnectionSlots = Effect.gen(function* () {
   const limits = yield* Limits
-  // Changed only in plain steps (acquireReleaseNow), so fibers cannot interleave in a change.
+  // Changed only in synchronous steps, so fibers cannot interleave in a change.
   let open = 0
 
   const refused = (direction: "inbound" | "outbound") =>
@@ -20,12 +19,12 @@ export const makeConnectionSlots = Effect.gen(function* () {
    */
   const take = (direction: "inbound" | "outbound") =>
     Effect.flatMap(
-      acquireReleaseNow(
-        () => {
+      Effect.acquireRelease(
+        Effect.sync(() => {
           if (open >= limits.maxConnections) return false
           open++
           return true
-        },
+        }),
         (taken) =>
           taken
             ? Effect.sync(() => {

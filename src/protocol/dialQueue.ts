@@ -1,6 +1,5 @@
 import { Effect } from "effect"
 import type { Address } from "../domain/Address.js"
-import { logDebugWith } from "../domain/isLogged.js"
 import { Limits } from "../services/Limits.js"
 import { DialError, Transport, timedOut } from "../services/Transport.js"
 import type { ConnectionSlots } from "./connectionSlots.js"
@@ -29,7 +28,8 @@ export const makeDialQueue = (slots: ConnectionSlots) =>
       transport.dialTimeoutMillis !== undefined && transport.dialTimeoutMillis <= limits.dialTimeoutMillis
     const queueFull = yield* makeThrottledWarning("dial queue full: addresses dropped", 1_000)
 
-    const ownNotDialled = (address: Address) => logDebugWith("own address not dialled", { address })
+    const ownNotDialled = (address: Address) =>
+      Effect.logDebug("own address not dialled").pipe(Effect.annotateLogs({ address }))
 
     /** Whether `address` is this node's own address or an alias of it, which it never dials. */
     const isOwn = (address: Address): Effect.Effect<boolean> =>

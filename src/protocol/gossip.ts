@@ -35,18 +35,19 @@ export const makeGossip = Effect.gen(function* () {
 
   /**
    * One new transaction, sent on: in a span of its own that continues the sender's trace, and, when
-   * this node propagates traces, names that span as the parent in the frame it relays.
+   * this node propagates traces, names that span as the parent in the frame our nodes get (a spec
+   * peer gets the spec's fields only).
    */
   const forward = (message: TransactionMessage, relay: ConnectionLink["relay"]) =>
     Effect.gen(function* () {
       yield* Effect.logDebug("transaction accepted")
       const span = propagate ? Option.getOrUndefined(yield* Effect.option(Effect.currentSpan)) : undefined
-      const frame = encodeFrame(
+      const forSpec = encodeFrame({ type: "TRANSACTION", data: message.data })
+      const forOurs =
         span === undefined
-          ? { type: "TRANSACTION", data: message.data }
-          : { type: "TRANSACTION", data: message.data, traceparent: traceparentOf(span) },
-      )
-      return yield* relay(frame)
+          ? forSpec
+          : encodeFrame({ type: "TRANSACTION", data: message.data, traceparent: traceparentOf(span) })
+      return yield* relay({ forOurs, forSpec })
     }).pipe(
       Effect.annotateLogs({ type: "TRANSACTION", hash: message.data.hash }),
       Effect.withSpan("Gossip.transaction", {

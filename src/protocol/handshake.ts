@@ -1,11 +1,8 @@
 import { Effect } from "effect"
 import type { Address, AddressParser } from "../domain/Address.js"
 import { screenAddresses } from "../domain/addressList.js"
-import { forEachDiscard } from "../domain/forEachDiscard.js"
-import { logDebugWith } from "../domain/isLogged.js"
 import type { Handshake } from "../domain/Message.js"
 import { Limits } from "../services/Limits.js"
-import { traced } from "./spans.js"
 
 /**
  * Our HANDSHAKE on a new outbound connection to `dialled`: our own address (`self`) and every
@@ -29,7 +26,7 @@ export const makeHandshakeHandler = (dial: (address: Address) => Effect.Effect<v
     // Every peer's HANDSHAKE lists most of the same addresses: the node's parser parses each spelling once.
     return (message: Handshake) =>
       Effect.gen(function* () {
-        yield* logDebugWith("handshake received", { addresses: message.data.length })
+        yield* Effect.logDebug("handshake received").pipe(Effect.annotateLogs({ addresses: message.data.length }))
         const { addresses, refused, dropped } = screenAddresses(message.data, limits.maxHandshakeAddresses, parse)
         if (dropped > 0) {
           yield* Effect.logWarning("handshake addresses dropped").pipe(
@@ -41,6 +38,11 @@ export const makeHandshakeHandler = (dial: (address: Address) => Effect.Effect<v
             Effect.annotateLogs({ count: refused.length, refused: refused.slice(0, 10) }),
           )
         }
-        yield* forEachDiscard(addresses, dial)
-      }).pipe(traced("Handshake.receive", { attributes: { addresses: message.data.length } }))
+        yield* Effect.forEach(addresses, dial, { discard: true })
+      }).pipe(
+        Effect.withSpan("Handshake.receive", {
+          attributes: { addresses: message.data.length },
+          captureStackTrace: false,
+        }),
+      )
   })

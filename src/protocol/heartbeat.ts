@@ -1,5 +1,4 @@
 import { Duration, Effect, FiberRef, type HashMap, type Scope } from "effect"
-import { acquireReleaseNow } from "../domain/acquireNow.js"
 import type { Connection } from "../services/Transport.js"
 
 /** One watched connection: whether it was pinged at the last beat, and whether its pong has come. */
@@ -53,12 +52,12 @@ export const makeHeartbeat = (timeout: Duration.DurationInput) =>
     /** Watches `connection` until the scope closes; its silence closes it, with a warning in its fiber's log context. */
     const watch = (connection: Connection): Effect.Effect<void, never, Scope.Scope> =>
       Effect.flatMap(FiberRef.get(FiberRef.currentLogAnnotations), (annotations) =>
-        acquireReleaseNow(
-          () => {
+        Effect.acquireRelease(
+          Effect.sync(() => {
             const watch: Watch = { connection, annotations, pinged: false, answered: false }
             watched.add(watch)
             return watch
-          },
+          }),
           (watch) =>
             Effect.sync(() => {
               watched.delete(watch)

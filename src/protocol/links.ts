@@ -1,9 +1,5 @@
-import { Chunk, Clock, Effect, Either, Queue, Scope, Stream } from "effect"
+import { Chunk, Clock, Effect, Either, PubSub, Queue, Scope, Stream } from "effect"
 import type { Address, AddressParser } from "../domain/Address.js"
-import { acquireReleaseNow } from "../domain/acquireNow.js"
-import { makeChanges } from "../domain/changes.js"
-import { forEachDiscard } from "../domain/forEachDiscard.js"
-import { logDebugWith } from "../domain/isLogged.js"
 import { encodeFrame, MAX_PEERS_LISTED, type Peers } from "../domain/Message.js"
 import type { GossipMode } from "../services/NodeConfig.js"
 import { NodeStats } from "../services/NodeStats.js"
@@ -40,6 +36,11 @@ interface Link {
   readonly direction: LinkDirection
   readonly send: (frame: string) => Effect.Effect<void>
   readonly close: Effect.Effect<void>
+  /**
+   * Whether the peer identified itself as a node of ours when the connection opened (its node id):
+   * only such peers, and those that send us PEERS, get more than the spec's HANDSHAKE and TRANSACTION.
+   */
+  readonly ours: boolean
   /** Increases with every link made, so the newest link is known. */
   readonly serial: number
 }
@@ -58,6 +59,15 @@ export interface LinkSnapshot {
   readonly relayTo: ReadonlyArray<Address>
 }
 
+/**
+ * A transaction as each kind of peer gets it: a node of ours with our trace context when we propagate
+ * traces; a peer not known to be ours exactly the spec's `{ type, data }` (docs/peer-states.md).
+ */
+export interface RelayFrames {
+  readonly forOurs: string
+  readonly forSpec: string
+}
+
 /** What the frame handlers of one connection need from the link table. */
 export interface ConnectionLink {
   /**
@@ -65,7 +75,7 @@ export interface ConnectionLink {
    * in `flood` mode; with `pruned`, those this connection's peer does not reach itself). Answers how
    * many frames it sent.
    */
-  readonly relay: (frame: string) => Effect.Effect<number>
+  readonly relay: (frames: RelayFrames) => Effect.Effect<number>
   /** A PEERS message that arrived on this connection. */
   readonly onPeers: (message: Peers) => Effect.Effect<void>
   /**
@@ -101,7 +111,7 @@ export const makeLinks = (options: {
     let targets: ReadonlyArray<Link> = []
     let serial = 0
     // Told of every change; snapshots are built only when someone reads one.
-    const version = makeChanges<void>(() => undefined)
+    const version = yield* PubSub.unbounded<void>()
     const changed = yield* Queue.sliding<void>(1)
     // Whether a peer was lost since the last announcement: peers may then count on us for it.
     let shrunk = false
@@ -109,6 +119,11 @@ export const makeLinks = (options: {
     const leaving = new Set<Address>()
     // Addresses we no longer have a link to, for resync.ts.
     const lost = yield* Queue.sliding<Address>(64)
+
+    // A node of ours: it said so with its node id, or by sending PEERS (which no spec node sends).
+    const isOurs = (link: Link) => link.ours || ours.has(link.address)
+    // Spec peers read every frame's `data` as an address list: PEERS and SYNC_ go to our nodes only.
+    const oursOf = (links: ReadonlyArray<Link>) => links.filter(isOurs)
 
     const peersFrame = Effect.map(options.sample, (known) => {
       const peers: Array<Address> = []
@@ -132,7 +147,7 @@ export const makeLinks = (options: {
         else relayLinks.set(address, chosen)
         targets = [...relayLinks.values()]
       }
-      version.publish()
+      version.unsafeOffer(undefined)
       if ((before === undefined) !== (chosen === undefined)) {
         if (chosen === undefined) shrunk = true
         changed.unsafeOffer(undefined)
@@ -153,6 +168,7 @@ export const makeLinks = (options: {
         direction,
         send: connection.send,
         close: connection.close,
+        ours: direction === "inbound" || connection.peerNodeId !== undefined,
         serial: serial++,
       }
       byAddress.set(address, [...(byAddress.get(address) ?? []), link])
@@ -182,10 +198,10 @@ export const makeLinks = (options: {
 
     const announce = Effect.gen(function* () {
       const frame = yield* peersFrame
-      // One frame to every link: an announcement goes to every peer after each burst of changes.
-      yield* Effect.forEach(targets, (link) => link.send(frame), { discard: true }).pipe(
-        Effect.zipRight(stats.messagesSent("PEERS", targets.length)),
-        Effect.zipRight(logDebugWith("peers announced", { peers: targets.length })),
+      const to = oursOf(targets)
+      yield* Effect.forEach(to, (link) => link.send(frame), { discard: true }).pipe(
+        Effect.zipRight(stats.messagesSent("PEERS", to.length)),
+        Effect.zipRight(Effect.logDebug("peers announced").pipe(Effect.annotateLogs({ peers: to.length }))),
       )
     })
 
@@ -236,11 +252,11 @@ export const makeLinks = (options: {
           (link) => link.address !== from && !(covered?.has(link.address) === true && ours.has(link.address)),
         )
       }
-      const relay = (frame: string) =>
+      const relay = (frames: RelayFrames) =>
         Effect.suspend(() => {
           const to = relayTargets()
           return Effect.as(
-            forEachDiscard(to, (link) => link.send(frame)),
+            Effect.forEach(to, (link) => link.send(isOurs(link) ? frames.forOurs : frames.forSpec), { discard: true }),
             to.length,
           )
         })
@@ -259,7 +275,7 @@ export const makeLinks = (options: {
           const listed = listedIn(message)
           view = listed
           ours.set(from, listed.size)
-          yield* logDebugWith("peers received", { from, peers: listed.size })
+          yield* Effect.logDebug("peers received").pipe(Effect.annotateLogs({ from, peers: listed.size }))
           // Our own address is in most lists (we are in the sender's relay set): never a candidate.
           const candidates: Array<Address> = []
           for (const entry of message.data.known ?? []) {
@@ -281,8 +297,12 @@ export const makeLinks = (options: {
      */
     const outbound = (address: Address, connection: Connection): Effect.Effect<ConnectionLink, never, Scope.Scope> =>
       Effect.gen(function* () {
-        yield* sendPeers(connection.send)
-        yield* acquireReleaseNow(() => add(address, "outbound", connection), release)
+        // A spec node gets nothing but the spec's frames; it never needs our relay set either.
+        if (connection.peerNodeId !== undefined) yield* sendPeers(connection.send)
+        yield* Effect.acquireRelease(
+          Effect.sync(() => add(address, "outbound", connection)),
+          release,
+        )
         return connectionLink(
           () => address,
           () => Effect.void,
@@ -307,7 +327,7 @@ export const makeLinks = (options: {
             const hadOutbound = (byAddress.get(address) ?? []).some((link) => link.direction === "outbound")
             named = add(address, "inbound", connection)
             yield* Effect.annotateCurrentSpan({ peer: address })
-            yield* logDebugWith("inbound peer named itself", { peer: address })
+            yield* Effect.logDebug("inbound peer named itself").pipe(Effect.annotateLogs({ peer: address }))
             // Our relay set goes to the peer with the first frames of our own connection to it, if we are
             // dialling it (in a forming mesh, nearly always: its HANDSHAKE named it). If that dial fails,
             // the announcement of this new link tells it; until then it just prunes less.
@@ -346,10 +366,12 @@ export const makeLinks = (options: {
       lost: Queue.take(lost),
       /** The peers lost that nobody has taken yet. */
       lostSince: Queue.takeAll(lost),
-      /** Sends `frame` on the links of `addresses` we relay on. */
+      /** The addresses we relay on that are nodes of ours (those that take our SYNC_ and PEERS frames). */
+      ours: Effect.sync(() => oursOf(targets).map((link) => link.address)),
+      /** Sends `frame` (one of ours: SYNC_, PEERS) on the links of `addresses` we relay on, to our nodes only. */
       sendTo: (addresses: ReadonlyArray<Address>, frame: string) =>
         Effect.forEach(
-          targets.filter((link) => addresses.includes(link.address)),
+          oursOf(targets).filter((link) => addresses.includes(link.address)),
           (link) => link.send(frame),
           { discard: true },
         ),
@@ -362,7 +384,11 @@ export const makeLinks = (options: {
         ),
       snapshot: Effect.sync(snapshotNow),
       /** The current snapshot, then every change (changes in a burst may come as one). */
-      changes: Stream.map(version.changes, snapshotNow),
+      changes: Stream.unwrapScoped(
+        Effect.map(PubSub.subscribe(version), (subscription) =>
+          Stream.concat(Stream.sync(snapshotNow), Stream.map(Stream.fromQueue(subscription), snapshotNow)),
+        ),
+      ),
     }
   })
 

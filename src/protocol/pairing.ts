@@ -1,6 +1,5 @@
-import { Effect, Either, LogLevel, Scope } from "effect"
+import { Effect, Either, Scope } from "effect"
 import type { Address, AddressParser } from "../domain/Address.js"
-import { logAtWith } from "../domain/isLogged.js"
 import type { Handshake } from "../domain/Message.js"
 import { mayBeFrom } from "../domain/remoteHost.js"
 import type { NodeStatsShape } from "../services/NodeStats.js"
@@ -52,7 +51,10 @@ export const makePairing = (options: {
       adopted.delete(address)
       if (stopping) return Effect.void
       // The line a connection we dialled logs when it ends, so either kind reads the same.
-      return Effect.zipRight(logAtWith(LogLevel.Info, "peer closed", { peer: address }), options.dialLater(address))
+      return Effect.zipRight(
+        Effect.logInfo("peer closed").pipe(Effect.annotateLogs({ peer: address })),
+        options.dialLater(address),
+      )
     })
 
   /**
@@ -83,11 +85,16 @@ export const makePairing = (options: {
           }
           // Added first, so it runs last: once the address has left the connected set.
           yield* Scope.addFinalizer(scope, release(address))
-          yield* Scope.extend(options.peers.register({ address, send: connection.send }), scope)
+          yield* Scope.extend(
+            options.peers.register({ address, direction: "inbound", kind: "ours", send: connection.send }),
+            scope,
+          )
           yield* options.sendHandshake(address, connection)
           yield* link.name(address)
           yield* options.stats.increment("adoptedConnections")
-          yield* logAtWith(LogLevel.Info, "inbound connection adopted; handshake sent", { peer: address })
+          yield* Effect.logInfo("inbound connection adopted; handshake sent").pipe(
+            Effect.annotateLogs({ peer: address }),
+          )
         })
       })
   }

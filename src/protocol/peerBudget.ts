@@ -1,7 +1,5 @@
 import { Effect, Option, Queue, Random, Stream } from "effect"
 import type { Address } from "../domain/Address.js"
-import { forEachDiscard } from "../domain/forEachDiscard.js"
-import { logDebugWith } from "../domain/isLogged.js"
 import { NodeConfig } from "../services/NodeConfig.js"
 import type { LinkSnapshot, Links } from "./links.js"
 import type { DialOutcome } from "./redial.js"
@@ -115,7 +113,7 @@ export const makePeerBudget = (links: Links) =>
         const candidates = book.all().filter((address) => !links.has(address))
         const picked = Array.from(yield* Random.shuffle(candidates)).slice(0, missing)
         if (picked.length > 0) {
-          yield* logDebugWith("dialling for more peers", { links: count(), target })
+          yield* Effect.logDebug("dialling for more peers").pipe(Effect.annotateLogs({ links: count(), target }))
         }
         yield* Effect.forEach(picked, dial, { discard: true })
       })
@@ -210,9 +208,10 @@ const unlimited = (links: Links) => ({
   // dial them. Linked addresses are skipped (we dialled them, or their HANDSHAKE made us): a mesh
   // that has formed costs nothing here, however many announcements go round.
   onListed: (addresses: ReadonlyArray<Address>, dial: (address: Address) => Effect.Effect<void>) =>
-    forEachDiscard(
+    Effect.forEach(
       addresses.filter((address) => !links.has(address)),
       dial,
+      { discard: true },
     ),
   sample: Effect.succeed<ReadonlyArray<Address>>([]),
 })

@@ -1,7 +1,6 @@
-import { Clock, Duration, Effect, FiberMap, Schedule } from "effect"
+import { Clock, Duration, Effect, FiberMap, Queue, Schedule } from "effect"
 import type { Address } from "../domain/Address.js"
-import { withLogAnnotation } from "../domain/isLogged.js"
-import { traced } from "./spans.js"
+import type { PeerStoreShape } from "../services/PeerStore.js"
 
 /** How redials are paced (from NodeConfig's healing settings). */
 export interface RedialPolicy {
@@ -36,40 +35,10 @@ export type DialOutcome =
   | "Dropped"
 
 /**
- * A redial loop's wake-up call, like a sliding queue of one: `call` is a plain call (the dialler's),
- * `take` waits for a call (one that came already counts) and takes it, `clear` forgets one.
+ * A redial loop's wake-up call: a sliding queue of one, so calls while nobody waits count once.
+ * `unsafeOffer` is the dialler's plain call, `take` waits for a call, `takeAll` forgets one.
  */
-const makeWakeUp = () => {
-  let called = false
-  let waiting: ((effect: Effect.Effect<void>) => void) | undefined
-  return {
-    call: (): void => {
-      const resume = waiting
-      if (resume === undefined) {
-        called = true
-        return
-      }
-      waiting = undefined
-      resume(Effect.void)
-    },
-    clear: Effect.sync(() => {
-      called = false
-    }),
-    take: Effect.async<void>((resume) => {
-      if (called) {
-        called = false
-        resume(Effect.void)
-        return
-      }
-      waiting = resume
-      return Effect.sync(() => {
-        if (waiting === resume) waiting = undefined
-      })
-    }),
-  }
-}
-
-type WakeUp = ReturnType<typeof makeWakeUp>
+type WakeUp = Queue.Queue<void>
 
 /**
  * Keeps dialling addresses until they answer: one loop per address (so never two dials to one address
@@ -81,6 +50,8 @@ export const makeRedialer = <R>(options: {
   readonly isKnown: (address: Address) => boolean
   /** One dial: connect, serve the connection until it ends, say how it ended. */
   readonly connect: (address: Address) => Effect.Effect<DialOutcome, never, R>
+  /** The peer table, told of each wait and of giving up (PeerStore). */
+  readonly table?: Pick<PeerStoreShape, "backOff" | "giveUp" | "entry">
 }) =>
   Effect.gen(function* () {
     const loops = yield* FiberMap.make<Address>()
@@ -92,6 +63,23 @@ export const makeRedialer = <R>(options: {
     const waiting = new Set<Address>()
     const stableAfter = Duration.toMillis(options.policy.maxDelay)
 
+    /**
+     * A wait recorded in the table. Dial failures in a row make one info line, at the first, with the
+     * next retry; the others are debug lines (the table and /peers keep the count).
+     */
+    const reportWait = (address: Address, delayMillis: number, failures: number) =>
+      Effect.gen(function* () {
+        const until = (yield* Clock.currentTimeMillis) + delayMillis
+        const table = options.table
+        if (table !== undefined) yield* table.backOff(address, until, failures)
+        yield* Effect.logDebug("redial scheduled").pipe(Effect.annotateLogs({ delayMillis, failures }))
+        if (failures !== 1) return
+        const lastFailure = table === undefined ? undefined : (yield* table.entry(address))?.lastFailure?.message
+        yield* Effect.logInfo("peer unreachable; retrying").pipe(
+          Effect.annotateLogs({ failures, retryInMillis: delayMillis, ...(lastFailure ? { error: lastFailure } : {}) }),
+        )
+      })
+
     const redialLoop = (address: Address, wakeUp: WakeUp, waitFirst: boolean) =>
       Effect.gen(function* () {
         const known = options.isKnown(address)
@@ -100,11 +88,7 @@ export const makeRedialer = <R>(options: {
         const makeDelays = Effect.suspend(() =>
           Schedule.driver(
             redialSchedule(options.policy).pipe(
-              Schedule.tapOutput((delay) =>
-                Effect.logDebug("redial scheduled").pipe(
-                  Effect.annotateLogs({ delayMillis: Math.round(Duration.toMillis(delay)), failures }),
-                ),
-              ),
+              Schedule.tapOutput((delay) => reportWait(address, Math.round(Duration.toMillis(delay)), failures)),
             ),
           ),
         )
@@ -114,7 +98,7 @@ export const makeRedialer = <R>(options: {
           delays ??= yield* makeDelays
           waiting.add(address)
           // The schedule is endless, so next never fails.
-          yield* Effect.raceFirst(Effect.orDie(delays.next(undefined)), wakeUp.take)
+          yield* Effect.raceFirst(Effect.orDie(delays.next(undefined)), Queue.take(wakeUp))
           waiting.delete(address)
         })
         if (waitFirst) yield* pause
@@ -131,11 +115,12 @@ export const makeRedialer = <R>(options: {
             failures++
           }
           if (!known && failures >= options.policy.learnedAttempts) {
+            if (options.table !== undefined) yield* options.table.giveUp(address, failures)
             return yield* Effect.logInfo("giving up on learned peer").pipe(Effect.annotateLogs({ failures }))
           }
           // Wake-up calls that came while it was connected are stale (handshakes list connected peers);
           // one that came during a failed dial means someone reached the address since: dial again now.
-          if (outcome === "Dropped") yield* wakeUp.clear
+          if (outcome === "Dropped") yield* Queue.takeAll(wakeUp)
           yield* pause
         }
       }).pipe(
@@ -146,22 +131,34 @@ export const makeRedialer = <R>(options: {
             waiting.delete(address)
           }),
         ),
-        traced("Redial.loop", { attributes: { peer: address } }),
-        withLogAnnotation("peer", address),
+        Effect.withSpan("Redial.loop", { attributes: { peer: address }, captureStackTrace: false }),
+        Effect.annotateLogs("peer", address),
       )
 
+    /** Asks the running loop of `address` to dial now; false if none runs. A plain call. */
+    const nudge = (address: Address): boolean => {
+      const running = wakeUps.get(address)
+      running?.unsafeOffer(undefined)
+      return running !== undefined
+    }
+
     const start = (address: Address, waitFirst: boolean): Effect.Effect<void> =>
-      // One synchronous step, so one loop per address.
-      Effect.sync(() => {
-        const running = wakeUps.get(address)
-        if (running !== undefined) return running.call()
-        const wakeUp = makeWakeUp()
-        wakeUps.set(address, wakeUp)
-        // Started once the asking fiber yields, not inside this step: a HANDSHAKE's addresses are all
-        // admitted to the dial queue before any of their dials takes a place in it. A loop still in the
-        // map has no wake-up any more: it is ending (stood down), and this one replaces it.
-        runLoop(address, redialLoop(address, wakeUp, waitFirst), { immediate: false })
-      })
+      Effect.suspend(() =>
+        nudge(address)
+          ? Effect.void
+          : Effect.flatMap(Queue.sliding<void>(1), (wakeUp) =>
+              // Checked again in the step that starts the loop, so one loop per address.
+              Effect.sync(() => {
+                if (nudge(address)) return
+                wakeUps.set(address, wakeUp)
+                // Started once the asking fiber yields, not inside this step: a HANDSHAKE's addresses are
+                // all admitted to the dial queue before any of their dials takes a place in it. A loop
+                // still in the map has no wake-up any more: it is ending (stood down), and this one
+                // replaces it.
+                runLoop(address, redialLoop(address, wakeUp, waitFirst), { immediate: false })
+              }),
+            ),
+      )
 
     return {
       /** Dials `address` until it answers (or, learned, until it is given up); if already at it, now. */

@@ -1,5 +1,4 @@
 import { Effect, Random } from "effect"
-import { logDebugWith } from "../domain/isLogged.js"
 import { encodeFrame } from "../domain/Message.js"
 import type { Links } from "./links.js"
 import { poolSummary } from "./sync.js"
@@ -23,8 +22,8 @@ export const resyncAfterLostLinks = (links: Links) =>
       const first = yield* links.lost
       yield* Effect.sleep(RESYNC_DELAY_MILLIS)
       const more = yield* links.lostSince
-      const { relayTo } = yield* links.snapshot
-      const peers = Array.from(yield* Random.shuffle(relayTo)).slice(0, RESYNC_PEERS)
+      // Only our nodes sync; a spec node would read the summary's data as an address list.
+      const peers = Array.from(yield* Random.shuffle(yield* links.ours)).slice(0, RESYNC_PEERS)
       yield* Effect.logInfo("links lost: catching up with other peers").pipe(
         Effect.annotateLogs({ lost: [first, ...more].slice(0, 10), peers }),
       )
@@ -42,10 +41,10 @@ export const syncPeriodically = (links: Links, intervalMillis: number) =>
   Effect.forever(
     Effect.gen(function* () {
       yield* Effect.sleep(intervalMillis * (yield* Random.nextRange(0.75, 1.25)))
-      const { relayTo } = yield* links.snapshot
-      const peer = relayTo[yield* Random.nextIntBetween(0, relayTo.length)]
+      const ours = yield* links.ours
+      const peer = ours[yield* Random.nextIntBetween(0, ours.length)]
       if (peer === undefined) return
-      yield* logDebugWith("sync: comparing pools with a random peer", { peer })
+      yield* Effect.logDebug("sync: comparing pools with a random peer").pipe(Effect.annotateLogs({ peer }))
       yield* links.sendTo([peer], encodeFrame(yield* poolSummary))
     }),
   )

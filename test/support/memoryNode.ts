@@ -66,12 +66,16 @@ export const sameMembers = (actual: ReadonlyArray<string>, expected: ReadonlyArr
 /**
  * A scripted peer on the in-memory network, like the spec's test helpers: it can listen, dial,
  * send raw frames and read what it receives. With `ours` its transport sends a node id, as our nodes'
- * does (so a node it dials may adopt its connection: protocol/pairing.ts).
+ * does (so a node it dials may adopt its connection: protocol/pairing.ts). With `ours: "listener"`
+ * only the connections it accepts carry one: a node dials it back and treats it as ours (SYNC_ and
+ * PEERS frames), without adopting the connection the peer opened.
  */
-export const fakePeer = (port: number, options: { readonly ours?: boolean } = {}) =>
+export const fakePeer = (port: number, options: { readonly ours?: boolean | "listener" } = {}) =>
   Effect.gen(function* () {
     const transport = yield* TransportMemory.make("localhost", { spec: options.ours !== true })
-    const listener = yield* transport.listen(port)
+    const listening =
+      options.ours === "listener" ? yield* TransportMemory.make("localhost", { spec: false }) : transport
+    const listener = yield* listening.listen(port)
     const accepted = yield* Mailbox.make<Connection>()
     yield* Effect.forkScoped(
       Stream.runForEach(Mailbox.toStream(listener.accepted), (connection) => accepted.offer(connection)),

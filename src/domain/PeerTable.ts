@@ -1,0 +1,130 @@
+import type { Address } from "./Address.js"
+
+/**
+ * The peer table's state machine (docs/peer-states.md), as pure functions over one entry: the
+ * PeerStore layer keeps the entries and applies these, so every layer and test shares one set of rules.
+ *
+ *   known ──claim──▶ dialling ──connect──▶ connected ──close──▶ known ──redial──▶ backing off
+ *                       │                                                     ▲       │
+ *                       └──────────────────────── fail ───────────────────────┘       └──▶ given up
+ *
+ * An inbound connection from a node of ours that named itself (pairing) connects an entry from any
+ * state but dialling or connected.
+ */
+
+/** Who is on the other end: a node of ours (it sent our node id, or PEERS), or a spec node. */
+export type PeerKind = "ours" | "spec"
+
+export type PeerDirection = "outbound" | "inbound"
+
+export type PeerState =
+  /** Heard of, or no longer connected: not being dialled. */
+  | { readonly _tag: "Known" }
+  | { readonly _tag: "Dialling"; readonly since: number }
+  | {
+      readonly _tag: "Connected"
+      readonly direction: PeerDirection
+      readonly kind: PeerKind
+      readonly since: number
+      /** Increases with every connection the table records: the order peers connected in. */
+      readonly serial: number
+    }
+  /** A dial failed or a connection dropped: the next dial waits until `until` (ms). */
+  | { readonly _tag: "BackingOff"; readonly until: number; readonly failures: number }
+  /** A learned address that failed too often: no longer dialled unless someone lists it again. */
+  | { readonly _tag: "GivenUp"; readonly failures: number }
+
+export interface PeerEntry {
+  readonly address: Address
+  readonly state: PeerState
+  /** Why the entry last changed state, in a few words ("dial failed: connect ECONNREFUSED …"). */
+  readonly reason: string
+  /** When it last changed state (ms). */
+  readonly changedAt: number
+  /** The last dial failure, if any: when and what. */
+  readonly lastFailure?: { readonly at: number; readonly message: string }
+}
+
+const make = (address: Address, state: PeerState, reason: string, now: number, previous?: PeerEntry): PeerEntry =>
+  previous?.lastFailure === undefined
+    ? { address, state, reason, changedAt: now }
+    : { address, state, reason, changedAt: now, lastFailure: previous.lastFailure }
+
+/** Whether the entry is taken: being dialled, or connected. A claim or an adoption is then refused. */
+export const isBusy = (entry: PeerEntry | undefined): boolean =>
+  entry !== undefined && (entry.state._tag === "Dialling" || entry.state._tag === "Connected")
+
+/** A dial starts: the entry is dialling, or undefined if it is dialling or connected already. */
+export const claim = (entry: PeerEntry | undefined, address: Address, now: number): PeerEntry | undefined =>
+  isBusy(entry) ? undefined : make(address, { _tag: "Dialling", since: now }, "dial started", now, entry)
+
+/** A connection opened (our dial, or an adopted inbound one): the entry is connected. */
+export const connect = (
+  entry: PeerEntry | undefined,
+  address: Address,
+  connection: { readonly direction: PeerDirection; readonly kind: PeerKind; readonly serial: number },
+  now: number,
+): PeerEntry =>
+  make(
+    address,
+    { _tag: "Connected", ...connection, since: now },
+    connection.direction === "outbound" ? "connected" : "inbound connection adopted",
+    now,
+    entry,
+  )
+
+/**
+ * A dial or a connection ended with nothing else planned yet: the entry is known again. A connection
+ * that is not the one recorded (`serial`) changes nothing: a newer one replaced it.
+ */
+export const release = (entry: PeerEntry | undefined, reason: string, now: number, serial?: number) => {
+  if (entry === undefined) return undefined
+  const { state } = entry
+  if (state._tag === "Connected" ? state.serial !== serial : state._tag !== "Dialling") return entry
+  return make(entry.address, { _tag: "Known" }, reason, now, entry)
+}
+
+/** A dial failed: remembered as the entry's last failure (its state follows from the redial loop). */
+export const failed = (entry: PeerEntry | undefined, address: Address, message: string, now: number): PeerEntry => ({
+  ...(entry ?? make(address, { _tag: "Known" }, "heard of", now)),
+  lastFailure: { at: now, message },
+})
+
+/** The redial loop waits until `until` after `failures` failed dials (or a dropped connection). */
+export const backOff = (
+  entry: PeerEntry | undefined,
+  address: Address,
+  until: number,
+  failures: number,
+  now: number,
+): PeerEntry =>
+  entry !== undefined && isBusy(entry)
+    ? entry
+    : make(
+        address,
+        { _tag: "BackingOff", until, failures },
+        failures === 0 ? "connection dropped" : "dial failed",
+        now,
+        entry,
+      )
+
+/** The redial loop gave up on a learned address. */
+export const giveUp = (entry: PeerEntry | undefined, address: Address, failures: number, now: number): PeerEntry =>
+  entry !== undefined && isBusy(entry)
+    ? entry
+    : make(address, { _tag: "GivenUp", failures }, `gave up after ${failures} failed dials`, now, entry)
+
+/** The redial loop ended while waiting (the peer connected to us instead, or the node stops). */
+export const standDown = (entry: PeerEntry | undefined, reason: string, now: number) =>
+  entry === undefined || isBusy(entry) ? entry : make(entry.address, { _tag: "Known" }, reason, now, entry)
+
+/** The entries connected, in the order they connected. */
+export const connectedOf = (entries: Iterable<PeerEntry>): Array<Address> =>
+  [...entries]
+    .flatMap((entry) => (entry.state._tag === "Connected" ? [[entry.state.serial, entry.address] as const] : []))
+    .sort((a, b) => a[0] - b[0])
+    .map(([, address]) => address)
+
+/** The entries being dialled. */
+export const diallingOf = (entries: Iterable<PeerEntry>): Array<Address> =>
+  [...entries].flatMap((entry) => (entry.state._tag === "Dialling" ? [entry.address] : []))

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Schema, TestClock } from "effect"
+import { describePeer } from "../src/cli/peersView.js"
+import { localAddress } from "../src/domain/Address.js"
+import { PeersReport, peerInfoOf } from "../src/domain/PeerInfo.js"
+import * as PeerTable from "../src/domain/PeerTable.js"
+import * as TransportMemory from "../src/layers/TransportMemory.js"
+import { startObservedNode } from "./support/observedNode.js"
+
+const a = localAddress(4001)
+const outbound = { direction: "outbound", kind: "spec", serial: 1 } as const
+
+describe("the peer table's transitions", () => {
+  it("claim → connect → close → back off → given up, each with its reason", () => {
+    const dialling = PeerTable.claim(undefined, a, 10)
+    expect(dialling).toMatchObject({ state: { _tag: "Dialling", since: 10 }, reason: "dial started" })
+    // Dialling or connected: a second claim is refused.
+    expect(PeerTable.claim(dialling, a, 11)).toBeUndefined()
+    const connected = PeerTable.connect(dialling, a, outbound, 20)
+    expect(connected.state).toEqual({ _tag: "Connected", direction: "outbound", kind: "spec", since: 20, serial: 1 })
+    expect(PeerTable.claim(connected, a, 21)).toBeUndefined()
+    // The dial's own release does not undo the connection, nor does an older connection's.
+    expect(PeerTable.release(connected, "dial ended", 22)).toBe(connected)
+    expect(PeerTable.release(connected, "connection closed", 22, 0)).toBe(connected)
+    const closed = PeerTable.release(connected, "connection closed", 30, 1)
+    expect(closed).toMatchObject({ state: { _tag: "Known" }, reason: "connection closed", changedAt: 30 })
+    const failed = PeerTable.failed(closed, a, "connect ECONNREFUSED", 40)
+    expect(failed.lastFailure).toEqual({ at: 40, message: "connect ECONNREFUSED" })
+    const waiting = PeerTable.backOff(failed, a, 440, 1, 40)
+    expect(waiting).toMatchObject({ state: { _tag: "BackingOff", until: 440, failures: 1 }, reason: "dial failed" })
+    expect(waiting.lastFailure?.message).toBe("connect ECONNREFUSED")
+    const givenUp = PeerTable.giveUp(waiting, a, 8, 500)
+    expect(givenUp).toMatchObject({ state: { _tag: "GivenUp", failures: 8 }, reason: "gave up after 8 failed dials" })
+    // Anyone listing it again may dial it afresh.
+    expect(PeerTable.claim(givenUp, a, 600)?.state._tag).toBe("Dialling")
+  })
+
+  it("an adopted inbound connection connects a peer that was backing off; a wait never overrides a connection", () => {
+    const waiting = PeerTable.backOff(undefined, a, 1_000, 2, 0)
+    const adopted = PeerTable.connect(waiting, a, { direction: "inbound", kind: "ours", serial: 3 }, 5)
+    expect(adopted).toMatchObject({
+      state: { _tag: "Connected", direction: "inbound" },
+      reason: "inbound connection adopted",
+    })
+    expect(PeerTable.backOff(adopted, a, 2_000, 3, 6)).toBe(adopted)
+    expect(PeerTable.giveUp(adopted, a, 3, 6)).toBe(adopted)
+  })
+
+  it("connected addresses in the order they connected; /peers and status describe each entry", () => {
+    const b = localAddress(4002)
+    const [first, second] = [
+      PeerTable.connect(undefined, b, { ...outbound, serial: 2 }, 1_000),
+      PeerTable.connect(undefined, a, { ...outbound, serial: 1 }, 1_000),
+    ]
+    expect(PeerTable.connectedOf([first, second])).toEqual([a, b])
+    const info = peerInfoOf(PeerTable.backOff(PeerTable.failed(undefined, a, "timed out", 1_000), a, 3_500, 2, 1_000))
+    expect(info).toMatchObject({
+      state: "backing off",
+      failures: 2,
+      nextRetry: 3_500,
+      lastFailure: { message: "timed out" },
+    })
+    expect(describePeer(info, 2_000)).toBe(`${a}  backing off  2 failed  retry in 1.5s  last failure 1s ago: timed out`)
+    expect(describePeer(peerInfoOf(first), 4_000)).toBe(`${b}  connected  spec  outbound  since 3s ago`)
+  })
+})
+
+describe("GET /peers", () => {
+  it.scoped("lists each peer with its state, kind and direction, and a dial that failed with its next retry", () =>
+    Effect.gen(function* () {
+      const first = yield* startObservedNode(4001)
+      // Knows 4001 (up, ours) and 4009 (nobody there).
+      const node = yield* startObservedNode(4002, [4001, 4009])
+      const report = Effect.flatMap(node.get("/peers"), (response) =>
+        Schema.decodeUnknown(Schema.parseJson(PeersReport))(response.body),
+      )
+      yield* TestClock.adjust("10 millis")
+      const { address, peers } = yield* report
+      expect(address).toBe(node.address)
+      expect(peers.find((peer) => peer.address === first.address)).toMatchObject({
+        state: "connected",
+        kind: "ours",
+        direction: "outbound",
+      })
+      expect(peers.find((peer) => peer.address === localAddress(4009))).toMatchObject({
+        state: "backing off",
+        failures: 1,
+        lastFailure: { message: "connect ECONNREFUSED localhost:4009" },
+      })
+    }).pipe(Effect.provide(TransportMemory.layerNetwork)),
+  )
+})
