@@ -1,5 +1,4 @@
-import { Effect, Runtime } from "effect"
-import { makeChanges } from "../domain/changes.js"
+import { Effect, PubSub, Runtime, Stream } from "effect"
 import { type PoolSummary, poolDigest } from "../domain/poolDigest.js"
 import { type Transaction, transactionTooLong } from "../domain/Transaction.js"
 import { throttledWarning } from "../protocol/throttledWarning.js"
@@ -39,9 +38,8 @@ export const makePoolIndex = (initial: ReadonlyArray<Transaction>, file: PoolFil
     const refusals = { tooLong: 0, full: 0 }
     const byHash = new Map<string, Transaction>()
     for (const tx of initial) if (!byHash.has(tx.hash)) byHash.set(tx.hash, tx)
-    // Whoever follows `sizeChanges`, told in a plain loop: with no one following (a node at work), an
-    // addition costs nothing more.
-    const sizes = makeChanges(() => byHash.size)
+    // The size after each addition, for whoever follows `sizeChanges`.
+    const sizes = yield* PubSub.sliding<number>(1)
     // A pool only grows: the same size is the same content, so its summary holds until then.
     let summary: PoolSummary | undefined
     const summaryNow = (): PoolSummary => {
@@ -83,9 +81,8 @@ export const makePoolIndex = (initial: ReadonlyArray<Transaction>, file: PoolFil
           file.append(tx)
           added.push(tx)
         }
-        if (added.length > 0) sizes.publish()
         return added as ReadonlyArray<Transaction>
-      })
+      }).pipe(Effect.tap((added) => (added.length > 0 ? PubSub.publish(sizes, byHash.size) : Effect.void)))
 
     return {
       add: (tx: Transaction) => Effect.map(addAll([tx]), (added) => added.length > 0),
@@ -95,7 +92,15 @@ export const makePoolIndex = (initial: ReadonlyArray<Transaction>, file: PoolFil
       list: Effect.sync(() => [...byHash.values()]),
       size: Effect.sync(() => byHash.size),
       summary: Effect.sync(summaryNow),
-      sizeChanges: sizes.changes,
+      // Subscribed before the current size is read, so no addition falls between the two.
+      sizeChanges: Stream.unwrapScoped(
+        Effect.map(PubSub.subscribe(sizes), (changes) =>
+          Stream.concat(
+            Stream.sync(() => byHash.size),
+            Stream.fromQueue(changes),
+          ),
+        ),
+      ),
       refusals: (): PoolRefusals => ({ ...refusals }),
     } satisfies Omit<TransactionPoolShape, "flush" | "health" | "healthChanges"> & {
       refusals: () => PoolRefusals
