@@ -4,7 +4,7 @@ import type { Transaction } from "../domain/Transaction.js"
 import { defaultPool, type PoolSettings } from "../services/NodeConfig.js"
 import { TracePropagation } from "../services/TracePropagation.js"
 import { type PoolError, TransactionPool } from "../services/TransactionPool.js"
-import { makeRenderedPool, readPoolFile, writeFileAtomic } from "./poolFile.js"
+import { readPoolFile, writeFileAtomic } from "./poolFile.js"
 import { makePoolHealth } from "./poolHealth.js"
 import { makePoolIndex } from "./poolIndex.js"
 import { makePoolWriter } from "./poolWriter.js"
@@ -19,9 +19,8 @@ import { makePoolWriter } from "./poolWriter.js"
  */
 export const make = (file: string, settings: PoolSettings = defaultPool) =>
   Effect.gen(function* () {
-    const initial = yield* readPoolFile(file)
-    const rendered = makeRenderedPool(initial)
-    const index = yield* makePoolIndex(initial, rendered)
+    const rendered = yield* readPoolFile(file)
+    const index = yield* makePoolIndex(rendered)
     const logWrites = yield* isLogged(LogLevel.Debug)
     const traced = yield* TracePropagation
 
@@ -34,18 +33,18 @@ export const make = (file: string, settings: PoolSettings = defaultPool) =>
       ),
     )
     // Read by `health` only, never while the writer runs: `writer` is defined before anyone asks.
-    const unwritten = (): number => rendered.count() - writer.persisted()
+    const unwritten = (): number => rendered.size() - writer.persisted()
     const health = yield* makePoolHealth(file, unwritten, index.refusals)
     const writer = yield* makePoolWriter({
       write: traced
         ? Effect.suspend(() =>
             writeNow.pipe(
-              Effect.withSpan("TransactionPoolFile.write", { attributes: { file, count: rendered.count() } }),
+              Effect.withSpan("TransactionPoolFile.write", { attributes: { file, count: rendered.size() } }),
             ),
           )
         : writeNow,
-      rendered: rendered.count,
-      persisted: rendered.count(),
+      rendered: rendered.size,
+      persisted: rendered.size(),
       // One line per write: how many writes a burst costs, and how long each takes.
       onWritten: (count, duration) =>
         Effect.zipRight(

@@ -2,10 +2,17 @@ import { Effect, Layer, Stream } from "effect"
 import type { Transaction } from "../domain/Transaction.js"
 import { healthyPool, TransactionPool } from "../services/TransactionPool.js"
 import { makePoolIndex } from "./poolIndex.js"
+import { makeObjectStore } from "./poolStore.js"
+
+const storeOf = (initial: ReadonlyArray<Transaction>) => {
+  const store = makeObjectStore()
+  for (const tx of initial) if (!store.has(tx.hash)) store.append(tx)
+  return store
+}
 
 /** A pool that lives only in memory, for tests. */
 export const make = (initial: ReadonlyArray<Transaction> = []) =>
-  Effect.map(makePoolIndex(initial), (index) =>
+  Effect.map(makePoolIndex(storeOf(initial)), (index) =>
     TransactionPool.of({
       ...index,
       flush: Effect.void,
