@@ -16,6 +16,8 @@ import { makePoolWriter } from "./poolWriter.js"
  * new was added since the last write. At low load a transaction is written at once, with no batch
  * window; under a burst, everything that arrived during one write and the pause after it goes out in
  * the next, so the number of writes stays small and a transaction reaches the disk within a few writes.
+ * The transactions are held once, as the file's bytes (poolStore.ts); a write that fails makes the
+ * pool degraded until one succeeds (poolHealth.ts), and everything accepted meanwhile stays in memory.
  */
 export const make = (file: string, settings: PoolSettings = defaultPool) =>
   Effect.gen(function* () {
@@ -32,7 +34,8 @@ export const make = (file: string, settings: PoolSettings = defaultPool) =>
         settings.fsync,
       ),
     )
-    // Read by `health` only, never while the writer runs: `writer` is defined before anyone asks.
+    // Never called before `writer` is defined: its fiber writes (and fails) only after a request,
+    // which comes once the layer is built.
     const unwritten = (): number => rendered.size() - writer.persisted()
     const health = yield* makePoolHealth(file, unwritten, index.refusals)
     const writer = yield* makePoolWriter({

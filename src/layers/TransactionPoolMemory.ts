@@ -10,13 +10,13 @@ const storeOf = (initial: ReadonlyArray<Transaction>) => {
   return store
 }
 
-/** A pool that lives only in memory, for tests. */
+/** A pool that lives only in memory, for tests: it has no file, so MAX_POOL_BYTES does not apply. */
 export const make = (initial: ReadonlyArray<Transaction> = []) =>
-  Effect.map(makePoolIndex(storeOf(initial)), (index) =>
+  Effect.map(makePoolIndex(storeOf(initial)), ({ refusals, ...index }) =>
     TransactionPool.of({
       ...index,
       flush: Effect.void,
-      health: Effect.sync(() => ({ ...healthyPool, refused: index.refusals() })),
+      health: Effect.sync(() => ({ ...healthyPool, refused: refusals() })),
       healthChanges: Stream.make(healthyPool),
     }),
   )
