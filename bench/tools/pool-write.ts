@@ -15,7 +15,8 @@ import {
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { makeRenderedPool, writeFileAtomic } from "../../src/layers/poolFile.js"
+import { writeFileAtomic } from "../../src/layers/poolFile.js"
+import { makeRenderedStore } from "../../src/layers/poolStore.js"
 import { makeTransactions } from "../lib/transactions.js"
 import { cpuMillis, median } from "./cpu.js"
 
@@ -82,7 +83,7 @@ const makeReuseWriter = (pool: string) => {
 const runWriter = (method: Method, folder: string) => {
   const pool = join(folder, "transactions.json")
   writeFileSync(pool, "[]")
-  const rendered = makeRenderedPool([])
+  const rendered = makeRenderedStore()
   const reuse = method === "reuse" ? makeReuseWriter(pool) : undefined
   const write = (done: () => void) => {
     const parts = rendered.file()

@@ -3,7 +3,7 @@ import type { Transaction } from "../domain/Transaction.js"
 import { defaultPool, type PoolSettings } from "../services/NodeConfig.js"
 import { NodeStats } from "../services/NodeStats.js"
 import { type PoolError, TransactionPool } from "../services/TransactionPool.js"
-import { makeRenderedPool, readPoolFile, writeFileAtomic } from "./poolFile.js"
+import { readPoolFile, writeFileAtomic } from "./poolFile.js"
 import { makePoolHealth } from "./poolHealth.js"
 import { makePoolIndex } from "./poolIndex.js"
 import { makePoolWriter } from "./poolWriter.js"
@@ -15,12 +15,13 @@ import { makePoolWriter } from "./poolWriter.js"
  * new was added since the last write. At low load a transaction is written at once, with no batch
  * window; under a burst, everything that arrived during one write and the pause after it goes out in
  * the next, so the number of writes stays small and a transaction reaches the disk within a few writes.
+ * The transactions are held once, as the file's bytes (poolStore.ts); a write that fails makes the
+ * pool degraded until one succeeds (poolHealth.ts), and everything accepted meanwhile stays in memory.
  */
 export const make = (file: string, settings: PoolSettings = defaultPool) =>
   Effect.gen(function* () {
-    const initial = yield* readPoolFile(file)
-    const rendered = makeRenderedPool(initial)
-    const index = yield* makePoolIndex(initial, rendered)
+    const rendered = yield* readPoolFile(file)
+    const index = yield* makePoolIndex(rendered)
     const stats = yield* NodeStats
 
     const writeNow = Effect.async<void, PoolError>((resume) =>
@@ -31,15 +32,16 @@ export const make = (file: string, settings: PoolSettings = defaultPool) =>
         settings.fsync,
       ),
     )
-    // Read by `health` only, never while the writer runs: `writer` is defined before anyone asks.
-    const unwritten = (): number => rendered.count() - writer.persisted()
+    // Never called before `writer` is defined: its fiber writes (and fails) only after a request,
+    // which comes once the layer is built.
+    const unwritten = (): number => rendered.size() - writer.persisted()
     const health = yield* makePoolHealth(file, unwritten, index.refusals)
     const writer = yield* makePoolWriter({
       write: Effect.suspend(() =>
-        writeNow.pipe(Effect.withSpan("TransactionPoolFile.write", { attributes: { file, count: rendered.count() } })),
+        writeNow.pipe(Effect.withSpan("TransactionPoolFile.write", { attributes: { file, count: rendered.size() } })),
       ),
-      rendered: rendered.count,
-      persisted: rendered.count(),
+      rendered: rendered.size,
+      persisted: rendered.size(),
       // One line per write: how many writes a burst costs, and how long each takes.
       onWritten: (count, duration) =>
         Effect.all(

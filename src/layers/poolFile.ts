@@ -1,81 +1,98 @@
 import { close, closeSync, fsync, open, openSync, rename, writev, writevSync } from "node:fs"
 import { FileSystem } from "@effect/platform"
-import { Effect, Either, Schema } from "effect"
-import { oneLineParseError } from "../domain/configProblem.js"
+import { Effect, Either, Option, ParseResult, Schema, Stream } from "effect"
+import { makeJsonArrayScanner } from "../domain/jsonArrayScanner.js"
 import { Transaction } from "../domain/Transaction.js"
+import { Limits } from "../services/Limits.js"
 import { PoolError } from "../services/TransactionPool.js"
+import { makeRenderedStore } from "./poolStore.js"
 
-const decodePool = Schema.decodeUnknownEither(Schema.parseJson(Schema.Array(Transaction)), { errors: "first" })
+const decodeTransaction = Schema.decodeUnknownEither(Transaction, { errors: "first" })
+
+/** Read in pieces of this size: the file is never held whole. */
+const readChunkBytes = 1024 * 1024
+
+/** One line: what is wrong with entry `n` of a pool file, or undefined if it is a transaction. */
+const entryProblem = (text: string, n: number, admit: (tx: Transaction) => string | undefined) => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    return `transaction ${n} is not JSON (${error instanceof Error ? error.message : String(error)})`
+  }
+  const decoded = decodeTransaction(json)
+  if (Either.isLeft(decoded)) {
+    const issues = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)
+    return `transaction ${n}: ${issues.map((issue) => [...issue.path, issue.message].join(": ")).join("; ")}`
+  }
+  return admit(decoded.right)
+}
+
+/** The one-line error for a pool past a limit: which, and the variable to raise. */
+const tooLarge = (file: string, what: string, variable: string) =>
+  new PoolError({
+    reason: "TooLarge",
+    file,
+    message: `${file} ${what} (${variable}): raise ${variable} in the node folder's .env or the environment to start on it`,
+  })
 
 /**
- * Reads a pool file. A missing file is created as `[]`; an unreadable, corrupt or wrongly-shaped one
- * is an error that names the file and the problem, and is never overwritten.
+ * Reads a pool file into a rendered store, in pieces (a file of any size up to MAX_POOL_BYTES, never
+ * read as one string). A missing file is created as `[]`; an unreadable, corrupt or wrongly-shaped one
+ * is an error that names the file and the problem in one line, and is never overwritten; so is one
+ * past the pool's limits, which also names the variable to raise.
  */
 export const readPoolFile = (file: string) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
+    const limits = yield* Limits
+    const store = makeRenderedStore()
     const exists = yield* fs.exists(file).pipe(Effect.orElseSucceed(() => false))
     if (!exists) {
       yield* fs
         .writeFileString(file, "[]")
         .pipe(Effect.mapError((e) => new PoolError({ reason: "WriteFailed", file, message: e.message })))
-      return []
+      return store
     }
-    const text = yield* fs
-      .readFileString(file)
-      .pipe(Effect.mapError((e) => new PoolError({ reason: "Unreadable", file, message: e.message })))
-    const decoded = decodePool(text)
-    if (Either.isLeft(decoded)) {
-      return yield* new PoolError({
-        reason: "Corrupt",
+    const unreadable = (e: { readonly message: string }) =>
+      new PoolError({ reason: "Unreadable", file, message: `cannot read ${file}: ${e.message}` })
+    const size = Number((yield* fs.stat(file).pipe(Effect.mapError(unreadable))).size)
+    if (size > limits.maxPoolBytes) {
+      return yield* tooLarge(
         file,
-        message: `${file} is not a valid transaction pool (${oneLineParseError(decoded.left)}): fix it or move it away; a pool is a JSON array of transactions, e.g. [] or [{"fromAddress":null,"toAddress":"04ab","amount":5,"timeStamp":1700000000000,"hash":"<its sha-256>"}]`,
-      })
+        `is ${size} bytes, over the pool's limit of ${limits.maxPoolBytes}`,
+        "MAX_POOL_BYTES",
+      )
     }
-    return decoded.right
+    let tooMany = false
+    const admit = (tx: Transaction) => {
+      if (store.has(tx.hash)) return undefined
+      if (store.size() >= limits.maxPoolTransactions) {
+        tooMany = true
+        return "too many transactions"
+      }
+      store.append(tx)
+      return undefined
+    }
+    const scanner = makeJsonArrayScanner((text) => entryProblem(text, store.size() + 1, admit))
+    const problem = yield* fs.stream(file, { chunkSize: FileSystem.Size(readChunkBytes) }).pipe(
+      Stream.mapError(unreadable),
+      Stream.map((chunk) => scanner.push(chunk)),
+      Stream.filter((error) => error !== undefined),
+      Stream.runHead,
+      Effect.map(Option.orElse(() => Option.fromNullable(scanner.end()))),
+    )
+    if (Option.isNone(problem)) return store
+    if (tooMany) {
+      const limit = limits.maxPoolTransactions
+      return yield* tooLarge(file, `holds more than the pool's limit of ${limit} transactions`, "MAX_POOL_TRANSACTIONS")
+    }
+    return yield* new PoolError({
+      reason: "Corrupt",
+      file,
+      message: `${file} is not a valid transaction pool (a JSON array of transactions): ${problem.value}`,
+    })
   })
-
-/** One transaction as `JSON.stringify(pool, null, 2)` prints it inside the array. */
-export const renderPoolEntry = (tx: Transaction): string => `  ${JSON.stringify(tx, null, 2).replaceAll("\n", "\n  ")}`
-
-const opening = Buffer.from("[\n")
-const closing = Buffer.from("\n]")
-const separator = Buffer.from(",\n")
-const empty = Buffer.from("[]")
-
-/**
- * The file's bytes, kept rendered and extended as transactions are added: each entry is rendered
- * and encoded once, into one buffer that grows by doubling, so a write costs a copy of the bytes and
- * no allocation, whatever the size of the pool.
- */
-export const makeRenderedPool = (initial: ReadonlyArray<Transaction>) => {
-  let body = Buffer.allocUnsafe(64 * 1024)
-  let used = 0
-  let count = 0
-  const reserve = (bytes: number) => {
-    if (used + bytes <= body.length) return
-    const grown = Buffer.allocUnsafe(Math.max(body.length * 2, used + bytes))
-    body.copy(grown, 0, 0, used)
-    body = grown
-  }
-  const append = (tx: Transaction) => {
-    const entry = renderPoolEntry(tx)
-    reserve(separator.length + Buffer.byteLength(entry))
-    if (count > 0) used += separator.copy(body, used)
-    used += body.write(entry, used)
-    count++
-  }
-  for (const tx of initial) append(tx)
-  return {
-    append,
-    /** How many entries are rendered. */
-    count: () => count,
-    /** The file's size in bytes. */
-    bytes: () => (count === 0 ? empty.length : opening.length + used + closing.length),
-    /** The whole file as it stands, as views on the rendered bytes (valid until the next append). */
-    file: (): ReadonlyArray<Uint8Array> => (count === 0 ? [empty] : [opening, body.subarray(0, used), closing]),
-  }
-}
 
 /**
  * Files up to this size are opened, written and closed with plain calls, and only the fsync and the

@@ -9,8 +9,14 @@ import type { PoolError } from "../services/TransactionPool.js"
  */
 const burstSpacingFactor = 2
 
-/** A failed write is retried after 100 ms, then twice as long each time, at most every 5 s. */
-export const retrySchedule = Schedule.exponential("100 millis").pipe(Schedule.union(Schedule.spaced("5 seconds")))
+/**
+ * A failed write is retried after 100 ms, then twice as long each time, at most every 5 s: the first
+ * delay, then a schedule for the rest (built only once a write failed).
+ */
+const firstRetryDelay = Duration.millis(100)
+const laterRetries = Schedule.exponential(Duration.times(firstRetryDelay, 2)).pipe(
+  Schedule.union(Schedule.spaced("5 seconds")),
+)
 
 export interface PoolWriterOptions {
   /** Writes everything rendered when it runs. */
@@ -32,7 +38,7 @@ export interface PoolWriterOptions {
  * of one socket read, and the relays they cause, go first and share the write); everything added
  * during a write goes out in the next one: at once if it is one transaction and the write did not
  * follow a pause, otherwise (a burst) after a pause (`burstSpacingFactor`) on the Clock. A failed
- * write is retried (`retrySchedule`) until it succeeds, and each attempt carries everything.
+ * write is retried (`laterRetries`) until it succeeds, and each attempt carries everything.
  *
  * Scoped: closing the scope starts no further write; one under way completes (a write is
  * uninterruptible, so the file is never left half-renamed).
@@ -49,17 +55,18 @@ export const makePoolWriter = (options: PoolWriterOptions) =>
       return Effect.map(Effect.timed(options.write), ([duration]) => ({ count, duration }))
     }).pipe(Effect.uninterruptible)
 
-    const writeUntilDone = Effect.gen(function* () {
-      let retried = false
-      const written = yield* attempt.pipe(
-        Effect.tapError((error) => {
-          retried = true
-          return options.onFailed(error)
-        }),
-        Effect.retry(retrySchedule),
+    // The first attempt runs plainly; only a failure builds the retry schedule (a write per
+    // transaction at low load should cost no more than it must).
+    const retried = (error: PoolError) =>
+      options.onFailed(error).pipe(
+        Effect.zipRight(Effect.sleep(firstRetryDelay)),
+        Effect.zipRight(Effect.retry(Effect.tapError(attempt, options.onFailed), { schedule: laterRetries })),
+        Effect.map((done) => ({ ...done, retried: true })),
       )
-      return { ...written, retried }
-    })
+    const writeUntilDone = attempt.pipe(
+      Effect.map((done) => ({ ...done, retried: false })),
+      Effect.catchAll(retried),
+    )
 
     const written = (count: number) => {
       persisted = count

@@ -3,7 +3,7 @@ import type { PoolSummary } from "../domain/poolDigest.js"
 import type { Transaction } from "../domain/Transaction.js"
 
 export class PoolError extends Data.TaggedError("PoolError")<{
-  readonly reason: "Unreadable" | "Corrupt" | "WriteFailed"
+  readonly reason: "Unreadable" | "Corrupt" | "TooLarge" | "WriteFailed"
   readonly file: string
   readonly message: string
 }> {}
