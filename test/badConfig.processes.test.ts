@@ -139,7 +139,7 @@ const cases: ReadonlyArray<Case> = [
       return {}
     },
     expected: (folder) =>
-      `${join(folder, "transactions.json")} is not a valid transaction pool (entry 0, "amount": Expected number, actual "x"): fix it or move it away; a pool is a JSON array of transactions, e.g. []`,
+      `${join(folder, "transactions.json")} is not a valid transaction pool (transaction 1: amount: Expected number, actual "x"): fix it or move it away; a pool is a JSON array of transactions, e.g. []`,
   },
   {
     name: "transactions.json cut short",

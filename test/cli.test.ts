@@ -280,7 +280,7 @@ describe("meshnode CLI", () => {
       const json = yield* meshnode(["status", "--json"], { NODES_DIR: dir })
       expect(json.code).toBe(1)
       expect(JSON.parse(json.stdout)).toEqual([
-        { name: "node-1", address: "ws://localhost:7398", state: "down", status: null },
+        { name: "node-1", address: "ws://localhost:7398", state: "down", status: null, peers: null },
         {
           name: "node-2",
           state: "unreadable",

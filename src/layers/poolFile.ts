@@ -90,7 +90,7 @@ export const readPoolFile = (file: string) =>
     return yield* new PoolError({
       reason: "Corrupt",
       file,
-      message: `${file} is not a valid transaction pool (a JSON array of transactions): ${problem.value}`,
+      message: `${file} is not a valid transaction pool (${problem.value}): fix it or move it away; a pool is a JSON array of transactions, e.g. [] or [{"fromAddress":null,"toAddress":"04ab","amount":5,"timeStamp":1700000000000,"hash":"<its sha-256>"}]`,
     })
   })
 
