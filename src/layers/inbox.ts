@@ -11,6 +11,15 @@ export const runLength = 64
  */
 export const inboxHighWater = { frames: 4096, bytes: 8 * 1024 * 1024 } as const
 
+/**
+ * Lets the event loop run (other sockets, the pool file's writes) before the reader goes on. Effect
+ * resumes fibers in microtasks, which I/O waits behind; a burst would otherwise hold the loop.
+ */
+const yieldToEventLoop = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
 /** A frame's size as the inbox counts it (a string's length: its bytes, near enough). */
 const sizeOf = (frame: Frame): number => (typeof frame === "string" ? frame.length : frame.byteLength)
 
@@ -67,13 +76,16 @@ export const makeInbox = <E = never>(options: {
 
     // Frames taken from the mailbox but not yet handed out: a run is at most runLength frames.
     let taken: Chunk.Chunk<Frame> = Chunk.empty()
+    // Whether the last run was a full one: a burst, after which the event loop gets a turn.
+    let inBurst = false
     const nextRun = (): Option.Option<Chunk.Chunk<Frame>> => {
       const run = Chunk.take(taken, runLength)
       taken = Chunk.drop(taken, runLength)
+      inBurst = run.length === runLength
       handedOut(run)
       return Option.some(run)
     }
-    const receive: Effect.Effect<Option.Option<Chunk.Chunk<Frame>>> = Effect.suspend(() =>
+    const take: Effect.Effect<Option.Option<Chunk.Chunk<Frame>>> = Effect.suspend(() =>
       Chunk.isNonEmpty(taken)
         ? Effect.succeed(nextRun())
         : mailbox.takeAll.pipe(
@@ -85,6 +97,7 @@ export const makeInbox = <E = never>(options: {
             Effect.catchAll((error) => Effect.as(options.onFailure(error), Option.none())),
           ),
     )
+    const receive = Effect.suspend(() => (inBurst ? Effect.zipRight(yieldToEventLoop, take) : take))
 
     return {
       offer,
