@@ -60,14 +60,18 @@ export const makeGossip = Effect.gen(function* () {
   /**
    * TRANSACTIONs received on one connection, in order, at time `now` (decoded and verified by their
    * Schema): copies of what the pool holds are dropped, which is what stops the gossip from looping;
-   * one stamped too far ahead is refused; the new ones are stored in one step and relayed to our
+   * one stamped too far ahead, or with a too long address, is refused; the new ones are stored in one step and relayed to our
    * peers (all of them, or those the sender does not reach itself: links.ts).
    */
   const onTransactions = (messages: ReadonlyArray<TransactionMessage>, relay: ConnectionLink["relay"], now: number) =>
     Effect.gen(function* () {
-      const { fresh, copies, tooFarAhead } = triageTransactions(messages, now, limits.futureToleranceMillis, pool.holds)
+      const triageLimits = { toleranceMillis: limits.futureToleranceMillis, maxAddressLength: limits.maxAddressLength }
+      const { fresh, copies, tooFarAhead, tooLong } = triageTransactions(messages, now, triageLimits, pool.holds)
       yield* Effect.forEach(tooFarAhead, (message) => refuseTooFarAhead(message, now), { discard: true })
-      const added = fresh.length === 0 ? [] : yield* pool.addAll(fresh.map((message) => message.data))
+      // Those with a too long address go to the pool too: its admission refuses them, with one
+      // throttled line and its counter (poolIndex.ts), so they are not counted as duplicates here.
+      const offered = [...fresh, ...tooLong]
+      const added = offered.length === 0 ? [] : yield* pool.addAll(offered.map((message) => message.data))
       const duplicates = copies + fresh.length - added.length
       if (duplicates > 0) yield* stats.increment("transactionsDuplicate", duplicates)
       if (added.length === 0) return
