@@ -20,7 +20,7 @@ export const make = Effect.gen(function* () {
   // Each change's snapshot, built only while someone follows (a test, the debug log).
   const changed = yield* PubSub.unbounded<PeerSnapshot>()
   let followers = 0
-  const snapshotNow = (): PeerSnapshot => {
+  const currentSnapshot = (): PeerSnapshot => {
     snapshot ??= { connected: [...peers.keys()], dialling: [...dialling] }
     return snapshot
   }
@@ -39,7 +39,7 @@ export const make = Effect.gen(function* () {
     else dialling.delete(address)
     if (before?.state !== after.state) {
       snapshot = undefined
-      if (followers > 0) changed.unsafeOffer(snapshotNow())
+      if (followers > 0) changed.unsafeOffer(currentSnapshot())
     }
     return true
   }
@@ -93,7 +93,7 @@ export const make = Effect.gen(function* () {
     peers: Effect.sync(() => [...peers.values()]),
     entries: Effect.sync(() => [...entries.values()]),
     entry: (address) => Effect.sync(() => entries.get(address)),
-    snapshot: Effect.sync(snapshotNow),
+    snapshot: Effect.sync(currentSnapshot),
     // Subscribed before the current snapshot is read, so no change falls between the two.
     changes: Stream.unwrapScoped(
       Effect.gen(function* () {
@@ -102,7 +102,7 @@ export const make = Effect.gen(function* () {
           () => Effect.sync(() => followers--),
         )
         const subscription = yield* PubSub.subscribe(changed)
-        return Stream.concat(Stream.succeed(snapshotNow()), Stream.fromQueue(subscription))
+        return Stream.concat(Stream.succeed(currentSnapshot()), Stream.fromQueue(subscription))
       }),
     ),
   })

@@ -24,7 +24,7 @@ export const make = (file: string, settings: PoolSettings = defaultPool) =>
     const index = yield* makePoolIndex(rendered)
     const stats = yield* NodeStats
 
-    const writeNow = Effect.async<void, PoolError>((resume) =>
+    const writePool = Effect.async<void, PoolError>((resume) =>
       writeFileAtomic(
         file,
         rendered.file(),
@@ -38,7 +38,7 @@ export const make = (file: string, settings: PoolSettings = defaultPool) =>
     const health = yield* makePoolHealth(file, unwritten, index.refusals)
     const writer = yield* makePoolWriter({
       write: Effect.suspend(() =>
-        writeNow.pipe(Effect.withSpan("TransactionPoolFile.write", { attributes: { file, count: rendered.size() } })),
+        writePool.pipe(Effect.withSpan("TransactionPoolFile.write", { attributes: { file, count: rendered.size() } })),
       ),
       rendered: rendered.size,
       persisted: rendered.size(),

@@ -154,7 +154,7 @@ export const makeLinks = (options: {
       }
     }
 
-    const snapshotNow = (): LinkSnapshot => ({
+    const currentSnapshot = (): LinkSnapshot => ({
       links: [...byAddress.values()]
         .flat()
         .sort((a, b) => a.serial - b.serial)
@@ -382,11 +382,11 @@ export const makeLinks = (options: {
           (link) => link.close,
           { discard: true },
         ),
-      snapshot: Effect.sync(snapshotNow),
+      snapshot: Effect.sync(currentSnapshot),
       /** The current snapshot, then every change (changes in a burst may come as one). */
       changes: Stream.unwrapScoped(
         Effect.map(PubSub.subscribe(version), (subscription) =>
-          Stream.concat(Stream.sync(snapshotNow), Stream.map(Stream.fromQueue(subscription), snapshotNow)),
+          Stream.concat(Stream.sync(currentSnapshot), Stream.map(Stream.fromQueue(subscription), currentSnapshot)),
         ),
       ),
     }

@@ -1,0 +1,140 @@
+import type { IncomingMessage } from "node:http"
+import type { Socket } from "node:net"
+import { Data, Effect, Exit } from "effect"
+import { WebSocket } from "ws"
+import { NodeStats } from "../services/NodeStats.js"
+import type { Connection, Frame } from "../services/Transport.js"
+import { makeInbox } from "./inbox.js"
+
+/**
+ * One `ws` socket as a Connection: its frames into an inbox (paused past the inbox's high water),
+ * sends corked per turn of the event loop, ping and close. Used by TransportWs for both directions.
+ */
+
+/** The HTTP header that carries a node's random id on dial and in the upgrade response. */
+export const nodeIdHeader = "meshnode-node-id"
+
+/** ws ended the connection because a frame was larger than maxPayload. */
+class FrameTooLarge extends Data.TaggedError("FrameTooLarge") {}
+
+/**
+ * Wraps a `ws` socket (open, or still connecting) as a Connection. Listeners are attached at once,
+ * so no frame is lost between the socket opening and someone reading `frames`.
+ */
+export const wrapSocket = (
+  socket: WebSocket,
+  remote: string,
+  maxPayload: number,
+  /** The TCP socket under the WebSocket (known once the upgrade is done). */
+  tcp: () => Socket | undefined,
+): Effect.Effect<Connection> =>
+  Effect.suspend(() => {
+    // Whether the inbox holds the socket's reads stopped: the peer's pongs then wait unread too, so a
+    // ping waiting for one is answered then, and no ping waits while reads are stopped.
+    let held = false
+    const waitingForPong = new Set<() => void>()
+    return Effect.map(
+      // A frame too large ends the frames with a log line, by the reader's fiber, so the line carries
+      // the node and peer of the connection.
+      makeInbox<FrameTooLarge>({
+        // A peer that sends faster than we read is held back by TCP, not by our memory.
+        flow: {
+          pause: () => {
+            held = true
+            socket.pause()
+            for (const answer of waitingForPong) answer()
+          },
+          resume: () => {
+            held = false
+            socket.resume()
+          },
+        },
+        onFailure: () =>
+          Effect.logWarning("frame refused").pipe(
+            Effect.annotateLogs({
+              reason: "too large",
+              limit: `${maxPayload} bytes`,
+              detail: "connection closed (1009)",
+            }),
+            Effect.zipRight(Effect.flatMap(NodeStats, (stats) => stats.frameRefused("too large"))),
+          ),
+      }),
+      (inbox): Connection => {
+        const send = makeCorkedSend(socket, tcp)
+        socket.on("message", (data, isBinary) => {
+          inbox.offer(isBinary ? toBytes(data) : data.toString())
+        })
+        socket.on("close", () => inbox.end(Exit.void))
+        // Errors are followed by "close"; only an oversized frame is worth telling the reader about.
+        socket.on("error", (error: Error & { code?: string }) => {
+          if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") inbox.end(Exit.fail(new FrameTooLarge()))
+        })
+        if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) inbox.end(Exit.void)
+        return {
+          remote,
+          receive: inbox.receive,
+          send: (frame) => Effect.sync(() => send(frame)),
+          // The frames end at once (those already received are still read): a peer that never completes the
+          // closing handshake must not keep the reader waiting.
+          close: Effect.sync(() => {
+            closeSocket(socket)
+            inbox.end(Exit.void)
+          }),
+          // ws answers pings by itself; only a peer whose event loop or network is stuck stays silent.
+          // While we hold its frames unread, its pong would wait behind them: it is busy, not silent.
+          unsafePing: (onPong) => {
+            if (socket.readyState !== WebSocket.OPEN) return
+            if (held) return onPong()
+            const answer = () => {
+              if (!waitingForPong.delete(answer)) return
+              socket.off("pong", answer)
+              onPong()
+            }
+            waitingForPong.add(answer)
+            socket.once("pong", answer)
+            socket.ping()
+          },
+        }
+      },
+    )
+  })
+
+/**
+ * Sends frames on `socket`, holding the TCP socket corked until the current turn of the event loop
+ * ends: frames sent in one turn (a relayed batch) leave in one write instead of one system call each.
+ */
+const makeCorkedSend = (socket: WebSocket, tcp: () => Socket | undefined) => {
+  let corked: Socket | undefined
+  const uncork = () => {
+    corked?.uncork()
+    corked = undefined
+  }
+  return (frame: Frame) => {
+    if (socket.readyState !== WebSocket.OPEN) return
+    if (corked === undefined) {
+      corked = tcp()
+      if (corked !== undefined) {
+        corked.cork()
+        process.nextTick(uncork)
+      }
+    }
+    socket.send(frame)
+  }
+}
+
+/** The connection with the node id its peer sent in `message`'s headers, if any. */
+export const withPeerNodeId = (connection: Connection, message: IncomingMessage | undefined): Connection => {
+  const id = message?.headers[nodeIdHeader]
+  return typeof id === "string" && id !== "" ? { ...connection, peerNodeId: id } : connection
+}
+
+const toBytes = (data: WebSocket.RawData): Uint8Array =>
+  Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data
+
+export const closeSocket = (socket: WebSocket) => {
+  if (socket.readyState === WebSocket.CLOSED) return
+  if (socket.readyState === WebSocket.CONNECTING) return socket.terminate()
+  socket.close()
+  // A peer that never completes the closing handshake must not keep the socket alive.
+  setTimeout(() => socket.terminate(), 1_000).unref()
+}
