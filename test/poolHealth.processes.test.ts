@@ -1,26 +1,14 @@
-import { mkdir, rm } from "node:fs/promises"
+import { mkdir } from "node:fs/promises"
 import { join } from "node:path"
-import { afterAll, expect, it } from "vitest"
+import { expect, it } from "vitest"
 import { WebSocket } from "ws"
 import { makeTransaction } from "../src/domain/Transaction.js"
 import { freePort } from "./support/freePort.js"
-import {
-  makeNodesDir,
-  messageText,
-  type NodeProcess,
-  startNodeProcess,
-  waitListening,
-  writeNodeFolder,
-} from "./support/processes.js"
+import { cleanedUpAfterAll, messageText, waitListening, writeNodeFolder } from "./support/processes.js"
 
 /** A node process whose pool cannot be written: degraded while it runs, a non-zero exit when it stops. */
 
-const started: Array<NodeProcess> = []
-const dirs: Array<string> = []
-afterAll(async () => {
-  await Promise.all(started.map((node) => node.stop("SIGKILL")))
-  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })))
-})
+const { start, nodesDir } = cleanedUpAfterAll()
 
 const send = (port: number, frame: unknown) =>
   new Promise<void>((resolve, reject) => {
@@ -34,12 +22,10 @@ const send = (port: number, frame: unknown) =>
   })
 
 it("a node that stops with transactions it never wrote says how many and exits non-zero", async () => {
-  const dir = await makeNodesDir()
-  dirs.push(dir)
+  const dir = await nodesDir()
   const port = await freePort()
   const folder = await writeNodeFolder(dir, "node", { port, knownPeers: [] })
-  const node = startNodeProcess(folder)
-  started.push(node)
+  const node = start(folder)
   await waitListening(node)
   // The temporary file's path taken by a folder: every write fails, for root too.
   await mkdir(join(folder, `transactions.json.tmp-${node.child.pid}`))

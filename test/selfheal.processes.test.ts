@@ -1,17 +1,16 @@
-import { readdir, readFile, rm, writeFile } from "node:fs/promises"
+import { readdir, readFile, writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { Either, Schema } from "effect"
-import { afterAll, assert, describe, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import { WebSocket } from "ws"
 import { makeTransaction, Transaction } from "../src/domain/Transaction.js"
 import { freePort } from "./support/freePort.js"
 import {
+  cleanedUpAfterAll,
   eventually,
   type LogLine,
-  makeNodesDir,
   messageText,
   type NodeProcess,
-  startNodeProcess,
   waitListening,
   writeNodeFolder,
 } from "./support/processes.js"
@@ -23,26 +22,8 @@ import {
  * for are printed with a "selfheal:" prefix.
  */
 
-const started: Array<NodeProcess> = []
-const dirs: Array<string> = []
+const { start, nodesDir: newNodesDir } = cleanedUpAfterAll()
 const addressOf = (port: number) => `ws://localhost:${port}`
-
-const start = (folder: string, env: Record<string, string> = {}) => {
-  const node = startNodeProcess(folder, env)
-  started.push(node)
-  return node
-}
-
-afterAll(async () => {
-  await Promise.all(started.map((node) => node.stop("SIGKILL")))
-  await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })))
-})
-
-const newNodesDir = async () => {
-  const dir = await makeNodesDir()
-  dirs.push(dir)
-  return dir
-}
 
 /** The node's connected set as it last logged it ("connected peers", at debug level). */
 const connectedOf = (node: NodeProcess): ReadonlyArray<string> => {

@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises"
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { createInterface } from "node:readline"
+import { afterAll } from "vitest"
 
 export const repoRoot = resolve(import.meta.dirname, "../..")
 const mainScript = join(repoRoot, "src/main.ts")
@@ -136,5 +137,30 @@ export const eventually = async <A>(
     if (result !== undefined) return result
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((wake) => setTimeout(wake, 10))
+  }
+}
+
+/**
+ * For a test file that starts node processes: `start` and `nodesDir` as `startNodeProcess` and
+ * `makeNodesDir`, and after the file's tests every process it started is killed and every folder removed.
+ */
+export const cleanedUpAfterAll = () => {
+  const started: Array<NodeProcess> = []
+  const dirs: Array<string> = []
+  afterAll(async () => {
+    await Promise.all(started.map((node) => node.stop("SIGKILL")))
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })))
+  })
+  return {
+    start: (folder: string, env: Record<string, string> = {}) => {
+      const node = startNodeProcess(folder, env)
+      started.push(node)
+      return node
+    },
+    nodesDir: async () => {
+      const dir = await makeNodesDir()
+      dirs.push(dir)
+      return dir
+    },
   }
 }
