@@ -1,15 +1,11 @@
-import { HttpClient, HttpClientResponse } from "@effect/platform"
-import { type Duration, Effect } from "effect"
+import type { Duration } from "effect"
 import { type PeerInfo, PeersReport } from "../domain/PeerInfo.js"
 import { dim } from "./output.js"
+import { fetchFromNode } from "./statusClient.js"
 
 /** `GET /peers` of the node on `port`; None when it does not answer in time. */
 export const fetchPeers = (port: number, timeout: Duration.DurationInput = "2 seconds") =>
-  Effect.gen(function* () {
-    const client = HttpClient.filterStatusOk(yield* HttpClient.HttpClient)
-    const response = yield* client.get(`http://localhost:${port}/peers`)
-    return yield* HttpClientResponse.schemaBodyJson(PeersReport)(response)
-  }).pipe(Effect.timeout(timeout), Effect.option)
+  fetchFromNode(port, "/peers", PeersReport, timeout)
 
 const ago = (at: number, now: number) => `${Math.max(0, Math.round((now - at) / 1000))}s ago`
 const inTime = (at: number, now: number) => `in ${Math.max(0, Math.round((at - now) / 100) / 10)}s`
