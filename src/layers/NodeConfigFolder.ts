@@ -1,10 +1,8 @@
 import { FileSystem, Path } from "@effect/platform"
-import { Config, ConfigProvider, Data, Effect, Either, Layer, Option } from "effect"
+import { Config, ConfigProvider, Effect, Either, Layer, Option } from "effect"
 import { type Address, localAddress, parseAddress } from "../domain/Address.js"
-import { describeConfigProblem } from "../domain/configProblem.js"
 import { parseDotenv } from "../domain/dotenv.js"
 import { parseKnownPeersFile } from "../domain/knownPeersFile.js"
-import { parsePort } from "../domain/port.js"
 import {
   defaultHealing,
   defaultMesh,
@@ -12,12 +10,13 @@ import {
   type HealingSettings,
   type MeshSettings,
   NodeConfig,
+  NodeConfigError,
   type PoolSettings,
 } from "../services/NodeConfig.js"
-import { describeConfigError, sourceOf } from "./configErrors.js"
+import { describeConfigError } from "./configErrors.js"
+import { advertisedAddress, healingConfig, isLoopback, meshConfig, poolConfig, readPort } from "./nodeSettings.js"
 
-/** A node folder whose configuration cannot be used; the message says what to fix. */
-export class NodeConfigError extends Data.TaggedError("NodeConfigError")<{ readonly message: string }> {}
+export { NodeConfigError } from "../services/NodeConfig.js"
 
 /**
  * The node folder's .env values, with the process environment taking precedence, and `overrides`
@@ -133,80 +132,6 @@ export const make = (folder: string, overrides?: ReadonlyMap<string, string>) =>
       pool: settings.pool,
     })
   })
-
-/** PORT is read as text and checked here: Config's own errors would call a bad PORT a missing one. */
-const readPort = (text: Option.Option<string>, envFile: string) =>
-  Option.match(text, {
-    onNone: () =>
-      new NodeConfigError({ message: `PORT is missing: set e.g. PORT=4001 in ${envFile} or the environment` }),
-    onSome: (value) =>
-      Either.mapLeft(
-        parsePort(value),
-        (problem) =>
-          new NodeConfigError({ message: `${problem} (in ${sourceOf("PORT", envFile)}): set e.g. PORT=4001` }),
-      ),
-  })
-
-const positiveInteger = (name: string, fallback: number) =>
-  Config.integer(name).pipe(
-    Config.validate({ message: `${name} must be a whole number above 0`, validation: (n) => n > 0 }),
-    Config.withDefault(fallback),
-  )
-
-const healingConfig: Config.Config<HealingSettings> = Config.all({
-  redialBaseMillis: positiveInteger("REDIAL_BASE_DELAY_MS", defaultHealing.redialBaseMillis),
-  redialMaxMillis: positiveInteger("REDIAL_MAX_DELAY_MS", defaultHealing.redialMaxMillis),
-  redialLearnedAttempts: positiveInteger("REDIAL_LEARNED_ATTEMPTS", defaultHealing.redialLearnedAttempts),
-  heartbeatTimeoutMillis: positiveInteger("HEARTBEAT_TIMEOUT_MS", defaultHealing.heartbeatTimeoutMillis),
-  syncIntervalMillis: positiveInteger("SYNC_INTERVAL_MS", defaultHealing.syncIntervalMillis),
-})
-
-const isLoopback = (host: string): boolean =>
-  host === "localhost" || host.startsWith("127.") || host === "[::1]" || host === "::1"
-
-/** ADVERTISED_ADDRESS, normalised like every address; unset or empty, the spec's ws://localhost:PORT. */
-const advertisedAddress = (value: Option.Option<string>, port: number, envFile: string) =>
-  Option.match(
-    Option.filter(value, (text) => text.trim() !== ""),
-    {
-      onNone: () => Effect.succeed(localAddress(port)),
-      onSome: (text) =>
-        Either.match(parseAddress(text), {
-          onLeft: (problem) =>
-            new NodeConfigError({
-              message: describeConfigProblem({
-                key: "ADVERTISED_ADDRESS",
-                value: text.slice(0, 200),
-                reason: `a ws://host:port address that other nodes can dial: ${problem}`,
-                where: sourceOf("ADVERTISED_ADDRESS", envFile),
-                example: `ws://meshnode-1.example.org:${port}`,
-              }),
-            }),
-          onRight: Effect.succeed,
-        }),
-    },
-  )
-
-const meshConfig: Config.Config<MeshSettings> = Config.all({
-  maxPeers: Config.option(
-    Config.integer("MAX_PEERS").pipe(
-      Config.validate({ message: "MAX_PEERS must be a whole number of at least 2", validation: (n) => n >= 2 }),
-    ),
-  ),
-  gossip: Config.literal("pruned", "flood")("GOSSIP_MODE").pipe(Config.withDefault(defaultMesh.gossip)),
-  announceDelayMillis: Config.integer("PEERS_ANNOUNCE_DELAY_MS").pipe(
-    Config.validate({
-      message: "PEERS_ANNOUNCE_DELAY_MS must be a whole number, 0 or more",
-      validation: (n) => n >= 0,
-    }),
-    Config.withDefault(defaultMesh.announceDelayMillis),
-  ),
-  shareConnections: Config.boolean("SHARE_CONNECTIONS").pipe(Config.withDefault(defaultMesh.shareConnections)),
-})
-
-const poolConfig: Config.Config<PoolSettings> = Config.all({
-  fsync: Config.boolean("POOL_FSYNC").pipe(Config.withDefault(defaultPool.fsync)),
-})
 
 export const layer = (folder: string, overrides?: ReadonlyMap<string, string>) =>
   Layer.effect(NodeConfig, make(folder, overrides))

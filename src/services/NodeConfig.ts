@@ -1,4 +1,4 @@
-import { Context, Option } from "effect"
+import { Context, Data, Option } from "effect"
 import type { Address } from "../domain/Address.js"
 
 /** What a node knows about itself, read once at start-up. */
@@ -92,3 +92,6 @@ export const defaultHealing: HealingSettings = {
 }
 
 export class NodeConfig extends Context.Tag("meshnode/NodeConfig")<NodeConfig, NodeConfigShape>() {}
+
+/** A node folder whose configuration cannot be used; the message says what to fix. */
+export class NodeConfigError extends Data.TaggedError("NodeConfigError")<{ readonly message: string }> {}
