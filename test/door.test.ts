@@ -13,7 +13,7 @@ describe("the node's HTTP side under load", () => {
       const node = yield* startObservedNode(4001)
       const tx = makeTransaction({ fromAddress: null, toAddress: "04ab".repeat(100), amount: 5, timeStamp: 1 })
       yield* node.pool.add(tx)
-      yield* node.stats.transactionsAccepted([tx])
+      yield* node.stats.transactionsAccepted([tx], 1)
       const found = yield* node.get(`/tx/${tx.hash}`)
       expect(found.status).toBe(200)
       expect(JSON.parse(found.body)).toEqual(tx)

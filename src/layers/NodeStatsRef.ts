@@ -55,8 +55,7 @@ export const make = Effect.gen(function* () {
         : Effect.sync(() => {
             messagesSent[type] = (messagesSent[type] ?? 0) + count
           }),
-    transactionsAccepted: (txs) =>
-      txs.length === 0 ? Effect.void : Effect.map(Clock.currentTimeMillis, (receivedAt) => accept(txs, receivedAt)),
+    transactionsAccepted: (txs, receivedAt) => Effect.sync(() => accept(txs, receivedAt)),
     frameRefused: (reason) =>
       Effect.sync(() => {
         counters.framesRefused++

@@ -2,6 +2,7 @@ import { Duration, Effect, Layer } from "effect"
 import type { Transaction } from "../domain/Transaction.js"
 import { defaultPool, type PoolSettings } from "../services/NodeConfig.js"
 import { NodeStats } from "../services/NodeStats.js"
+import { TracePropagation } from "../services/TracePropagation.js"
 import { type PoolError, TransactionPool } from "../services/TransactionPool.js"
 import { readPoolFile, writeFileAtomic } from "./poolFile.js"
 import { makePoolHealth } from "./poolHealth.js"
@@ -23,6 +24,7 @@ export const make = (file: string, settings: PoolSettings = defaultPool) =>
     const rendered = yield* readPoolFile(file)
     const index = yield* makePoolIndex(rendered)
     const stats = yield* NodeStats
+    const tracing = yield* TracePropagation
 
     const writePool = Effect.async<void, PoolError>((resume) =>
       writeFileAtomic(
@@ -37,23 +39,32 @@ export const make = (file: string, settings: PoolSettings = defaultPool) =>
     const unwritten = (): number => rendered.size() - writer.persisted()
     const health = yield* makePoolHealth(file, unwritten, index.refusals)
     const writer = yield* makePoolWriter({
-      write: Effect.suspend(() =>
-        writePool.pipe(Effect.withSpan("TransactionPoolFile.write", { attributes: { file, count: rendered.size() } })),
-      ),
+      // A span per write only when this node exports traces: without a tracer it would show nowhere.
+      write: tracing
+        ? Effect.suspend(() =>
+            writePool.pipe(
+              Effect.withSpan("TransactionPoolFile.write", {
+                attributes: { file, count: rendered.size() },
+                captureStackTrace: false,
+              }),
+            ),
+          )
+        : writePool,
       rendered: rendered.size,
       persisted: rendered.size(),
       // One line per write: how many writes a burst costs, and how long each takes.
       onWritten: (count, duration) =>
-        Effect.all(
-          [
-            health.written(count),
-            stats.poolWritten(Duration.toMillis(duration)),
-            Effect.logDebug("pool written").pipe(
-              Effect.annotateLogs({ count, millis: Math.round(Duration.toMillis(duration) * 100) / 100 }),
+        health
+          .written(count)
+          .pipe(
+            Effect.zipRight(stats.poolWritten(Duration.toMillis(duration))),
+            Effect.zipRight(
+              Effect.logDebug("pool written").pipe(
+                Effect.annotateLogs({ count, millis: Math.round(Duration.toMillis(duration) * 100) / 100 }),
+                Effect.whenLogLevel("Debug"),
+              ),
             ),
-          ],
-          { discard: true },
-        ),
+          ),
       onFailed: health.failed,
     })
     // The writer's fiber stops when the scope closes; finalizers run last first, so this one, added

@@ -85,19 +85,22 @@ export const makeInbox = <E = never>(options: {
       handedOut(run)
       return Option.some(run)
     }
-    const take: Effect.Effect<Option.Option<Chunk.Chunk<Frame>>> = Effect.suspend(() =>
-      Chunk.isNonEmpty(taken)
-        ? Effect.succeed(nextRun())
-        : mailbox.takeAll.pipe(
-            Effect.map(([frames, done]) => {
-              if (Chunk.isEmpty(frames) && done) return Option.none()
-              taken = frames
-              return nextRun()
-            }),
-            Effect.catchAll((error) => Effect.as(options.onFailure(error), Option.none())),
-          ),
+    const takeMore = mailbox.takeAll.pipe(
+      Effect.map(([frames, done]) => {
+        if (Chunk.isEmpty(frames) && done) return Option.none()
+        taken = frames
+        return nextRun()
+      }),
+      Effect.catchAll((error) => Effect.as(options.onFailure(error), Option.none())),
     )
-    const receive = Effect.suspend(() => (inBurst ? Effect.zipRight(yieldToEventLoop, take) : take))
+    const take = Effect.suspend(() => (Chunk.isNonEmpty(taken) ? Effect.succeed(nextRun()) : takeMore))
+    const receive = Effect.suspend(() =>
+      inBurst
+        ? Effect.zipRight(yieldToEventLoop, take)
+        : Chunk.isNonEmpty(taken)
+          ? Effect.succeed(nextRun())
+          : takeMore,
+    )
 
     return {
       offer,

@@ -55,17 +55,21 @@ const handleTransactions = (messages: ReadonlyArray<TransactionMessage>, now: nu
 export const receiveFrames = (frames: Chunk.Chunk<Frame>, context: FrameContext) =>
   Effect.flatMap(Clock.currentTimeMillis, (now) => {
     let transactions: Array<TransactionMessage> = []
-    const steps: Array<Effect.Effect<void, TooManyBadFrames, TransactionPool>> = []
+    // The steps, in order: one plain sequence (a run is mostly a single step).
+    let steps: Effect.Effect<void, TooManyBadFrames, TransactionPool> = Effect.void
+    const then = (step: Effect.Effect<void, TooManyBadFrames, TransactionPool>) => {
+      steps = Effect.zipRight(steps, step)
+    }
     const endBatch = () => {
       if (transactions.length === 0) return
-      steps.push(handleTransactions(transactions, now, context))
+      then(handleTransactions(transactions, now, context))
       transactions = []
     }
     for (const frame of frames) {
       const verdict = context.guard.inspect(frame, now)
       if (verdict._tag !== "Message") {
         endBatch()
-        steps.push(
+        then(
           verdict._tag === "Refused"
             ? context.guard.refuse(verdict.reason, verdict.detail)
             : context.guard.ignore(verdict.type),
@@ -78,10 +82,10 @@ export const receiveFrames = (frames: Chunk.Chunk<Frame>, context: FrameContext)
         continue
       }
       endBatch()
-      steps.push(handle(message, context))
+      then(handle(message, context))
     }
     endBatch()
-    return Effect.forEach(steps, (step) => step, { discard: true })
+    return steps
   })
 
 /**

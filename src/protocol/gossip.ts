@@ -1,4 +1,4 @@
-import { Effect, Option } from "effect"
+import { Effect, Option, type Tracer } from "effect"
 import { encodeFrame, type TransactionMessage } from "../domain/Message.js"
 import { traceparentOf } from "../domain/TraceContext.js"
 import type { Transaction } from "../domain/Transaction.js"
@@ -33,29 +33,40 @@ export const makeGossip = Effect.gen(function* () {
       }),
     )
 
+  /** The debug line of an accepted transaction, built only when debug lines are on (it runs per transaction). */
+  const logAccepted = (message: TransactionMessage) =>
+    Effect.logDebug("transaction accepted").pipe(
+      Effect.annotateLogs({ type: "TRANSACTION", hash: message.data.hash }),
+      Effect.whenLogLevel("Debug"),
+    )
+
+  /** Sends a new transaction on: our nodes get `span` as its parent, when there is one; a spec peer the spec's fields only. */
+  const send = (message: TransactionMessage, relay: ConnectionLink["relay"], span: Tracer.AnySpan | undefined) => {
+    const forSpec = encodeFrame({ type: "TRANSACTION", data: message.data })
+    const forOurs =
+      span === undefined
+        ? forSpec
+        : encodeFrame({ type: "TRANSACTION", data: message.data, traceparent: traceparentOf(span) })
+    return Effect.zipRight(logAccepted(message), relay({ forOurs, forSpec }))
+  }
+
   /**
-   * One new transaction, sent on: in a span of its own that continues the sender's trace, and, when
-   * this node propagates traces, names that span as the parent in the frame our nodes get (a spec
-   * peer gets the spec's fields only).
+   * One new transaction, sent on. When this node exports traces (TracePropagation), that happens in a
+   * span of its own that continues the sender's trace and is named in the frame our nodes get; without
+   * a tracer a span would show nowhere, so none is made (it costs more than the rest of the relay).
    */
   const forward = (message: TransactionMessage, relay: ConnectionLink["relay"]) =>
-    Effect.gen(function* () {
-      yield* Effect.logDebug("transaction accepted")
-      const span = propagate ? Option.getOrUndefined(yield* Effect.option(Effect.currentSpan)) : undefined
-      const forSpec = encodeFrame({ type: "TRANSACTION", data: message.data })
-      const forOurs =
-        span === undefined
-          ? forSpec
-          : encodeFrame({ type: "TRANSACTION", data: message.data, traceparent: traceparentOf(span) })
-      return yield* relay({ forOurs, forSpec })
-    }).pipe(
-      Effect.annotateLogs({ type: "TRANSACTION", hash: message.data.hash }),
-      Effect.withSpan("Gossip.transaction", {
-        attributes: { hash: message.data.hash },
-        ...continueTrace(message),
-        captureStackTrace: false,
-      }),
-    )
+    propagate
+      ? Effect.currentSpan.pipe(
+          Effect.option,
+          Effect.flatMap((span) => send(message, relay, Option.getOrUndefined(span))),
+          Effect.withSpan("Gossip.transaction", {
+            attributes: { hash: message.data.hash },
+            ...continueTrace(message),
+            captureStackTrace: false,
+          }),
+        )
+      : send(message, relay, undefined)
 
   /**
    * TRANSACTIONs received on one connection, in order, at time `now` (decoded and verified by their
@@ -67,7 +78,9 @@ export const makeGossip = Effect.gen(function* () {
     Effect.gen(function* () {
       const triageLimits = { toleranceMillis: limits.futureToleranceMillis, maxAddressLength: limits.maxAddressLength }
       const { fresh, copies, tooFarAhead, tooLong } = triageTransactions(messages, now, triageLimits, pool.holds)
-      yield* Effect.forEach(tooFarAhead, (message) => refuseTooFarAhead(message, now), { discard: true })
+      if (tooFarAhead.length > 0) {
+        yield* Effect.forEach(tooFarAhead, (message) => refuseTooFarAhead(message, now), { discard: true })
+      }
       // Those with a too long address go to the pool too: its admission refuses them, with one
       // throttled line and its counter (poolIndex.ts), so they are not counted as duplicates here.
       const offered = [...fresh, ...tooLong]
@@ -75,7 +88,7 @@ export const makeGossip = Effect.gen(function* () {
       const duplicates = copies + fresh.length - added.length
       if (duplicates > 0) yield* stats.increment("transactionsDuplicate", duplicates)
       if (added.length === 0) return
-      yield* stats.transactionsAccepted(added)
+      yield* stats.transactionsAccepted(added, now)
       const sent = yield* Effect.forEach(freshMessages(fresh, added), (message) => forward(message, relay))
       yield* stats.messagesSent(
         "TRANSACTION",

@@ -39,8 +39,11 @@ export interface NodeStatsShape {
   readonly increment: (counter: Counter, by?: number) => Effect.Effect<void>
   readonly messageReceived: (type: string, count?: number) => Effect.Effect<void>
   readonly messagesSent: (type: string, count: number) => Effect.Effect<void>
-  /** Counts accepted transactions (oldest first) and keeps the newest among the recent ones. */
-  readonly transactionsAccepted: (txs: ReadonlyArray<Transaction>) => Effect.Effect<void>
+  /**
+   * Counts accepted transactions (oldest first), received at `receivedAt` (the time their frames were
+   * handled at, which the caller has already read), and keeps the newest among the recent ones.
+   */
+  readonly transactionsAccepted: (txs: ReadonlyArray<Transaction>, receivedAt: number) => Effect.Effect<void>
   /** Counts a refused frame (framesRefused) under its reason, for `meshnode_frames_refused_total{reason}`. */
   readonly frameRefused: (reason: string) => Effect.Effect<void>
   /**
