@@ -19,6 +19,11 @@ export interface BenchConfig {
   readonly meshSamples: number
   readonly latencySizes: ReadonlyArray<number>
   readonly latencySamples: number
+  /**
+   * Transactions sent the same way before the timed ones, neither timed nor counted: each node's JIT
+   * has compiled its hot path by then, as on a node that has run for a while.
+   */
+  readonly latencyWarmup: number
   readonly frameSizes: ReadonlyArray<number>
   readonly frameSamples: number
   readonly ingestCounts: ReadonlyArray<number>
@@ -106,6 +111,7 @@ export const parseConfig = (argv: ReadonlyArray<string>): BenchConfig | "help" =
     meshSamples: wholeNumber("--mesh-samples", values["mesh-samples"] ?? (quick ? "1" : "3"), 1, 20),
     latencySizes: quick ? [3] : [3, 10],
     latencySamples: quick ? 20 : 200,
+    latencyWarmup: quick ? 5 : 50,
     frameSizes: quick ? [3] : [3, 10],
     frameSamples: quick ? 10 : 30,
     ingestCounts: quick ? [200] : [5_000, 20_000],

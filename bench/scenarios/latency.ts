@@ -36,7 +36,8 @@ const cpuSpec = (size: number): FigureSpec => ({
 /**
  * (2) Propagation latency on a formed mesh: transactions sent one at a time into node 1 over one open
  * socket; each is timed from just before the send until the bench sees it in every node's
- * transactions.json. The next is sent once the previous one is everywhere.
+ * transactions.json. The next is sent once the previous one is everywhere. A warm-up of the same kind
+ * goes first, untimed (`latencyWarmup`): a node's first transactions run unoptimised code.
  */
 export const measureLatency = async ({ config, record, log }: ScenarioContext, cluster: Cluster): Promise<void> => {
   const size = cluster.nodes.length
@@ -45,6 +46,10 @@ export const measureLatency = async ({ config, record, log }: ScenarioContext, c
   const sender = await openSender(addressOf(cluster.nodes[0]?.port ?? 0))
   const latencies: Array<number> = []
   let lost = 0
+  for (const tx of makeTransactions(config.latencyWarmup)) {
+    sender.send(transactionFrame(tx))
+    await waitForHashEverywhere(pools, tx.hash, { timeoutMs: deliveryTimeoutMs, pollMs: config.pollMs })
+  }
   const cpuBefore = totalCpuMs(cluster.nodes.map((node) => node.pid))
   for (const tx of makeTransactions(config.latencySamples)) {
     const sentAt = now()
