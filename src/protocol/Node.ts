@@ -7,6 +7,7 @@ import { NodeStats } from "../services/NodeStats.js"
 import { PeerStore } from "../services/PeerStore.js"
 import type { TransactionPool } from "../services/TransactionPool.js"
 import { type Connection, Transport } from "../services/Transport.js"
+import { makeAddressBook } from "./addressBook.js"
 import { makeConnectionSlots } from "./connectionSlots.js"
 import { makeDialQueue } from "./dialQueue.js"
 import { makeFrameServer } from "./frames.js"
@@ -49,13 +50,17 @@ export const startNode = Effect.gen(function* () {
     self: config.address,
     gossip: config.mesh.gossip,
     announceDelayMillis: config.mesh.announceDelayMillis,
-    onListed: (addresses): Effect.Effect<void> => budget.onListed(addresses, (address) => pairing.dial(address)),
+    onListed: (addresses, source): Effect.Effect<void> =>
+      budget.onListed(addresses, (address) => book.learn([address], source)),
     sample: Effect.suspend((): Effect.Effect<ReadonlyArray<Address>> => budget.sample),
     parse,
     isDialling: (address): boolean => redialer.isDialling(address),
   })
   const budget = yield* makePeerBudget(links)
-  const serveFrames = yield* makeFrameServer((address): Effect.Effect<void> => pairing.dial(address), parse)
+  const serveFrames = yield* makeFrameServer(
+    (addresses, source): Effect.Effect<void> => book.learn(addresses, source),
+    parse,
+  )
   const heartbeat = yield* makeHeartbeat(healing.heartbeatTimeoutMillis)
   // Serves a connection until it closes, its peer stops answering pings, or it sends too many bad frames.
   // The node's heartbeat closes a silent peer's connection, which ends the frames; it watches the
@@ -137,6 +142,15 @@ export const startNode = Effect.gen(function* () {
     dialLater: dialWith((address) => redialer.redial(address)),
     standDown: (address) => redialer.standDown(address),
     sendHandshake,
+  })
+  // What peers list is dialled from here, at the node's own pace (addressBook.ts), never at once.
+  const book = yield* makeAddressBook({
+    // A loop backing off is not settled: a peer listing the address again has it dialled now, as before.
+    settled: (address): boolean =>
+      address === config.address ||
+      links.hasOutbound(address) ||
+      (redialer.isDialling(address) && !redialer.isBackingOff(address)),
+    dial: (address): Effect.Effect<void> => pairing.dial(address),
   })
 
   const runInbound = (connection: Connection) =>

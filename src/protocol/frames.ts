@@ -92,12 +92,15 @@ export const receiveFrames = (frames: Chunk.Chunk<Frame>, context: FrameContext)
  * Makes a node's `serveFrames`: what does not depend on the connection (services, the gossip) is
  * looked up once, here; each connection then only builds its own state (budgets, link, guard).
  */
-export const makeFrameServer = (dial: (address: Address) => Effect.Effect<void>, parse: AddressParser) =>
+export const makeFrameServer = (
+  learn: (addresses: ReadonlyArray<Address>, source: string | undefined) => Effect.Effect<void>,
+  parse: AddressParser,
+) =>
   Effect.gen(function* () {
     const stats = yield* NodeStats
     const guardAt = yield* makeFrameGuards
     const gossip = yield* makeGossip
-    const onHandshake = yield* makeHandshakeHandler(dial, parse)
+    const handshakeHandler = yield* makeHandshakeHandler(learn, parse)
     const syncBudgetOf = yield* makeSyncBudgets
 
     /**
@@ -111,6 +114,7 @@ export const makeFrameServer = (dial: (address: Address) => Effect.Effect<void>,
     ) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
+        const onHandshake = (message: Handshake) => handshakeHandler(message, connection.remoteIp)
         const context: FrameContext = {
           onHandshake:
             adopt === undefined ? onHandshake : (message) => Effect.zipRight(adopt(message), onHandshake(message)),

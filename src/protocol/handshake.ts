@@ -15,16 +15,20 @@ export const handshakeFor = (self: Address, connected: ReadonlyArray<Address>, d
 }
 
 /**
- * Makes a node's HANDSHAKE handler (the limits are looked up, the address cache made, once per node).
- * A HANDSHAKE received: dial every valid address among its first few (the dialler skips known ones and
- * ourselves). Refused and dropped entries are summed up in one line each, so a hostile list cannot
- * flood the log.
+ * Makes a node's HANDSHAKE handler (the limits are looked up once per node). A HANDSHAKE received on a
+ * connection from `source` (the peer's IP): every valid address among its first few goes to the
+ * address book (`learn`, addressBook.ts), which dials what it does not know yet at the node's own
+ * pace. Refused and dropped entries are summed up in one line each, so a hostile list cannot flood
+ * the log.
  */
-export const makeHandshakeHandler = (dial: (address: Address) => Effect.Effect<void>, parse: AddressParser) =>
+export const makeHandshakeHandler = (
+  learn: (addresses: ReadonlyArray<Address>, source: string | undefined) => Effect.Effect<void>,
+  parse: AddressParser,
+) =>
   Effect.gen(function* () {
     const limits = yield* Limits
     // Every peer's HANDSHAKE lists most of the same addresses: the node's parser parses each spelling once.
-    return (message: Handshake) =>
+    return (message: Handshake, source: string | undefined) =>
       Effect.gen(function* () {
         yield* Effect.logDebug("handshake received").pipe(Effect.annotateLogs({ addresses: message.data.length }))
         const { addresses, refused, dropped } = screenAddresses(message.data, limits.maxHandshakeAddresses, parse)
@@ -38,7 +42,7 @@ export const makeHandshakeHandler = (dial: (address: Address) => Effect.Effect<v
             Effect.annotateLogs({ count: refused.length, refused: refused.slice(0, 10) }),
           )
         }
-        yield* Effect.forEach(addresses, dial, { discard: true })
+        yield* learn(addresses, source)
       }).pipe(
         Effect.withSpan("Handshake.receive", {
           attributes: { addresses: message.data.length },

@@ -91,8 +91,11 @@ export const makeLinks = (options: {
   readonly gossip: GossipMode
   /** How long to wait after the links change before telling peers: start-up brings many changes at once. */
   readonly announceDelayMillis: number
-  /** Addresses a peer listed in PEERS, relayed to or known (the peer budget may dial some of them). */
-  readonly onListed: (addresses: ReadonlyArray<Address>) => Effect.Effect<void>
+  /**
+   * Addresses a peer listed in PEERS, relayed to or known, and the IP of the connection they came on
+   * (the peer budget passes some of them to the address book).
+   */
+  readonly onListed: (addresses: ReadonlyArray<Address>, source: string | undefined) => Effect.Effect<void>
   /** Other addresses to tell peers about (the peer budget's random picks; none in a full mesh). */
   readonly sample: Effect.Effect<ReadonlyArray<Address>>
   /** The node's cached address parser, shared with its HANDSHAKE handler. */
@@ -238,7 +241,11 @@ export const makeLinks = (options: {
     }
 
     /** The link handle of one connection; `origin` says who is on the other end, once known. */
-    const connectionLink = (origin: () => Address | undefined, identify: (address: Address) => Effect.Effect<void>) => {
+    const connectionLink = (
+      connection: Connection,
+      origin: () => Address | undefined,
+      identify: (address: Address) => Effect.Effect<void>,
+    ) => {
       // What the peer on this connection last said it relays to: set once per PEERS, read once per
       // transaction. Per connection, so a peer that lies about who it is can only mislead itself.
       let view: ReadonlySet<Address> | undefined
@@ -283,7 +290,7 @@ export const makeLinks = (options: {
             if (address !== undefined && address !== options.self) candidates.push(address)
           }
           for (const address of listed) if (address !== options.self) candidates.push(address)
-          yield* options.onListed(candidates)
+          yield* options.onListed(candidates, connection.remoteIp)
         })
 
       const name = (address: Address) => (origin() === undefined ? identify(address) : Effect.void)
@@ -304,6 +311,7 @@ export const makeLinks = (options: {
           release,
         )
         return connectionLink(
+          connection,
           () => address,
           () => Effect.void,
         )
@@ -333,7 +341,7 @@ export const makeLinks = (options: {
             // the announcement of this new link tells it; until then it just prunes less.
             if (!hadOutbound && !options.isDialling(address)) yield* sendPeers(connection.send)
           })
-        return connectionLink(() => named?.address, identify)
+        return connectionLink(connection, () => named?.address, identify)
       })
 
     return {

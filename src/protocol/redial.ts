@@ -182,5 +182,7 @@ export const makeRedialer = <R>(options: {
         }),
       /** Whether a loop is dialling `address`, or serving the connection it opened to it. */
       isDialling: (address: Address): boolean => wakeUps.has(address),
+      /** Whether the loop of `address` is waiting out a delay (asking for it again dials it now). */
+      isBackingOff: (address: Address): boolean => waiting.has(address),
     }
   })

@@ -22,6 +22,14 @@ export interface LimitsShape {
   readonly dialQueueSize: number
   /** How long a dial may take. */
   readonly dialTimeoutMillis: number
+  /** Learned addresses (from HANDSHAKE and PEERS) waiting for their dial; more are dropped. */
+  readonly addressBookSize: number
+  /** Addresses one source (IP) may add to the address book a minute. */
+  readonly learnedPerMinute: number
+  /** Learned addresses dialled a second, sustained. */
+  readonly dialsPerSecond: number
+  /** Learned addresses dialled at once above that pace, after a quiet spell. */
+  readonly dialBurst: number
   /** How far ahead of this node's clock a transaction's timeStamp may be. */
   readonly futureToleranceMillis: number
   /** Longest `fromAddress` or `toAddress` a transaction may have, in characters. */
@@ -45,6 +53,12 @@ export const defaultLimits: LimitsShape = {
   dialConcurrency: 16,
   dialQueueSize: 1_000,
   dialTimeoutMillis: 5_000,
+  addressBookSize: 1_024,
+  // A HANDSHAKE lists every peer of its sender: a mesh of 100 is 100 addresses per peer.
+  learnedPerMinute: 1_000,
+  // A node joining a mesh of n dials n-1 learned addresses: 50 at once, the rest within a few seconds.
+  dialsPerSecond: 50,
+  dialBurst: 150,
   // Bitcoin allows a block timestamp two hours ahead of the network's time.
   futureToleranceMillis: 2 * 60 * 60 * 1000,
   // Addresses are hex public keys: an uncompressed secp256k1 key is 130 characters.
@@ -65,6 +79,10 @@ export const limitVariables: { readonly [K in keyof LimitsShape]: readonly [vari
   dialConcurrency: ["DIAL_CONCURRENCY", "dials in flight at once"],
   dialQueueSize: ["DIAL_QUEUE_SIZE", "dials waiting for their turn"],
   dialTimeoutMillis: ["DIAL_TIMEOUT_MS", "milliseconds a dial may take"],
+  addressBookSize: ["ADDRESS_BOOK_SIZE", "learned addresses waiting for their dial"],
+  learnedPerMinute: ["LEARNED_PER_MINUTE", "addresses one IP may add to the address book a minute"],
+  dialsPerSecond: ["DIALS_PER_SECOND", "learned addresses dialled a second"],
+  dialBurst: ["DIAL_BURST", "learned addresses dialled at once above that pace"],
   futureToleranceMillis: ["TX_FUTURE_TOLERANCE_MS", "milliseconds a transaction's timeStamp may be ahead of the clock"],
   maxAddressLength: ["MAX_ADDRESS_LENGTH", "characters in a transaction's fromAddress or toAddress"],
   maxPoolTransactions: ["MAX_POOL_TRANSACTIONS", "transactions the pool holds"],

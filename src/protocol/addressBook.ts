@@ -1,0 +1,77 @@
+import { Clock, Effect, Queue, Stream } from "effect"
+import type { Address } from "../domain/Address.js"
+import { ipKey, makeIpBuckets } from "../domain/ipBuckets.js"
+import { Limits } from "../services/Limits.js"
+import { makeThrottledWarning } from "./throttledWarning.js"
+
+/** How often the line about dropped addresses may come (with the counts meanwhile). */
+const droppedLineInterval = 60_000
+
+/**
+ * Learned addresses are kept, not obeyed (docs/limits.md). What a HANDSHAKE or a PEERS message lists
+ * goes into the node's address book, never straight to a dial: each source (the IP the frame came
+ * from) may add `learnedPerMinute` addresses a minute, the book holds `addressBookSize` addresses
+ * waiting, and one loop of the node's own dials them, oldest first, at a global pace (`Stream.throttle`:
+ * `dialsPerSecond`, up to `dialBurst` more after a quiet spell). A forming mesh learns a few dozen
+ * addresses, which the pace lets through at once: a HANDSHAKE still leads to a full mesh within
+ * seconds, as the spec wants. A peer that lists fresh addresses without end fills its share of the
+ * book and is dialled at the pace, however fast it sends.
+ */
+export const makeAddressBook = (options: {
+  /** Whether `address` needs no dial: our own, connected, or dialled already (most of what peers list). */
+  readonly settled: (address: Address) => boolean
+  /** Starts dialling `address`; the dialler's own checks still apply. */
+  readonly dial: (address: Address) => Effect.Effect<void>
+}) =>
+  Effect.gen(function* () {
+    const limits = yield* Limits
+    const waiting = yield* Queue.dropping<Address>(limits.addressBookSize)
+    // The addresses in `waiting`, so an address listed by every peer waits once.
+    const queued = new Set<Address>()
+    const perSource = makeIpBuckets({ capacity: limits.learnedPerMinute, perSecond: limits.learnedPerMinute / 60 })
+    const dropped = yield* makeThrottledWarning("learned addresses dropped", droppedLineInterval)
+
+    /** Keeps the addresses `source` (an IP) listed for the dial loop, within the source's budget and the book's size. */
+    const learn = (addresses: ReadonlyArray<Address>, source: string | undefined) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const from = ipKey(source)
+        let overBudget = 0
+        let bookFull = 0
+        for (const address of addresses) {
+          if (queued.has(address) || options.settled(address)) continue
+          if (!perSource.take(from, now)) overBudget++
+          else if (!Queue.unsafeOffer(waiting, address)) bookFull++
+          else queued.add(address)
+        }
+        if (overBudget + bookFull === 0) return Effect.void
+        return dropped({
+          source: from,
+          overBudget,
+          bookFull,
+          limit: `${limits.learnedPerMinute} addresses a minute from one source, ${limits.addressBookSize} waiting`,
+        })
+      })
+
+    yield* Stream.fromQueue(waiting, { maxChunkSize: 1 }).pipe(
+      Stream.throttle({
+        cost: (chunk) => chunk.length,
+        units: limits.dialsPerSecond,
+        duration: "1 second",
+        burst: limits.dialBurst,
+        strategy: "shape",
+      }),
+      Stream.runForEach((address) => {
+        queued.delete(address)
+        return options.settled(address) ? Effect.void : options.dial(address)
+      }),
+      Effect.forkScoped,
+    )
+
+    return {
+      learn,
+      /** How many learned addresses wait for their dial. */
+      waiting: (): number => queued.size,
+    }
+  })
+
+export type AddressBook = Effect.Effect.Success<ReturnType<typeof makeAddressBook>>
