@@ -17,12 +17,9 @@ export const makeDialQueue = (slots: ConnectionSlots) =>
     const transport = yield* Transport
     const self = yield* makeSelfAliases
     const capacity = limits.dialQueueSize + limits.dialConcurrency
-    // Dials waiting or in flight, and those in flight. Each change is one synchronous step, so fibers
-    // cannot interleave in it.
+    // Dials waiting or in flight: read by `admit` in the step that asks, so a flood costs little.
     let pending = 0
-    let inFlight = 0
-    // The dials waiting for a place in flight, oldest first: each is handed one as one frees.
-    const waiting: Array<() => void> = []
+    const inFlight = yield* Effect.makeSemaphore(limits.dialConcurrency)
     // A transport that times its dials out itself spares each dial the timeout's race (two fibers).
     const transportTimesOut =
       transport.dialTimeoutMillis !== undefined && transport.dialTimeoutMillis <= limits.dialTimeoutMillis
@@ -72,55 +69,28 @@ export const makeDialQueue = (slots: ConnectionSlots) =>
         return connection
       })
 
-    /** A place in flight is free again: the oldest waiting dial takes it, or it stays free. */
-    const handOn = () => {
-      const next = waiting.shift()
-      if (next === undefined) inFlight--
-      else next()
-    }
-
-    /** Waits until a place in flight is handed to this dial (which then `holds` it). */
-    const waitForPlace = (state: { holds: boolean }) =>
-      Effect.async<void>((resume) => {
-        const take = () => {
-          state.holds = true
-          resume(Effect.void)
-        }
-        waiting.push(take)
-        return Effect.sync(() => {
-          const index = waiting.indexOf(take)
-          if (index >= 0) waiting.splice(index, 1)
-        })
-      })
-
     /**
      * Dials `address` through the queue (refused if it is full: admit's check came before other dials
-     * took the room), at most `dialConcurrency` at once, the others waiting their turn in order. The
-     * connection and its slot last as long as the caller's scope. The counts are plain and released by
-     * one finalizer, which acts on what this dial took: a free place in flight is taken in the same step
-     * as its place in the queue, and waiting (a suspension and a wake-up) happens only when every place
-     * is busy.
+     * took the room), at most `dialConcurrency` at once (a Semaphore), the others waiting their turn in
+     * order. The connection and its slot last as long as the caller's scope; the places in the queue
+     * and in flight end with the attempt.
      */
-    const dial = (address: Address) => {
-      const state = { entered: false, holds: false }
-      return Effect.ensuring(
-        Effect.suspend(() => {
-          if (pending >= capacity) {
-            return new DialError({ address, message: `dial queue full (limit ${limits.dialQueueSize} waiting dials)` })
-          }
-          pending++
-          state.entered = true
-          if (inFlight >= limits.dialConcurrency) return Effect.zipRight(waitForPlace(state), attempt(address))
-          inFlight++
-          state.holds = true
-          return attempt(address)
-        }),
-        Effect.sync(() => {
-          if (state.holds) handOn()
-          if (state.entered) pending--
-        }),
-      )
-    }
+    const dial = (address: Address) =>
+      Effect.suspend(() => {
+        if (pending >= capacity) {
+          return new DialError({ address, message: `dial queue full (limit ${limits.dialQueueSize} waiting dials)` })
+        }
+        pending++
+        return inFlight
+          .withPermits(1)(attempt(address))
+          .pipe(
+            Effect.ensuring(
+              Effect.sync(() => {
+                pending--
+              }),
+            ),
+          )
+      })
 
     return { admit, isOwn, dial }
   })
