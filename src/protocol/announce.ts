@@ -1,0 +1,82 @@
+import { Chunk, Clock, Effect, Queue } from "effect"
+import type { Address } from "../domain/Address.js"
+import { encodeFrame, MAX_PEERS_LISTED, type Peers } from "../domain/Message.js"
+import { NodeStats } from "../services/NodeStats.js"
+import type { LinkChange, LinkTable } from "./linkTable.js"
+
+/** While peers keep coming, an announcement waits at most this many announcement delays. */
+const announceSettleFactor = 4
+
+/**
+ * Our PEERS announcements (docs/scaling.md): the addresses we relay to, sent to the nodes of ours we
+ * relay to after the links change, so each can prune what it sends us. A spec node never gets one.
+ */
+export const makeAnnouncer = (
+  table: LinkTable,
+  options: {
+    /** Our own advertised address, which our PEERS names. */
+    readonly self: Address
+    /** Other addresses to tell peers about (the peer budget's random picks; none in a full mesh). */
+    readonly sample: Effect.Effect<ReadonlyArray<Address>>
+    /** How long to wait after the links change before telling peers: start-up brings many changes at once. */
+    readonly announceDelayMillis: number
+  },
+) =>
+  Effect.gen(function* () {
+    const stats = yield* NodeStats
+    const changed = yield* Queue.sliding<void>(1)
+    // Whether a peer was lost since the last announcement: peers may then count on us for it.
+    let shrunk = false
+
+    const peersFrame = Effect.map(options.sample, (known) => {
+      const peers: Array<Address> = []
+      for (const link of table.targets()) {
+        if (peers.length < MAX_PEERS_LISTED && !table.isLeaving(link.address)) peers.push(link.address)
+      }
+      const data = known.length > 0 ? { address: options.self, peers, known } : { address: options.self, peers }
+      return encodeFrame({ type: "PEERS", data } satisfies Peers)
+    })
+
+    /** Our PEERS on one connection (the first frames after our HANDSHAKE, or to a peer that named itself). */
+    const sendPeers = (send: (frame: string) => Effect.Effect<void>) =>
+      Effect.flatMap(peersFrame, send).pipe(Effect.zipRight(stats.messagesSent("PEERS", 1)))
+
+    const announce = Effect.gen(function* () {
+      const frame = yield* peersFrame
+      const to = table.oursOf(table.targets())
+      yield* Effect.forEach(to, (link) => link.send(frame), { discard: true }).pipe(
+        Effect.zipRight(stats.messagesSent("PEERS", to.length)),
+        Effect.zipRight(Effect.logDebug("peers announced").pipe(Effect.annotateLogs({ peers: to.length }))),
+      )
+    })
+
+    // A burst of changes costs one announcement. A lost peer is announced one delay after the change:
+    // peers may be counting on us to relay to it. New peers only make our set bigger, and a peer that
+    // holds an older, smaller set of ours just relays more than it needs to, so while peers keep coming
+    // (a mesh forming) the announcement waits for a delay with no change, at most `announceSettleFactor`
+    // delays after the first.
+    const announceAfterBurst = Effect.gen(function* () {
+      yield* Queue.take(changed)
+      const firstAt = yield* Clock.currentTimeMillis
+      for (;;) {
+        yield* Effect.sleep(options.announceDelayMillis)
+        const more = yield* Queue.takeAll(changed)
+        const waited = (yield* Clock.currentTimeMillis) - firstAt
+        if (shrunk || Chunk.isEmpty(more) || waited >= announceSettleFactor * options.announceDelayMillis) break
+      }
+      shrunk = false
+      yield* announce
+    })
+    yield* Effect.forkScoped(Effect.forever(announceAfterBurst))
+
+    return {
+      announce,
+      sendPeers,
+      /** The link table changed: an address was gained or lost, or only its links moved (no announcement). */
+      noteChange: (change: LinkChange): void => {
+        if (change === "same") return
+        if (change === "lost") shrunk = true
+        changed.unsafeOffer(undefined)
+      },
+    }
+  })

@@ -1,0 +1,122 @@
+import { Effect, Either } from "effect"
+import type { Address, AddressParser } from "../domain/Address.js"
+import type { Peers } from "../domain/Message.js"
+import type { GossipMode } from "../services/NodeConfig.js"
+import type { Connection } from "../services/Transport.js"
+import type { LinkTable } from "./linkTable.js"
+
+/**
+ * A transaction as each kind of peer gets it: a node of ours with our trace context when we propagate
+ * traces; a peer not known to be ours exactly the spec's `{ type, data }` (docs/peer-states.md).
+ */
+export interface RelayFrames {
+  readonly forOurs: string
+  readonly forSpec: string
+}
+
+/** What the frame handlers of one connection need from the link table. */
+export interface ConnectionLink {
+  /**
+   * Sends a TRANSACTION frame that arrived on this connection on to the relay targets (all of them
+   * in `flood` mode; with `pruned`, those this connection's peer does not reach itself). Answers how
+   * many frames it sent.
+   */
+  readonly relay: (frames: RelayFrames) => Effect.Effect<number>
+  /** A PEERS message that arrived on this connection. */
+  readonly onPeers: (message: Peers) => Effect.Effect<void>
+  /**
+   * Names the peer of an inbound connection before its PEERS does (its HANDSHAKE did: pairing.ts).
+   * Nothing once the peer is named, or on an outbound connection.
+   */
+  readonly name: (address: Address) => Effect.Effect<void>
+}
+
+/** What every connection's link shares: the node's table and settings. */
+export interface LinkContext {
+  readonly table: LinkTable
+  readonly self: Address
+  readonly gossip: GossipMode
+  /** The node's cached address parser: peers list the same few addresses over and over. */
+  readonly parse: AddressParser
+  /** Addresses a peer listed in PEERS, and the IP of the connection they came on. */
+  readonly onListed: (addresses: ReadonlyArray<Address>, source: string | undefined) => Effect.Effect<void>
+}
+
+/** The addresses a PEERS message lists, as a set; bad entries are left out (a smaller set is safe). */
+const listedIn = (message: Peers, parse: AddressParser): ReadonlySet<Address> => {
+  const listed = new Set<Address>()
+  for (const entry of message.data.peers) {
+    const address = Either.getOrUndefined(parse(entry))
+    if (address !== undefined) listed.add(address)
+  }
+  return listed
+}
+
+/** The addresses of a PEERS message worth a dial: those it knows and those it relays to, never our own. */
+const candidatesIn = (message: Peers, listed: ReadonlySet<Address>, context: LinkContext): Array<Address> => {
+  const candidates: Array<Address> = []
+  for (const entry of message.data.known ?? []) {
+    const address = Either.getOrUndefined(context.parse(entry))
+    if (address !== undefined && address !== context.self) candidates.push(address)
+  }
+  // Our own address is in most lists (we are in the sender's relay set): never a candidate.
+  for (const address of listed) if (address !== context.self) candidates.push(address)
+  return candidates
+}
+
+/** The link handle of one connection; `origin` says who is on the other end, once known. */
+export const makeConnectionLink = (
+  context: LinkContext,
+  connection: Connection,
+  origin: () => Address | undefined,
+  identify: (address: Address) => Effect.Effect<void>,
+): ConnectionLink => {
+  const { table } = context
+  // What the peer on this connection last said it relays to: set once per PEERS, read once per
+  // transaction. Per connection, so a peer that lies about who it is can only mislead itself.
+  let view: ReadonlySet<Address> | undefined
+  /** The links a transaction that arrived on this connection goes on to. */
+  const relayTargets = () => {
+    if (context.gossip === "flood") return table.targets()
+    const from = origin()
+    const covered = from !== undefined ? view : undefined
+    // Only our nodes are left to the sender: a spec node gets it from each of its peers, as in the spec.
+    return table
+      .targets()
+      .filter(
+        (link) => link.address !== from && !(covered?.has(link.address) === true && table.isOursAddress(link.address)),
+      )
+  }
+  const relay = (frames: RelayFrames) =>
+    Effect.suspend(() => {
+      const to = relayTargets()
+      return Effect.as(
+        Effect.forEach(to, (link) => link.send(table.isOurs(link) ? frames.forOurs : frames.forSpec), {
+          discard: true,
+        }),
+        to.length,
+      )
+    })
+
+  const onPeers = (message: Peers) =>
+    Effect.gen(function* () {
+      const claimed = context.parse(message.data.address)
+      if (Either.isLeft(claimed) || claimed.right === context.self) {
+        return yield* Effect.logWarning("peers refused: bad sender address").pipe(
+          Effect.annotateLogs({ address: String(message.data.address).slice(0, 200) }),
+        )
+      }
+      if (origin() === undefined) yield* identify(claimed.right)
+      const from = origin()
+      if (from === undefined) return
+      const listed = listedIn(message, context.parse)
+      view = listed
+      table.markOurs(from, listed.size)
+      yield* Effect.logDebug("peers received").pipe(Effect.annotateLogs({ from, peers: listed.size }))
+      yield* context.onListed(candidatesIn(message, listed, context), connection.remoteIp)
+    })
+
+  const name = (address: Address) => (origin() === undefined ? identify(address) : Effect.void)
+
+  return { relay, onPeers, name }
+}
