@@ -51,11 +51,13 @@ export const defaultLimits: LimitsShape = {
   // A full mesh of n nodes holds 2(n-1) connections per node (one each way): 256 fits a mesh of 100.
   maxConnections: 256,
   dialConcurrency: 16,
-  dialQueueSize: 1_000,
+  // Effect's Semaphore wakes every waiting dial when one ends: a short queue keeps that cheap, and the
+  // address book's pace keeps it short.
+  dialQueueSize: 128,
   dialTimeoutMillis: 5_000,
   addressBookSize: 1_024,
-  // A HANDSHAKE lists every peer of its sender: a mesh of 100 is 100 addresses per peer.
-  learnedPerMinute: 1_000,
+  // A HANDSHAKE lists every peer of its sender: a newcomer to a mesh of 100 learns 99 from its first.
+  learnedPerMinute: 200,
   // A node joining a mesh of n dials n-1 learned addresses: 50 at once, the rest within a few seconds.
   dialsPerSecond: 50,
   dialBurst: 150,
