@@ -119,13 +119,18 @@ describe("tracing over OTLP/HTTP", () => {
       30_000,
       "Gossip.transaction spans from all three nodes",
     )
-    const root = receiver.spans.find((span) => span.name === "AddTransaction.send" && span.attributes.hash === hash)
+    // The CLI's span comes in its own export, which may land after the nodes' spans: waited for too.
+    const root = await eventually(
+      () => receiver.spans.find((span) => span.name === "AddTransaction.send" && span.attributes.hash === hash),
+      30_000,
+      "the CLI's AddTransaction.send span",
+    )
     expect(root?.instance).toBe("meshnode-cli")
     expect(new Set(handled.map((span) => span.traceId))).toEqual(new Set([root?.traceId]))
     // node-1 continues the CLI's span; the others continue the span of whichever node told them first.
     const atFirst = handled.filter((span) => span.instance === addresses[0])
     expect(atFirst.map((span) => span.parentSpanId)).toContain(root?.spanId)
-    const spanIds = new Set([root?.spanId, ...handled.map((span) => span.spanId)])
+    const spanIds = new Set<string | undefined>([root.spanId, ...handled.map((span) => span.spanId)])
     for (const span of handled) expect(spanIds.has(span.parentSpanId)).toBe(true)
     // The span of the connection the transaction came in on names the peer.
     expect(atFirst.some((span) => typeof span.attributes.remote === "string")).toBe(true)
