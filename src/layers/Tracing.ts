@@ -36,6 +36,9 @@ export const layer = (instance: string): Layer.Layer<TracePropagation, TracingCo
         url: url.value,
         resource: { serviceName, attributes: { "service.instance.id": instance } },
         exportInterval: Duration.millis(delay),
+        // What is still buffered when the process ends gets this long to be sent (the library's 3 s
+        // lost the CLI's one span on a busy machine).
+        shutdownTimeout: Duration.seconds(10),
       }).pipe(Layer.provide(OtlpSerialization.layerJson), Layer.provide(FetchHttpClient.layer))
       return Layer.merge(tracer, Layer.succeed(TracePropagation, true))
     }).pipe(
