@@ -1,10 +1,10 @@
 import { createServer, type Server } from "node:net"
-import { WebSocket } from "ws"
+import type { WebSocket } from "ws"
 import { sleep } from "../lib/time.js"
 import { makeTransactions, transactionFrame } from "../lib/transactions.js"
 import type { AttackNode } from "./nodes.js"
 import type { Attack } from "./scenario.js"
-import { backOff, closed, connectFrom, transactionTo, workers } from "./sockets.js"
+import { backOff, closed, goesOn, reconnecting, transactionTo } from "./sockets.js"
 
 const nodeAt = (nodes: ReadonlyArray<AttackNode>, index: number): AttackNode => {
   const node = nodes[index]
@@ -27,21 +27,17 @@ export const hugeTransactions: Attack = {
     const target = nodeAt(nodes, 0)
     const toAddress = "ab".repeat(450_000)
     let sent = 0
-    const stop = workers(1, async (stopped) => {
-      while (!stopped()) {
-        const socket = await connectFrom(target.address)
-        if (typeof socket === "number") {
-          await sleep(200)
-          continue
-        }
-        while (!stopped() && socket.readyState === WebSocket.OPEN) {
+    const stop = reconnecting(1, {
+      address: () => target.address,
+      retryMillis: 200,
+      session: async (socket, stopped) => {
+        while (goesOn(socket, stopped)) {
           socket.send(transactionFrame(transactionTo(toAddress)))
           sent++
           await sleep(60)
           await backOff(socket, 16 * 1024 * 1024)
         }
-        socket.terminate()
-      }
+      },
     })
     return {
       stop: async () => {
@@ -62,21 +58,19 @@ export const slotHog: Attack = {
     let refused = 0
     let held = 0
     let peakHeld = 0
-    const stop = workers(400, async (stopped) => {
-      for (let i = 0; !stopped(); i++) {
-        const socket = await connectFrom(targets[i % 2]?.address ?? "")
-        if (typeof socket === "number") {
-          refused++
-          await sleep(50)
-          continue
-        }
+    const stop = reconnecting(400, {
+      address: (attempt) => targets[attempt % 2]?.address ?? "",
+      retryMillis: 50,
+      onRefused: () => {
+        refused++
+      },
+      session: async (socket, stopped) => {
         opened++
         peakHeld = Math.max(peakHeld, ++held)
         const ended = closed(socket)
-        while (!stopped() && socket.readyState === WebSocket.OPEN) await Promise.race([ended, sleep(500)])
+        while (goesOn(socket, stopped)) await Promise.race([ended, sleep(500)])
         held--
-        socket.terminate()
-      }
+      },
     })
     return {
       stop: async () => {
@@ -116,20 +110,16 @@ export const addressPoisoning: Attack = {
         ? `ws://127.0.0.${10 + (r % 20)}:${basePort + 8}`
         : `ws://127.${(r >> 16) & 255}.${(r >> 8) & 255}.${Math.max(2, r & 255)}:${basePort + 7}`
     }
-    const stop = workers(20, async (stopped) => {
-      while (!stopped()) {
-        const socket = await connectFrom(target.address)
-        if (typeof socket === "number") {
-          await sleep(200)
-          continue
-        }
-        while (!stopped() && socket.readyState === WebSocket.OPEN) {
+    const stop = reconnecting(20, {
+      address: () => target.address,
+      retryMillis: 200,
+      session: async (socket, stopped) => {
+        while (goesOn(socket, stopped)) {
           socket.send(JSON.stringify({ type: "HANDSHAKE", data: Array.from({ length: 1_000 }, fresh) }))
           handshakes++
           await sleep(1_000)
         }
-        socket.terminate()
-      }
+      },
     })
     return {
       stop: async () => {
@@ -159,13 +149,10 @@ export const syncAmplification: Attack = {
       bytesOut += frame.length
       socket.send(frame)
     }
-    const stop = workers(4, async (stopped) => {
-      while (!stopped()) {
-        const socket = await connectFrom(target.address)
-        if (typeof socket === "number") {
-          await sleep(200)
-          continue
-        }
+    const stop = reconnecting(4, {
+      address: () => target.address,
+      retryMillis: 200,
+      session: async (socket) => {
         socket.on("message", (data: Buffer) => {
           bytesIn += data.length
           const text = data.toString()
@@ -178,8 +165,7 @@ export const syncAmplification: Attack = {
         for (let i = 0; i < 8; i++) send(socket, { type: "SYNC_SUMMARY", data: wrong })
         send(socket, { type: "SYNC_HASHES", data: { from: "", to: null, hashes: [] } })
         await Promise.race([closed(socket), sleep(2_000)])
-        socket.terminate()
-      }
+      },
     })
     return {
       stop: async () => {
@@ -200,21 +186,17 @@ export const invalidFrames = (targetIndex: number, name: string, why: string): A
     let frames = 0
     let connections = 0
     const junk = ["not json", '{"type":"TRANSACTION","data":{"amount":-1}}', '{"nope":1}']
-    const stop = workers(20, async (stopped) => {
-      while (!stopped()) {
-        const socket = await connectFrom(target.address)
-        if (typeof socket === "number") {
-          await sleep(100)
-          continue
-        }
+    const stop = reconnecting(20, {
+      address: () => target.address,
+      retryMillis: 100,
+      session: async (socket, stopped) => {
         connections++
-        while (!stopped() && socket.readyState === WebSocket.OPEN) {
+        while (goesOn(socket, stopped)) {
           for (let i = 0; i < 50; i++) socket.send(junk[frames++ % junk.length] ?? "")
           await backOff(socket, 64 * 1024)
           await sleep(1)
         }
-        socket.terminate()
-      }
+      },
     })
     return {
       stop: async () => {

@@ -37,6 +37,37 @@ export const workers = (count: number, work: (stopped: () => boolean) => Promise
   }
 }
 
+/**
+ * Runs `count` workers that each hold one attacker connection at a time: connect to `address(i)` (the
+ * worker's i-th try), run `session` on the socket until it returns, close it, and connect again. A
+ * refused connection waits `retryMillis` before the next try. Stops like `workers`.
+ */
+export const reconnecting = (
+  count: number,
+  options: {
+    readonly address: (attempt: number) => string
+    readonly retryMillis: number
+    readonly onRefused?: () => void
+    readonly session: (socket: WebSocket, stopped: () => boolean) => Promise<void>
+  },
+) =>
+  workers(count, async (stopped) => {
+    for (let attempt = 0; !stopped(); attempt++) {
+      const socket = await connectFrom(options.address(attempt))
+      if (typeof socket === "number") {
+        options.onRefused?.()
+        await sleep(options.retryMillis)
+        continue
+      }
+      await options.session(socket, stopped)
+      socket.terminate()
+    }
+  })
+
+/** Whether a session goes on: the attack runs and the socket is open. */
+export const goesOn = (socket: WebSocket, stopped: () => boolean): boolean =>
+  !stopped() && socket.readyState === WebSocket.OPEN
+
 let lastTimeStamp = 0
 
 /** A valid transaction (the spec's shape, a matching hash) whose toAddress is `toAddress`. */
