@@ -93,14 +93,8 @@ export const makeInbox = <E = never>(options: {
       }),
       Effect.catchAll((error) => Effect.as(options.onFailure(error), Option.none())),
     )
-    const take = Effect.suspend(() => (Chunk.isNonEmpty(taken) ? Effect.succeed(nextRun()) : takeMore))
-    const receive = Effect.suspend(() =>
-      inBurst
-        ? Effect.zipRight(yieldToEventLoop, take)
-        : Chunk.isNonEmpty(taken)
-          ? Effect.succeed(nextRun())
-          : takeMore,
-    )
+    const take = () => (Chunk.isNonEmpty(taken) ? Effect.succeed(nextRun()) : takeMore)
+    const receive = Effect.suspend(() => (inBurst ? Effect.zipRight(yieldToEventLoop, Effect.suspend(take)) : take()))
 
     return {
       offer,

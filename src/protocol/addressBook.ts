@@ -67,11 +67,5 @@ export const makeAddressBook = (options: {
       Effect.forkScoped,
     )
 
-    return {
-      learn,
-      /** How many learned addresses wait for their dial. */
-      waiting: (): number => queued.size,
-    }
+    return { learn }
   })
-
-export type AddressBook = Effect.Effect.Success<ReturnType<typeof makeAddressBook>>

@@ -57,19 +57,19 @@ export const receiveFrames = (frames: Chunk.Chunk<Frame>, context: FrameContext)
     let transactions: Array<TransactionMessage> = []
     // The steps, in order: one plain sequence (a run is mostly a single step).
     let steps: Effect.Effect<void, TooManyBadFrames, TransactionPool> = Effect.void
-    const then = (step: Effect.Effect<void, TooManyBadFrames, TransactionPool>) => {
+    const andThen = (step: Effect.Effect<void, TooManyBadFrames, TransactionPool>) => {
       steps = Effect.zipRight(steps, step)
     }
     const endBatch = () => {
       if (transactions.length === 0) return
-      then(handleTransactions(transactions, now, context))
+      andThen(handleTransactions(transactions, now, context))
       transactions = []
     }
     for (const frame of frames) {
       const verdict = context.guard.inspect(frame, now)
       if (verdict._tag !== "Message") {
         endBatch()
-        then(
+        andThen(
           verdict._tag === "Refused"
             ? context.guard.refuse(verdict.reason, verdict.detail)
             : context.guard.ignore(verdict.type),
@@ -82,7 +82,7 @@ export const receiveFrames = (frames: Chunk.Chunk<Frame>, context: FrameContext)
         continue
       }
       endBatch()
-      then(handle(message, context))
+      andThen(handle(message, context))
     }
     endBatch()
     return steps

@@ -7,7 +7,7 @@ import { type ConnectionLink, type LinkContext, makeConnectionLink } from "./con
 import { type Link, type LinkDirection, makeLinkTable } from "./linkTable.js"
 
 export type { ConnectionLink, RelayFrames } from "./connectionLink.js"
-export type { LinkDirection, LinkInfo, LinkSnapshot } from "./linkTable.js"
+export type { LinkDirection, LinkSnapshot } from "./linkTable.js"
 
 /**
  * The peers a node relays transactions to, and what each of them told us it relays to (docs/scaling.md).
