@@ -13,9 +13,8 @@ export const fullBucket = (rate: BucketRate, now: number): TokenBucket => ({ tok
 
 /** Takes one token at time `now` (milliseconds): whether there was one, and the bucket after. */
 export const takeToken = (bucket: TokenBucket, rate: BucketRate, now: number): readonly [boolean, TokenBucket] => {
-  const elapsed = Math.max(0, now - bucket.updatedAt)
-  const tokens = Math.min(rate.capacity, bucket.tokens + (elapsed * rate.perSecond) / 1000)
-  return tokens >= 1 ? [true, { tokens: tokens - 1, updatedAt: now }] : [false, { tokens, updatedAt: now }]
+  const [granted, after] = takeTokens(bucket, rate, now, 1)
+  return [granted === 1, after]
 }
 
 /** Takes up to `wanted` whole tokens at time `now`: how many it got, and the bucket after. */
