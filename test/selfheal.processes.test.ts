@@ -252,6 +252,8 @@ describe.sequential("self-healing network, real processes", () => {
     await waitForMesh(members, 30_000)
 
     const seed = Date.now() % 100_000
+    // Printed first, so a run that fails names the seed that replays it.
+    console.log(`selfheal (d): seed ${seed}`)
     const random = seededRandom(seed)
     const pick = <A>(items: ReadonlyArray<A>): A => {
       const item = items[Math.floor(random() * items.length)]
