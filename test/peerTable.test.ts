@@ -4,6 +4,7 @@ import { describePeer } from "../src/cli/peersView.js"
 import { localAddress } from "../src/domain/Address.js"
 import { PeersReport, peerInfoOf } from "../src/domain/PeerInfo.js"
 import * as PeerTable from "../src/domain/PeerTable.js"
+import * as PeerLinks from "../src/domain/peerLinks.js"
 import * as TransportMemory from "../src/layers/TransportMemory.js"
 import { startObservedNode } from "./support/observedNode.js"
 
@@ -62,6 +63,48 @@ describe("the peer table's transitions", () => {
     })
     expect(describePeer(info, 2_000)).toBe(`${a}  backing off  2 failed  retry in 1.5s  last failure 1s ago: timed out`)
     expect(describePeer(peerInfoOf(first), 4_000)).toBe(`${b}  connected  spec  outbound  since 3s ago`)
+  })
+})
+
+describe("an entry's links", () => {
+  const link = (direction: PeerTable.PeerDirection, kind: PeerTable.PeerKind, serial: number): PeerTable.PeerLink => ({
+    address: a,
+    direction,
+    kind,
+    send: () => Effect.void,
+    close: Effect.void,
+    serial,
+  })
+
+  it("links come and go apart from the dial state; the outbound one carries the relay", () => {
+    const inbound = link("inbound", "ours", 1)
+    const outboundLink = link("outbound", "spec", 2)
+    const dialling = PeerTable.claim(undefined, a, 10)
+    const named = PeerLinks.addLink(dialling, inbound, 11)
+    expect(named.state).toBe(dialling?.state)
+    expect(PeerLinks.linkChangeOf(dialling, named)).toBe("gained")
+    expect(PeerLinks.relayLinkOf(named)).toBe(inbound)
+    const both = PeerTable.connect(PeerLinks.addLink(named, outboundLink, 12), a, { ...outbound, serial: 2 }, 12)
+    expect(PeerLinks.linkChangeOf(named, both)).toBe("same")
+    expect(PeerLinks.relayLinkOf(both)).toBe(outboundLink)
+    expect(PeerLinks.hasOutboundLink(both)).toBe(true)
+    // A spec peer dialled by us is ours once it sends PEERS (only our nodes do).
+    expect(PeerLinks.relayTargetOf(both)).toMatchObject({ address: a, ours: false, announced: false })
+    const announced = PeerLinks.markOurs(both, 7)
+    expect(PeerLinks.relayTargetOf(announced ?? both)).toMatchObject({ ours: true, announced: true, leaving: false })
+    const leaving = PeerLinks.leave(announced)
+    expect(leaving?.leaving).toBe(true)
+    const one = PeerLinks.removeLink(leaving, outboundLink)
+    expect(one).toMatchObject({ relaysTo: 7, leaving: true, state: { _tag: "Connected" } })
+    // With the last link gone, what the peer told us over its links goes too.
+    const none = PeerLinks.removeLink(one, inbound)
+    expect(none?.links).toEqual([])
+    expect(none?.relaysTo).toBeUndefined()
+    expect(none?.leaving).toBeUndefined()
+    expect(PeerLinks.linkChangeOf(one, none)).toBe("lost")
+    expect(PeerLinks.relayTargetOf(none ?? both)).toBeUndefined()
+    // An address with no link cannot be marked: PEERS only comes on a link.
+    expect(PeerLinks.markOurs(none, 3)).toBe(none)
   })
 })
 

@@ -118,6 +118,7 @@ describe("pool health", () => {
         address: localAddress(4391),
         direction: "outbound",
         kind: "ours",
+        close: Effect.void,
         send: () => Effect.void,
       })
       expect((yield* Effect.provide(get("/readyz"), meshed)).status).toBe(200)

@@ -35,7 +35,8 @@ const measure = (gossip: GossipMode) =>
       for (const node of nodes) {
         const { relayTo } = yield* node.links.snapshot
         if (relayTo.length < SIZE - 1) return false
-        if (relayTo.some((address) => node.links.viewSize(address) !== SIZE - 1)) return false
+        const sizes = yield* Effect.forEach(relayTo, node.links.viewSize)
+        if (sizes.some((size) => size !== SIZE - 1)) return false
       }
       return true
     })

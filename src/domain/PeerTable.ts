@@ -1,3 +1,4 @@
+import type { Effect } from "effect"
 import type { Address } from "./Address.js"
 
 /**
@@ -34,9 +35,30 @@ export type PeerState =
   /** A learned address that failed too often: no longer dialled unless someone lists it again. */
   | { readonly _tag: "GivenUp"; readonly failures: number }
 
+/**
+ * One connection the node relays on (docs/scaling.md): every outbound connection, and every inbound one
+ * whose peer named itself (in its HANDSHAKE, adopted by pairing, or in PEERS).
+ */
+export interface PeerLink {
+  readonly address: Address
+  readonly direction: PeerDirection
+  /** "ours" if the peer said so when the connection opened (node id), or if it is inbound and named itself. */
+  readonly kind: PeerKind
+  readonly send: (frame: string) => Effect.Effect<void>
+  readonly close: Effect.Effect<void>
+  /** Increases with every connection the table records: the order they connected in. */
+  readonly serial: number
+}
+
 export interface PeerEntry {
   readonly address: Address
   readonly state: PeerState
+  /** The connections we relay on to this address (domain/peerLinks.ts), oldest first. */
+  readonly links: ReadonlyArray<PeerLink>
+  /** How many peers it said it relays to in its last PEERS on a link: set only for a node of ours. */
+  readonly relaysTo?: number
+  /** Being dropped on purpose (MAX_PEERS): no longer announced, still relayed to until its links close. */
+  readonly leaving?: boolean
   /** Why the entry last changed state, in a few words ("dial failed: connect ECONNREFUSED …"). */
   readonly reason: string
   /** When it last changed state (ms). */
@@ -45,10 +67,14 @@ export interface PeerEntry {
   readonly lastFailure?: { readonly at: number; readonly message: string }
 }
 
+/** A new state for the entry; its links and what it told us stay. */
 const make = (address: Address, state: PeerState, reason: string, now: number, previous?: PeerEntry): PeerEntry =>
-  previous?.lastFailure === undefined
-    ? { address, state, reason, changedAt: now }
-    : { address, state, reason, changedAt: now, lastFailure: previous.lastFailure }
+  previous === undefined
+    ? { address, state, reason, changedAt: now, links: [] }
+    : { ...previous, state, reason, changedAt: now }
+
+/** An address we have just heard of. */
+export const heardOf = (address: Address, now: number): PeerEntry => make(address, { _tag: "Known" }, "heard of", now)
 
 /** Whether the entry is taken: being dialled, or connected. A claim or an adoption is then refused. */
 export const isBusy = (entry: PeerEntry | undefined): boolean =>
@@ -86,7 +112,7 @@ export const release = (entry: PeerEntry | undefined, reason: string, now: numbe
 
 /** A dial failed: remembered as the entry's last failure (its state follows from the redial loop). */
 export const failed = (entry: PeerEntry | undefined, address: Address, message: string, now: number): PeerEntry => ({
-  ...(entry ?? make(address, { _tag: "Known" }, "heard of", now)),
+  ...(entry ?? heardOf(address, now)),
   lastFailure: { at: now, message },
 })
 

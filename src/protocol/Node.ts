@@ -86,8 +86,6 @@ export const startNode = Effect.gen(function* () {
       // only to a node of ours (its upgrade answer carried a node id): a spec node gets nothing else.
       yield* sendHandshake(address, connection)
       if (connection.peerNodeId !== undefined) yield* connection.send(encodeFrame(yield* poolSummary))
-      const kind = connection.peerNodeId === undefined ? "spec" : "ours"
-      yield* peers.register({ address, direction: "outbound", kind, send: connection.send })
       const link = yield* links.outbound(address, connection)
       yield* stats.increment("outboundConnections")
       yield* Effect.logInfo("connected; handshake sent").pipe(Effect.annotateLogs({ type: "HANDSHAKE" }))
@@ -124,12 +122,11 @@ export const startNode = Effect.gen(function* () {
   // Our advertised address is ourselves, whatever interface we listen on. An address we are connected
   // to is left alone: its redial loop is serving that connection and would drop a wake-up when it ends
   // (redial.ts), so asking costs a few steps for nothing (every HANDSHAKE lists most of our peers).
-  const dialWith =
-    (start: (address: Address) => Effect.Effect<void>) =>
-    (address: Address): Effect.Effect<void> =>
-      budget.admits(address) && !links.hasOutbound(address)
-        ? Effect.flatMap(dialQueue.admit(address), (admitted) => (admitted ? start(address) : Effect.void))
-        : Effect.void
+  const dialWith = (start: (address: Address) => Effect.Effect<void>) => (address: Address) =>
+    Effect.gen(function* () {
+      if (!(yield* budget.admits(address)) || (yield* links.hasOutbound(address))) return
+      if (yield* dialQueue.admit(address)) yield* start(address)
+    })
   const dialNow = dialWith((address) => redialer.dial(address))
   // Our nodes share one connection per pair (pairing.ts); a bounded mesh has its own rule (peerBudget.ts).
   const pairing = makePairing({
@@ -146,10 +143,13 @@ export const startNode = Effect.gen(function* () {
   // What peers list is dialled from here, at the node's own pace (addressBook.ts), never at once.
   const book = yield* makeAddressBook({
     // A loop backing off is not settled: a peer listing the address again has it dialled now, as before.
-    settled: (address): boolean =>
-      address === config.address ||
-      links.hasOutbound(address) ||
-      (redialer.isDialling(address) && !redialer.isBackingOff(address)),
+    settled: (address): Effect.Effect<boolean> =>
+      address === config.address
+        ? Effect.succeed(true)
+        : Effect.map(
+            links.hasOutbound(address),
+            (linked) => linked || (redialer.isDialling(address) && !redialer.isBackingOff(address)),
+          ),
     dial: (address): Effect.Effect<void> => pairing.dial(address),
   })
 

@@ -19,7 +19,7 @@ const droppedLineInterval = 60_000
  */
 export const makeAddressBook = (options: {
   /** Whether `address` needs no dial: our own, connected, or dialled already (most of what peers list). */
-  readonly settled: (address: Address) => boolean
+  readonly settled: (address: Address) => Effect.Effect<boolean>
   /** Starts dialling `address`; the dialler's own checks still apply. */
   readonly dial: (address: Address) => Effect.Effect<void>
 }) =>
@@ -33,18 +33,22 @@ export const makeAddressBook = (options: {
 
     /** Keeps the addresses `source` (an IP) listed for the dial loop, within the source's budget and the book's size. */
     const learn = (addresses: ReadonlyArray<Address>, source: string | undefined) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const fresh = yield* Effect.filter(addresses, (address) =>
+          queued.has(address) ? Effect.succeed(false) : Effect.map(options.settled(address), (settled) => !settled),
+        )
         const from = ipKey(source)
         let overBudget = 0
         let bookFull = 0
-        for (const address of addresses) {
-          if (queued.has(address) || options.settled(address)) continue
+        for (const address of fresh) {
+          if (queued.has(address)) continue // listed twice
           if (!perSource.take(from, now)) overBudget++
           else if (!Queue.unsafeOffer(waiting, address)) bookFull++
           else queued.add(address)
         }
-        if (overBudget + bookFull === 0) return Effect.void
-        return dropped({
+        if (overBudget + bookFull === 0) return
+        yield* dropped({
           source: from,
           overBudget,
           bookFull,
@@ -62,7 +66,7 @@ export const makeAddressBook = (options: {
       }),
       Stream.runForEach((address) => {
         queued.delete(address)
-        return options.settled(address) ? Effect.void : options.dial(address)
+        return Effect.flatMap(options.settled(address), (settled) => (settled ? Effect.void : options.dial(address)))
       }),
       Effect.forkScoped,
     )

@@ -1,8 +1,9 @@
 import { Chunk, Clock, Effect, Queue } from "effect"
 import type { Address } from "../domain/Address.js"
 import { encodeFrame, MAX_PEERS_LISTED, type Peers } from "../domain/Message.js"
+import type { LinkChange } from "../domain/peerLinks.js"
 import { NodeStats } from "../services/NodeStats.js"
-import type { LinkChange, LinkTable } from "./linkTable.js"
+import type { PeerStoreShape } from "../services/PeerStore.js"
 
 /** While peers keep coming, an announcement waits at most this many announcement delays. */
 const announceSettleFactor = 4
@@ -12,7 +13,7 @@ const announceSettleFactor = 4
  * relay to after the links change, so each can prune what it sends us. A spec node never gets one.
  */
 export const makeAnnouncer = (
-  table: LinkTable,
+  peers: PeerStoreShape,
   options: {
     /** Our own advertised address, which our PEERS names. */
     readonly self: Address
@@ -28,12 +29,12 @@ export const makeAnnouncer = (
     // Whether a peer was lost since the last announcement: peers may then count on us for it.
     let shrunk = false
 
-    const peersFrame = Effect.map(options.sample, (known) => {
-      const peers: Array<Address> = []
-      for (const link of table.targets()) {
-        if (peers.length < MAX_PEERS_LISTED && !table.isLeaving(link.address)) peers.push(link.address)
+    const peersFrame = Effect.zipWith(options.sample, peers.relayTargets, (known, targets) => {
+      const listed: Array<Address> = []
+      for (const target of targets) {
+        if (listed.length < MAX_PEERS_LISTED && !target.leaving) listed.push(target.address)
       }
-      const data = known.length > 0 ? { address: options.self, peers, known } : { address: options.self, peers }
+      const data = { address: options.self, peers: listed, ...(known.length > 0 ? { known } : {}) }
       return encodeFrame({ type: "PEERS", data } satisfies Peers)
     })
 
@@ -43,8 +44,8 @@ export const makeAnnouncer = (
 
     const announce = Effect.gen(function* () {
       const frame = yield* peersFrame
-      const to = table.oursOf(table.targets())
-      yield* Effect.forEach(to, (link) => link.send(frame), { discard: true }).pipe(
+      const to = (yield* peers.relayTargets).filter((target) => target.ours)
+      yield* Effect.forEach(to, (target) => target.send(frame), { discard: true }).pipe(
         Effect.zipRight(stats.messagesSent("PEERS", to.length)),
         Effect.zipRight(Effect.logDebug("peers announced").pipe(Effect.annotateLogs({ peers: to.length }))),
       )

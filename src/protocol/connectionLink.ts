@@ -1,9 +1,10 @@
 import { Effect, Either } from "effect"
 import type { Address, AddressParser } from "../domain/Address.js"
 import type { Peers } from "../domain/Message.js"
+import type { RelayTarget } from "../domain/peerLinks.js"
 import type { GossipMode } from "../services/NodeConfig.js"
+import type { PeerStoreShape } from "../services/PeerStore.js"
 import type { Connection } from "../services/Transport.js"
-import type { LinkTable } from "./linkTable.js"
 
 /**
  * A transaction as each kind of peer gets it: a node of ours with our trace context when we propagate
@@ -14,7 +15,7 @@ export interface RelayFrames {
   readonly forSpec: string
 }
 
-/** What the frame handlers of one connection need from the link table. */
+/** What the frame handlers of one connection need from the peer table's links. */
 export interface ConnectionLink {
   /**
    * Sends a TRANSACTION frame that arrived on this connection on to the relay targets (all of them
@@ -25,15 +26,16 @@ export interface ConnectionLink {
   /** A PEERS message that arrived on this connection. */
   readonly onPeers: (message: Peers) => Effect.Effect<void>
   /**
-   * Names the peer of an inbound connection before its PEERS does (its HANDSHAKE did: pairing.ts).
-   * Nothing once the peer is named, or on an outbound connection.
+   * Names the peer of an inbound connection before its PEERS does: its HANDSHAKE did, and pairing.ts
+   * has recorded the connection as the peer's (PeerStore.register). Nothing once the peer is named, or
+   * on an outbound connection.
    */
   readonly name: (address: Address) => Effect.Effect<void>
 }
 
-/** What every connection's link shares: the node's table and settings. */
+/** What every connection's link shares: the node's peer table and settings. */
 export interface LinkContext {
-  readonly table: LinkTable
+  readonly peers: PeerStoreShape
   readonly self: Address
   readonly gossip: GossipMode
   /** The node's cached address parser: peers list the same few addresses over and over. */
@@ -69,29 +71,28 @@ export const makeConnectionLink = (
   context: LinkContext,
   connection: Connection,
   origin: () => Address | undefined,
-  identify: (address: Address) => Effect.Effect<void>,
+  /** Names the peer; `linked` if the connection is already recorded as one of its links. */
+  identify: (address: Address, linked: boolean) => Effect.Effect<void>,
 ): ConnectionLink => {
-  const { table } = context
+  const { peers } = context
   // What the peer on this connection last said it relays to: set once per PEERS, read once per
   // transaction. Per connection, so a peer that lies about who it is can only mislead itself.
   let view: ReadonlySet<Address> | undefined
-  /** The links a transaction that arrived on this connection goes on to. */
-  const relayTargets = () => {
-    if (context.gossip === "flood") return table.targets()
+  /** The targets a transaction that arrived on this connection goes on to. */
+  const relayTargets = (targets: ReadonlyArray<RelayTarget>) => {
+    if (context.gossip === "flood") return targets
     const from = origin()
     const covered = from !== undefined ? view : undefined
     // Only our nodes are left to the sender: a spec node gets it from each of its peers, as in the spec.
-    return table
-      .targets()
-      .filter(
-        (link) => link.address !== from && !(covered?.has(link.address) === true && table.isOursAddress(link.address)),
-      )
+    return targets.filter(
+      (target) => target.address !== from && !(covered?.has(target.address) === true && target.announced),
+    )
   }
   const relay = (frames: RelayFrames) =>
-    Effect.suspend(() => {
-      const to = relayTargets()
+    Effect.flatMap(peers.relayTargets, (targets) => {
+      const to = relayTargets(targets)
       return Effect.as(
-        Effect.forEach(to, (link) => link.send(table.isOurs(link) ? frames.forOurs : frames.forSpec), {
+        Effect.forEach(to, (target) => target.send(target.ours ? frames.forOurs : frames.forSpec), {
           discard: true,
         }),
         to.length,
@@ -106,17 +107,17 @@ export const makeConnectionLink = (
           Effect.annotateLogs({ address: String(message.data.address).slice(0, 200) }),
         )
       }
-      if (origin() === undefined) yield* identify(claimed.right)
+      if (origin() === undefined) yield* identify(claimed.right, false)
       const from = origin()
       if (from === undefined) return
       const listed = listedIn(message, context.parse)
       view = listed
-      table.markOurs(from, listed.size)
+      yield* peers.markOurs(from, listed.size)
       yield* Effect.logDebug("peers received").pipe(Effect.annotateLogs({ from, peers: listed.size }))
       yield* context.onListed(candidatesIn(message, listed, context), connection.remoteIp)
     })
 
-  const name = (address: Address) => (origin() === undefined ? identify(address) : Effect.void)
+  const name = (address: Address) => (origin() === undefined ? identify(address, true) : Effect.void)
 
   return { relay, onPeers, name }
 }

@@ -1,16 +1,26 @@
-import { Effect, PubSub, Queue, Scope, Stream } from "effect"
+import { Effect, Queue, Scope, Stream } from "effect"
 import type { Address, AddressParser } from "../domain/Address.js"
+import type { PeerDirection, PeerLink } from "../domain/PeerTable.js"
+import * as PeerLinks from "../domain/peerLinks.js"
 import type { GossipMode } from "../services/NodeConfig.js"
+import { PeerStore } from "../services/PeerStore.js"
 import type { Connection } from "../services/Transport.js"
 import { makeAnnouncer } from "./announce.js"
 import { type ConnectionLink, type LinkContext, makeConnectionLink } from "./connectionLink.js"
-import { type Link, type LinkDirection, makeLinkTable } from "./linkTable.js"
 
 export type { ConnectionLink, RelayFrames } from "./connectionLink.js"
-export type { LinkDirection, LinkSnapshot } from "./linkTable.js"
+
+/** The links as observers see them (tests, the peer budget). */
+export interface LinkSnapshot {
+  /** Every link, oldest first. */
+  readonly links: ReadonlyArray<Pick<PeerLink, "address" | "direction" | "serial">>
+  /** The addresses transactions are relayed to: each linked address once. */
+  readonly relayTo: ReadonlyArray<Address>
+}
 
 /**
  * The peers a node relays transactions to, and what each of them told us it relays to (docs/scaling.md).
+ * The links themselves are entries of the peer table (PeerStore); this module makes and drops them.
  *
  * A link is a connection whose peer's address we know: every outbound connection (the address we
  * dialled) and every inbound one whose peer named itself, in its HANDSHAKE (an adopted connection:
@@ -49,34 +59,43 @@ export const makeLinks = (options: {
   readonly isDialling: (address: Address) => boolean
 }) =>
   Effect.gen(function* () {
-    // Told of every change; snapshots are built only when someone reads one.
-    const version = yield* PubSub.unbounded<void>()
-    const table = makeLinkTable((change) => {
-      version.unsafeOffer(undefined)
-      announcer.noteChange(change)
-    })
-    const announcer = yield* makeAnnouncer(table, options)
+    const peers = yield* PeerStore
+    const announcer = yield* makeAnnouncer(peers, options)
     const { announce, sendPeers } = announcer
     // Addresses we no longer have a link to, for resync.ts.
     const lost = yield* Queue.sliding<Address>(64)
-    const context: LinkContext = { table, ...options }
-
-    // The lost queue slides (the oldest address goes when it is full): an offer, not a plain call.
-    const release = (link: Link) =>
-      Effect.suspend(() => (table.remove(link) ? Queue.offer(lost, link.address) : Effect.void))
+    // Subscribed now, before any link is made, so no change is missed.
+    const events = yield* peers.linkEvents
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.flatMap(Queue.take(events), ({ address, change }) => {
+          announcer.noteChange(change)
+          return change === "lost" ? Queue.offer(lost, address) : Effect.void
+        }),
+      ),
+    )
+    const context: LinkContext = { peers, ...options }
+    const snapshot = Effect.zipWith(
+      peers.links,
+      peers.relayTargets,
+      (links, targets): LinkSnapshot => ({
+        links: links.map(({ address, direction, serial }) => ({ address, direction, serial })),
+        relayTo: targets.map((target) => target.address),
+      }),
+    )
+    const linksOf = (address: Address) =>
+      Effect.map(peers.entry(address), (entry): ReadonlyArray<PeerLink> => entry?.links ?? [])
 
     /**
      * An outbound connection to `address`, after its HANDSHAKE: tells the peer our relay set (which
-     * also tells it who we are) and relays on it until the scope closes.
+     * also tells it who we are), then records the peer as connected, relaying on it until the scope closes.
      */
     const outbound = (address: Address, connection: Connection): Effect.Effect<ConnectionLink, never, Scope.Scope> =>
       Effect.gen(function* () {
         // A spec node gets nothing but the spec's frames; it never needs our relay set either.
-        if (connection.peerNodeId !== undefined) yield* sendPeers(connection.send)
-        yield* Effect.acquireRelease(
-          Effect.sync(() => table.add(address, "outbound", connection)),
-          release,
-        )
+        const kind = connection.peerNodeId === undefined ? "spec" : "ours"
+        if (kind === "ours") yield* sendPeers(connection.send)
+        yield* peers.register({ address, direction: "outbound", kind, send: connection.send, close: connection.close })
         return makeConnectionLink(
           context,
           connection,
@@ -86,22 +105,28 @@ export const makeLinks = (options: {
       })
 
     /**
-     * An inbound connection: a link once its peer names itself in PEERS, until the scope closes. If we
-     * have no outbound connection to that peer, we relay on this one and tell it our relay set.
+     * An inbound connection: a link once its peer names itself (in PEERS, or in the HANDSHAKE that had
+     * pairing adopt it), until the scope closes. If we have no outbound connection to that peer, we
+     * relay on this one and tell it our relay set.
      */
     const inbound = (connection: Connection): Effect.Effect<ConnectionLink, never, Scope.Scope> =>
       Effect.gen(function* () {
-        let named: Link | undefined
-        yield* Effect.flatMap(Effect.scope, (scope) =>
-          Scope.addFinalizer(
-            scope,
-            Effect.suspend(() => (named === undefined ? Effect.void : release(named))),
-          ),
-        )
-        const identify = (address: Address) =>
+        const scope = yield* Effect.scope
+        let named: Address | undefined
+        const identify = (address: Address, linked: boolean) =>
           Effect.gen(function* () {
-            const hadOutbound = table.hasOutbound(address)
-            named = table.add(address, "inbound", connection)
+            named = address
+            const hadOutbound = PeerLinks.hasOutboundLink(yield* peers.entry(address))
+            if (!linked) {
+              const peer = {
+                address,
+                direction: "inbound",
+                kind: "ours",
+                send: connection.send,
+                close: connection.close,
+              } as const
+              yield* Scope.extend(peers.link(peer), scope)
+            }
             yield* Effect.annotateCurrentSpan({ peer: address })
             yield* Effect.logDebug("inbound peer named itself").pipe(Effect.annotateLogs({ peer: address }))
             // Our relay set goes to the peer with the first frames of our own connection to it, if we are
@@ -109,55 +134,64 @@ export const makeLinks = (options: {
             // the announcement of this new link tells it; until then it just prunes less.
             if (!hadOutbound && !options.isDialling(address)) yield* sendPeers(connection.send)
           })
-        return makeConnectionLink(context, connection, () => named?.address, identify)
+        return makeConnectionLink(context, connection, () => named, identify)
       })
 
     /** Closes the links to `address` that `which` picks. */
-    const closeLinks = (address: Address, which: (link: Link) => boolean) =>
-      Effect.forEach(table.linksOf(address).filter(which), (link) => link.close, { discard: true })
+    const closeLinks = (address: Address, which: (link: PeerLink) => boolean) =>
+      Effect.flatMap(linksOf(address), (links) =>
+        Effect.forEach(links.filter(which), (link) => link.close, { discard: true }),
+      )
+    const ours = Effect.map(peers.relayTargets, (targets) => targets.filter((target) => target.ours))
 
     return {
       outbound,
       inbound,
       /** Whether we have a link to `address`, in either direction. */
-      has: table.has,
+      has: (address: Address) => Effect.map(linksOf(address), (links) => links.length > 0),
       /** Whether we have an outbound link to `address` (a connection we dialled, handshake sent). */
-      hasOutbound: table.hasOutbound,
+      hasOutbound: (address: Address) => Effect.map(peers.entry(address), PeerLinks.hasOutboundLink),
       /** Links by direction (a peer linked both ways counts twice). */
-      count: table.count,
+      count: (direction: PeerDirection) =>
+        Effect.map(peers.links, (links) => links.filter((link) => link.direction === direction).length),
       /** How many peers `address` last told us it relays to, if it told us. */
-      viewSize: table.viewSize,
+      viewSize: (address: Address) => Effect.map(peers.entry(address), (entry) => entry?.relaysTo),
       /**
        * Closes every link to `address` on purpose. Our other peers hear first that we no longer relay
        * to it (so none counts on us for it), and it gets our relay set, to know where else to go.
        */
       drop: (address: Address) =>
-        Effect.suspend(() => {
-          if (!table.has(address)) return Effect.void
-          table.leave(address)
-          return announce.pipe(Effect.zipRight(closeLinks(address, () => true)))
-        }),
+        Effect.flatMap(linksOf(address), (links) =>
+          links.length === 0
+            ? Effect.void
+            : peers.leave(address).pipe(Effect.zipRight(announce), Effect.zipRight(closeLinks(address, () => true))),
+        ),
       /** Waits for a peer we lost our last link to. */
       lost: Queue.take(lost),
       /** The peers lost that nobody has taken yet. */
       lostSince: Queue.takeAll(lost),
       /** The addresses we relay on that are nodes of ours (those that take our SYNC_ and PEERS frames). */
-      ours: Effect.sync(() => table.oursOf(table.targets()).map((link) => link.address)),
+      ours: Effect.map(ours, (targets) => targets.map((target) => target.address)),
       /** Sends `frame` (one of ours: SYNC_, PEERS) on the links of `addresses` we relay on, to our nodes only. */
       sendTo: (addresses: ReadonlyArray<Address>, frame: string) =>
-        Effect.forEach(
-          table.oursOf(table.targets()).filter((link) => addresses.includes(link.address)),
-          (link) => link.send(frame),
-          { discard: true },
+        Effect.flatMap(ours, (targets) =>
+          Effect.forEach(
+            targets.filter((target) => addresses.includes(target.address)),
+            (target) => target.send(frame),
+            { discard: true },
+          ),
         ),
       /** Closes one link. */
-      close: (address: Address, direction: LinkDirection) =>
+      close: (address: Address, direction: PeerDirection) =>
         closeLinks(address, (link) => link.direction === direction),
-      snapshot: Effect.sync(table.snapshot),
+      snapshot,
       /** The current snapshot, then every change (changes in a burst may come as one). */
       changes: Stream.unwrapScoped(
-        Effect.map(PubSub.subscribe(version), (subscription) =>
-          Stream.concat(Stream.sync(table.snapshot), Stream.map(Stream.fromQueue(subscription), table.snapshot)),
+        Effect.map(peers.linkEvents, (subscription) =>
+          Stream.concat(
+            Stream.fromEffect(snapshot),
+            Stream.mapEffect(Stream.fromQueue(subscription), () => snapshot),
+          ),
         ),
       ),
     }

@@ -38,17 +38,16 @@ export const makePairing = (options: {
   /** Sends our HANDSHAKE for `address` on `connection`. */
   readonly sendHandshake: (address: Address, connection: Connection) => Effect.Effect<void>
 }) => {
-  // The addresses connected through an adopted connection (one each: a second one is not adopted).
-  const adopted = new Set<Address>()
   let stopping = false
 
-  /** Dials `address` unless an adopted connection already links us. */
+  /** Dials `address` unless an adopted connection already links us (the peer table says so). */
   const dial = (address: Address): Effect.Effect<void> =>
-    adopted.has(address) ? Effect.void : options.dialNow(address)
+    Effect.flatMap(options.peers.entry(address), (entry) =>
+      entry?.state._tag === "Connected" && entry.state.direction === "inbound" ? Effect.void : options.dialNow(address),
+    )
 
   const release = (address: Address) =>
     Effect.suspend(() => {
-      adopted.delete(address)
       if (stopping) return Effect.void
       // The line a connection we dialled logs when it ends, so either kind reads the same.
       return Effect.zipRight(
@@ -73,20 +72,23 @@ export const makePairing = (options: {
         const address = named.right
         // A peer could name any address to keep us from dialling it: believed only from that host.
         if (!mayBeFrom(address, connection.remoteIp)) return Effect.void
-        if (adopted.has(address)) return Effect.void
-        // Taken now, so a second connection naming the same address cannot adopt it meanwhile.
-        adopted.add(address)
         return Effect.gen(function* () {
           // Dialling it too (we heard of each other at once): both connections stay; PEERS names this
           // one. Only waiting to redial it: this connection is the one we were waiting for.
-          if (!(yield* options.standDown(address))) {
-            adopted.delete(address)
-            return
-          }
+          if (!(yield* options.standDown(address))) return
+          // Claimed in the peer table as a dial would be: refused if the address is connected already
+          // (adopted, or dialled since), and a second connection naming it cannot adopt it meanwhile.
+          if (!(yield* Scope.extend(options.peers.claim(address), scope))) return
           // Added first, so it runs last: once the address has left the connected set.
           yield* Scope.addFinalizer(scope, release(address))
           yield* Scope.extend(
-            options.peers.register({ address, direction: "inbound", kind: "ours", send: connection.send }),
+            options.peers.register({
+              address,
+              direction: "inbound",
+              kind: "ours",
+              send: connection.send,
+              close: connection.close,
+            }),
             scope,
           )
           yield* options.sendHandshake(address, connection)

@@ -40,22 +40,29 @@ export const makePeerBudget = (links: Links) =>
     const dropping = new Set<Address>()
     const short = yield* Queue.sliding<void>(1)
 
-    const count = () => outbound + links.count("inbound")
+    const count = Effect.map(links.count("inbound"), (inbound) => outbound + inbound)
+    const unlinked = (address: Address) => Effect.map(links.has(address), (linked) => !linked)
+
+    /** Whether a dial of `address` may start now. */
+    const admitsNow = (address: Address) =>
+      Effect.zipWith(unlinked(address), count, (free, links) => free && links < target)
 
     /** Whether to start dialling `address` at all (it is remembered either way). */
-    const admits = (address: Address) => {
-      if (address !== self) book.add(address)
-      return !links.has(address) && count() < target
-    }
+    const admits = (address: Address) =>
+      Effect.suspend(() => {
+        if (address !== self) book.add(address)
+        return admitsNow(address)
+      })
 
     /** Runs one dial of `address` if the budget allows it when the dial starts, holding its place until it ends. */
     const gate = <R>(address: Address, connect: Effect.Effect<DialOutcome, never, R>) =>
       Effect.acquireUseRelease(
-        Effect.sync(() => {
-          if (links.has(address) || count() >= target) return false
-          outbound++
-          return true
-        }),
+        Effect.flatMap(admitsNow(address), (passed) =>
+          Effect.sync(() => {
+            if (passed) outbound++
+            return passed
+          }),
+        ),
         (passed) =>
           passed
             ? Effect.tap(connect, (outcome) =>
@@ -76,13 +83,15 @@ export const makePeerBudget = (links: Links) =>
         const candidates = snapshot.relayTo.filter(
           (address) => !known.has(address) && address !== newest && !dropping.has(address),
         )
-        const spare = candidates.filter((address) => (links.viewSize(address) ?? 0) > target)
+        const spare = yield* Effect.filter(candidates, (address) =>
+          Effect.map(links.viewSize(address), (size) => (size ?? 0) > target),
+        )
         const pool = spare.length > 0 ? spare : candidates.length > 0 ? candidates : [newest].filter(isDroppable)
         const victim = pool[yield* Random.nextIntBetween(0, Math.max(pool.length, 1))]
         if (victim === undefined) return
         dropping.add(victim)
         yield* Effect.logInfo("peer dropped: over MAX_PEERS").pipe(
-          Effect.annotateLogs({ dropped: victim, links: count(), max }),
+          Effect.annotateLogs({ dropped: victim, links: yield* count, max }),
         )
         yield* links.drop(victim)
       })
@@ -92,7 +101,7 @@ export const makePeerBudget = (links: Links) =>
     /** After every change of the links: one connection per pair, at most k, and a top-up when short. */
     const reconcile = (snapshot: LinkSnapshot) =>
       Effect.gen(function* () {
-        for (const address of dropping) if (!links.has(address)) dropping.delete(address)
+        for (const address of yield* Effect.filter(dropping, unlinked)) dropping.delete(address)
         const directions = new Map<Address, number>()
         for (const link of snapshot.links) {
           directions.set(link.address, (directions.get(link.address) ?? 0) | (link.direction === "outbound" ? 1 : 2))
@@ -101,19 +110,19 @@ export const makePeerBudget = (links: Links) =>
           // The connection dialled by the smaller address stays; both ends agree on which that is.
           if (both === 3) yield* links.close(address, self < address ? "inbound" : "outbound")
         }
-        if (count() - dropping.size > max) yield* dropOneSurplus(snapshot)
-        if (count() < target) yield* Queue.offer(short, undefined)
+        if ((yield* count) - dropping.size > max) yield* dropOneSurplus(snapshot)
+        if ((yield* count) < target) yield* Queue.offer(short, undefined)
       })
 
     /** Dials random remembered addresses while there are fewer than `target` links. */
     const topUp = (dial: (address: Address) => Effect.Effect<void>) =>
       Effect.gen(function* () {
-        const missing = target - count()
+        const missing = target - (yield* count)
         if (missing <= 0) return
-        const candidates = book.all().filter((address) => !links.has(address))
+        const candidates = yield* Effect.filter(book.all(), unlinked)
         const picked = Array.from(yield* Random.shuffle(candidates)).slice(0, missing)
         if (picked.length > 0) {
-          yield* Effect.logDebug("dialling for more peers").pipe(Effect.annotateLogs({ links: count(), target }))
+          yield* Effect.logDebug("dialling for more peers").pipe(Effect.annotateLogs({ links: yield* count, target }))
         }
         yield* Effect.forEach(picked, dial, { discard: true })
       })
@@ -146,9 +155,11 @@ export const makePeerBudget = (links: Links) =>
       onListed: (addresses: ReadonlyArray<Address>, dial: (address: Address) => Effect.Effect<void>) =>
         Effect.gen(function* () {
           for (const address of addresses) if (address !== self) book.add(address)
-          const missing = target - count()
+          const missing = target - (yield* count)
           if (missing <= 0) return
-          const fresh = addresses.filter((address) => address !== self && !links.has(address))
+          const fresh = yield* Effect.filter(addresses, (address) =>
+            address === self ? Effect.succeed(false) : unlinked(address),
+          )
           const picked = Array.from(yield* Random.shuffle(fresh)).slice(0, missing)
           yield* Effect.forEach(picked, dial, { discard: true })
         }),
@@ -200,7 +211,7 @@ const makeAddressBook = (keep: (address: Address) => boolean) => {
 
 /** No MAX_PEERS: every address is dialled and every peer kept, as the spec's full mesh needs. */
 const unlimited = (links: Links) => ({
-  admits: (_address: Address) => true,
+  admits: (_address: Address): Effect.Effect<boolean> => Effect.succeed(true),
   gate: <R>(_address: Address, connect: Effect.Effect<DialOutcome, never, R>) => connect,
   run: (_dial: (address: Address) => Effect.Effect<void>) => Effect.void,
   // PEERS lists are dialled too: a newcomer gets its first peer's list a round trip before that peer's
@@ -208,10 +219,9 @@ const unlimited = (links: Links) => ({
   // dial them. Linked addresses are skipped (we dialled them, or their HANDSHAKE made us): a mesh
   // that has formed costs nothing here, however many announcements go round.
   onListed: (addresses: ReadonlyArray<Address>, dial: (address: Address) => Effect.Effect<void>) =>
-    Effect.forEach(
-      addresses.filter((address) => !links.has(address)),
-      dial,
-      { discard: true },
+    Effect.flatMap(
+      Effect.filter(addresses, (address) => Effect.map(links.has(address), (linked) => !linked)),
+      (unlinked) => Effect.forEach(unlinked, dial, { discard: true }),
     ),
   sample: Effect.succeed<ReadonlyArray<Address>>([]),
 })

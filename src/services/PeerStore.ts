@@ -1,13 +1,15 @@
-import { Context, type Effect, type Scope, type Stream } from "effect"
+import { Context, type Effect, type Queue, type Scope, type Stream } from "effect"
 import type { Address } from "../domain/Address.js"
-import type { PeerDirection, PeerEntry, PeerKind } from "../domain/PeerTable.js"
+import type { PeerEntry, PeerLink } from "../domain/PeerTable.js"
+import type { LinkChange, RelayTarget } from "../domain/peerLinks.js"
 
-/** A connected peer: its address, how we reached it, who it is, and how to send it a frame. */
-export interface Peer {
+/** A connection to a peer as the table records it: its address, direction, kind, and how to send and close. */
+export type Peer = Omit<PeerLink, "serial">
+
+/** A change of the addresses we relay to (domain/peerLinks.ts). */
+export interface LinkEvent {
   readonly address: Address
-  readonly direction: PeerDirection
-  readonly kind: PeerKind
-  readonly send: (frame: string) => Effect.Effect<void>
+  readonly change: LinkChange
 }
 
 /** The addresses a node is connected to and the ones it is dialling. */
@@ -18,7 +20,8 @@ export interface PeerSnapshot {
 
 /**
  * The peer table (docs/peer-states.md): one entry per address, in one state (known, dialling,
- * connected, backing off, given up) with the reason for its last change. Its rules are the pure
+ * connected, backing off, given up) with the reason for its last change, and the links we relay on
+ * to it. Its rules are the pure
  * functions of domain/PeerTable.ts. `snapshot` is the spec's `connectedAddresses` and
  * `attemptingToConnectToAddress`, kept consistent: an address is in at most one of the two, and
  * claiming one for a dial is atomic.
@@ -32,17 +35,31 @@ export interface PeerStoreShape {
   readonly claim: (address: Address) => Effect.Effect<boolean, never, Scope.Scope>
   /**
    * Records a connection to the peer (a claimed dial that connected, or an adopted inbound
-   * connection). Scoped: when the scope closes the peer is known again, whatever ended the connection.
+   * connection): the peer is connected and the connection is one of its links. Scoped: when the scope
+   * closes the link goes and the peer is known again, whatever ended the connection.
    */
-  readonly register: (peer: Peer) => Effect.Effect<void, never, Scope.Scope>
+  readonly register: (peer: Peer) => Effect.Effect<PeerLink, never, Scope.Scope>
+  /**
+   * Records an inbound connection whose peer named itself in PEERS as one of its links, without
+   * changing its state (it is not in our HANDSHAKE's connected list). Scoped as `register`.
+   */
+  readonly link: (peer: Peer) => Effect.Effect<PeerLink, never, Scope.Scope>
+  /** The peer at `address` sent PEERS listing `relaysTo` peers: it is a node of ours. */
+  readonly markOurs: (address: Address, relaysTo: number) => Effect.Effect<void>
+  /** We are dropping `address` on purpose: our PEERS no longer lists it. */
+  readonly leave: (address: Address) => Effect.Effect<void>
+  /** Where transactions go: each linked address once, on its outbound link if it has both. */
+  readonly relayTargets: Effect.Effect<ReadonlyArray<RelayTarget>>
+  /** Every link, oldest first. */
+  readonly links: Effect.Effect<ReadonlyArray<PeerLink>>
+  /** From now on, each change of the addresses we relay to (for as long as the scope lasts). */
+  readonly linkEvents: Effect.Effect<Queue.Dequeue<LinkEvent>, never, Scope.Scope>
   /** A dial of `address` failed with `message`. */
   readonly failed: (address: Address, message: string) => Effect.Effect<void>
   /** The redial loop of `address` waits until `until` (ms) after `failures` failed dials in a row. */
   readonly backOff: (address: Address, until: number, failures: number) => Effect.Effect<void>
   /** The redial loop gave `address` up after `failures` failed dials. */
   readonly giveUp: (address: Address, failures: number) => Effect.Effect<void>
-  /** The connected peers, in the order they connected. */
-  readonly peers: Effect.Effect<ReadonlyArray<Peer>>
   /** Every entry of the table, in the order the addresses were first recorded. */
   readonly entries: Effect.Effect<ReadonlyArray<PeerEntry>>
   readonly entry: (address: Address) => Effect.Effect<PeerEntry | undefined>
