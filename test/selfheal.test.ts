@@ -23,6 +23,7 @@ import { type Address, localAddress } from "../src/domain/Address.js"
 import { poolDigest } from "../src/domain/poolDigest.js"
 import { makeTransaction, type Transaction } from "../src/domain/Transaction.js"
 import * as NodeConfigFolder from "../src/layers/NodeConfigFolder.js"
+import * as PeerStoreRef from "../src/layers/PeerStoreRef.js"
 import * as TransactionPoolFile from "../src/layers/TransactionPoolFile.js"
 import * as TransactionPoolMemory from "../src/layers/TransactionPoolMemory.js"
 import * as TransportMemory from "../src/layers/TransportMemory.js"
@@ -82,6 +83,7 @@ describe("redial policy", () => {
         const learned = localAddress(4105)
         const redialer = yield* makeRedialer({
           policy,
+          table: yield* PeerStoreRef.make,
           isKnown: (address) => address === known,
           connect: (address) =>
             Effect.flatMap(TestClock.currentTimeMillis, (at) =>
@@ -121,6 +123,7 @@ describe("redial policy", () => {
       const maxInFlight = yield* Ref.make(0)
       const redialer = yield* makeRedialer({
         policy: { ...policy, baseDelay: "1 minute", maxDelay: "1 hour" },
+        table: yield* PeerStoreRef.make,
         isKnown: () => true,
         connect: () =>
           Effect.gen(function* () {

@@ -146,9 +146,10 @@ export const startNode = Effect.gen(function* () {
     settled: (address): Effect.Effect<boolean> =>
       address === config.address
         ? Effect.succeed(true)
-        : Effect.map(
+        : Effect.zipWith(
             links.hasOutbound(address),
-            (linked) => linked || (redialer.isDialling(address) && !redialer.isBackingOff(address)),
+            redialer.isBackingOff(address),
+            (linked, waits) => linked || (redialer.isDialling(address) && !waits),
           ),
     dial: (address): Effect.Effect<void> => pairing.dial(address),
   })

@@ -50,17 +50,17 @@ export const makeRedialer = <R>(options: {
   readonly isKnown: (address: Address) => boolean
   /** One dial: connect, serve the connection until it ends, say how it ended. */
   readonly connect: (address: Address) => Effect.Effect<DialOutcome, never, R>
-  /** The peer table, told of each wait and of giving up (PeerStore). */
-  readonly table?: Pick<PeerStoreShape, "backOff" | "giveUp" | "entry">
+  /** The peer table: told of each wait and of giving up, and asked whether a loop is waiting (PeerStore). */
+  readonly table: Pick<PeerStoreShape, "backOff" | "giveUp" | "entry">
 }) =>
   Effect.gen(function* () {
     const loops = yield* FiberMap.make<Address>()
     // Loops run in the context of the redialer's creator, not of the frame that asked for a dial.
     const runLoop = yield* FiberMap.runtime(loops)<R>()
     // Each running loop's wake-up call, so that asking for its address again can cut its delay short.
+    // Whether a loop waits out a delay is the state of its address in the table (backing off).
     const wakeUps = new Map<Address, WakeUp>()
-    // The loops waiting out a delay (not dialling, not serving a connection).
-    const waiting = new Set<Address>()
+    const { table } = options
     const stableAfter = Duration.toMillis(options.policy.maxDelay)
 
     /**
@@ -70,11 +70,10 @@ export const makeRedialer = <R>(options: {
     const reportWait = (address: Address, delayMillis: number, failures: number) =>
       Effect.gen(function* () {
         const until = (yield* Clock.currentTimeMillis) + delayMillis
-        const table = options.table
-        if (table !== undefined) yield* table.backOff(address, until, failures)
+        yield* table.backOff(address, until, failures)
         yield* Effect.logDebug("redial scheduled").pipe(Effect.annotateLogs({ delayMillis, failures }))
         if (failures !== 1) return
-        const lastFailure = table === undefined ? undefined : (yield* table.entry(address))?.lastFailure?.message
+        const lastFailure = (yield* table.entry(address))?.lastFailure?.message
         yield* Effect.logInfo("peer unreachable; retrying").pipe(
           Effect.annotateLogs({ failures, retryInMillis: delayMillis, ...(lastFailure ? { error: lastFailure } : {}) }),
         )
@@ -96,10 +95,8 @@ export const makeRedialer = <R>(options: {
         // Waits one delay, or until someone asks for the address again.
         const pause = Effect.gen(function* () {
           delays ??= yield* makeDelays
-          waiting.add(address)
           // The schedule is endless, so next never fails.
           yield* Effect.raceFirst(Effect.orDie(delays.next(undefined)), Queue.take(wakeUp))
-          waiting.delete(address)
         })
         if (waitFirst) yield* pause
         for (;;) {
@@ -115,7 +112,7 @@ export const makeRedialer = <R>(options: {
             failures++
           }
           if (!known && failures >= options.policy.learnedAttempts) {
-            if (options.table !== undefined) yield* options.table.giveUp(address, failures)
+            yield* table.giveUp(address, failures)
             return yield* Effect.logInfo("giving up on learned peer").pipe(Effect.annotateLogs({ failures }))
           }
           // Wake-up calls that came while it was connected are stale (handshakes list connected peers);
@@ -126,14 +123,17 @@ export const makeRedialer = <R>(options: {
       }).pipe(
         Effect.ensuring(
           Effect.sync(() => {
-            if (wakeUps.get(address) !== wakeUp) return
-            wakeUps.delete(address)
-            waiting.delete(address)
+            if (wakeUps.get(address) === wakeUp) wakeUps.delete(address)
           }),
         ),
         Effect.withSpan("Redial.loop", { attributes: { peer: address }, captureStackTrace: false }),
         Effect.annotateLogs("peer", address),
       )
+
+    const isBackingOff = (address: Address): Effect.Effect<boolean> =>
+      wakeUps.has(address)
+        ? Effect.map(table.entry(address), (entry) => entry?.state._tag === "BackingOff")
+        : Effect.succeed(false)
 
     /** Asks the running loop of `address` to dial now; false if none runs. A plain call. */
     const nudge = (address: Address): boolean => {
@@ -175,14 +175,15 @@ export const makeRedialer = <R>(options: {
       standDown: (address: Address): Effect.Effect<boolean> =>
         Effect.suspend(() => {
           if (!wakeUps.has(address)) return Effect.succeed(true)
-          if (!waiting.has(address)) return Effect.succeed(false)
-          wakeUps.delete(address)
-          waiting.delete(address)
-          return Effect.as(FiberMap.remove(loops, address), true)
+          return Effect.flatMap(isBackingOff(address), (waits) => {
+            if (!waits) return Effect.succeed(false)
+            wakeUps.delete(address)
+            return Effect.as(FiberMap.remove(loops, address), true)
+          })
         }),
       /** Whether a loop is dialling `address`, or serving the connection it opened to it. */
       isDialling: (address: Address): boolean => wakeUps.has(address),
       /** Whether the loop of `address` is waiting out a delay (asking for it again dials it now). */
-      isBackingOff: (address: Address): boolean => waiting.has(address),
+      isBackingOff,
     }
   })
