@@ -1,4 +1,4 @@
-import { Effect, Queue, Scope, Stream } from "effect"
+import { Effect, Queue, Scope } from "effect"
 import type { Address, AddressParser } from "../domain/Address.js"
 import type { PeerDirection, PeerLink } from "../domain/PeerTable.js"
 import * as PeerLinks from "../domain/peerLinks.js"
@@ -7,16 +7,11 @@ import { PeerStore } from "../services/PeerStore.js"
 import type { Connection } from "../services/Transport.js"
 import { makeAnnouncer } from "./announce.js"
 import { type ConnectionLink, type LinkContext, makeConnectionLink } from "./connectionLink.js"
+import { makeLinkViews } from "./linkViews.js"
 
 export type { ConnectionLink, RelayFrames } from "./connectionLink.js"
 
-/** The links as observers see them (tests, the peer budget). */
-export interface LinkSnapshot {
-  /** Every link, oldest first. */
-  readonly links: ReadonlyArray<Pick<PeerLink, "address" | "direction" | "serial">>
-  /** The addresses transactions are relayed to: each linked address once. */
-  readonly relayTo: ReadonlyArray<Address>
-}
+export type { LinkSnapshot } from "./linkViews.js"
 
 /**
  * The peers a node relays transactions to, and what each of them told us it relays to (docs/scaling.md).
@@ -75,16 +70,8 @@ export const makeLinks = (options: {
       ),
     )
     const context: LinkContext = { peers, ...options }
-    const snapshot = Effect.zipWith(
-      peers.links,
-      peers.relayTargets,
-      (links, targets): LinkSnapshot => ({
-        links: links.map(({ address, direction, serial }) => ({ address, direction, serial })),
-        relayTo: targets.map((target) => target.address),
-      }),
-    )
-    const linksOf = (address: Address) =>
-      Effect.map(peers.entry(address), (entry): ReadonlyArray<PeerLink> => entry?.links ?? [])
+    const views = makeLinkViews(peers)
+    const { linksOf } = views
 
     /**
      * An outbound connection to `address`, after its HANDSHAKE: tells the peer our relay set (which
@@ -142,20 +129,11 @@ export const makeLinks = (options: {
       Effect.flatMap(linksOf(address), (links) =>
         Effect.forEach(links.filter(which), (link) => link.close, { discard: true }),
       )
-    const ours = Effect.map(peers.relayTargets, (targets) => targets.filter((target) => target.ours))
 
     return {
+      ...views,
       outbound,
       inbound,
-      /** Whether we have a link to `address`, in either direction. */
-      has: (address: Address) => Effect.map(linksOf(address), (links) => links.length > 0),
-      /** Whether we have an outbound link to `address` (a connection we dialled, handshake sent). */
-      hasOutbound: (address: Address) => Effect.map(peers.entry(address), PeerLinks.hasOutboundLink),
-      /** Links by direction (a peer linked both ways counts twice). */
-      count: (direction: PeerDirection) =>
-        Effect.map(peers.links, (links) => links.filter((link) => link.direction === direction).length),
-      /** How many peers `address` last told us it relays to, if it told us. */
-      viewSize: (address: Address) => Effect.map(peers.entry(address), (entry) => entry?.relaysTo),
       /**
        * Closes every link to `address` on purpose. Our other peers hear first that we no longer relay
        * to it (so none counts on us for it), and it gets our relay set, to know where else to go.
@@ -166,34 +144,13 @@ export const makeLinks = (options: {
             ? Effect.void
             : peers.leave(address).pipe(Effect.zipRight(announce), Effect.zipRight(closeLinks(address, () => true))),
         ),
+      /** Closes one link. */
+      close: (address: Address, direction: PeerDirection) =>
+        closeLinks(address, (link) => link.direction === direction),
       /** Waits for a peer we lost our last link to. */
       lost: Queue.take(lost),
       /** The peers lost that nobody has taken yet. */
       lostSince: Queue.takeAll(lost),
-      /** The addresses we relay on that are nodes of ours (those that take our SYNC_ and PEERS frames). */
-      ours: Effect.map(ours, (targets) => targets.map((target) => target.address)),
-      /** Sends `frame` (one of ours: SYNC_, PEERS) on the links of `addresses` we relay on, to our nodes only. */
-      sendTo: (addresses: ReadonlyArray<Address>, frame: string) =>
-        Effect.flatMap(ours, (targets) =>
-          Effect.forEach(
-            targets.filter((target) => addresses.includes(target.address)),
-            (target) => target.send(frame),
-            { discard: true },
-          ),
-        ),
-      /** Closes one link. */
-      close: (address: Address, direction: PeerDirection) =>
-        closeLinks(address, (link) => link.direction === direction),
-      snapshot,
-      /** The current snapshot, then every change (changes in a burst may come as one). */
-      changes: Stream.unwrapScoped(
-        Effect.map(peers.linkEvents, (subscription) =>
-          Stream.concat(
-            Stream.fromEffect(snapshot),
-            Stream.mapEffect(Stream.fromQueue(subscription), () => snapshot),
-          ),
-        ),
-      ),
     }
   })
 
