@@ -36,6 +36,11 @@ export const makeLinkViews = (peers: PeerStoreShape) => {
       Effect.map(peers.links, (links) => links.filter((link) => link.direction === direction).length),
     /** How many peers `address` last told us it relays to, if it told us. */
     viewSize: (address: Address) => Effect.map(peers.entry(address), (entry) => entry?.relaysTo),
+    /** The addresses we are dropping on purpose (MAX_PEERS) whose links are not closed yet. */
+    leaving: Effect.map(
+      peers.relayTargets,
+      (targets): ReadonlySet<Address> => new Set(targets.flatMap((target) => (target.leaving ? [target.address] : []))),
+    ),
     /** The addresses we relay on that are nodes of ours (those that take our SYNC_ and PEERS frames). */
     ours: Effect.map(ours, (targets) => targets.map((target) => target.address)),
     /** Sends `frame` (one of ours: SYNC_, PEERS) on the links of `addresses` we relay on, to our nodes only. */

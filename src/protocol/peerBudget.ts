@@ -36,8 +36,6 @@ export const makePeerBudget = (links: Links) =>
     let outbound = 0
     const book = makeAddressBook((address) => known.has(address))
     for (const address of config.knownPeers) if (address !== self) book.add(address)
-    // Addresses being dropped, so one surplus is not answered by two drops.
-    const dropping = new Set<Address>()
     const short = yield* Queue.sliding<void>(1)
 
     const count = Effect.map(links.count("inbound"), (inbound) => outbound + inbound)
@@ -77,31 +75,29 @@ export const makePeerBudget = (links: Links) =>
           }),
       )
 
-    const dropOneSurplus = (snapshot: LinkSnapshot) =>
+    /** Drops one peer; `dropping` are those being dropped already (the table's leaving peers). */
+    const dropOneSurplus = (snapshot: LinkSnapshot, dropping: ReadonlySet<Address>) =>
       Effect.gen(function* () {
+        const isDroppable = (address: Address | undefined): address is Address =>
+          address !== undefined && !known.has(address) && !dropping.has(address)
         const newest = snapshot.links.at(-1)?.address
-        const candidates = snapshot.relayTo.filter(
-          (address) => !known.has(address) && address !== newest && !dropping.has(address),
-        )
+        const candidates = snapshot.relayTo.filter((address) => isDroppable(address) && address !== newest)
         const spare = yield* Effect.filter(candidates, (address) =>
           Effect.map(links.viewSize(address), (size) => (size ?? 0) > target),
         )
         const pool = spare.length > 0 ? spare : candidates.length > 0 ? candidates : [newest].filter(isDroppable)
         const victim = pool[yield* Random.nextIntBetween(0, Math.max(pool.length, 1))]
         if (victim === undefined) return
-        dropping.add(victim)
         yield* Effect.logInfo("peer dropped: over MAX_PEERS").pipe(
           Effect.annotateLogs({ dropped: victim, links: yield* count, max }),
         )
         yield* links.drop(victim)
       })
-    const isDroppable = (address: Address | undefined): address is Address =>
-      address !== undefined && !known.has(address) && !dropping.has(address)
-
     /** After every change of the links: one connection per pair, at most k, and a top-up when short. */
     const reconcile = (snapshot: LinkSnapshot) =>
       Effect.gen(function* () {
-        for (const address of yield* Effect.filter(dropping, unlinked)) dropping.delete(address)
+        // Those being dropped, so one surplus is not answered by two drops.
+        const dropping = yield* links.leaving
         const directions = new Map<Address, number>()
         for (const link of snapshot.links) {
           directions.set(link.address, (directions.get(link.address) ?? 0) | (link.direction === "outbound" ? 1 : 2))
@@ -110,7 +106,7 @@ export const makePeerBudget = (links: Links) =>
           // The connection dialled by the smaller address stays; both ends agree on which that is.
           if (both === 3) yield* links.close(address, self < address ? "inbound" : "outbound")
         }
-        if ((yield* count) - dropping.size > max) yield* dropOneSurplus(snapshot)
+        if ((yield* count) - dropping.size > max) yield* dropOneSurplus(snapshot, dropping)
         if ((yield* count) < target) yield* Queue.offer(short, undefined)
       })
 
