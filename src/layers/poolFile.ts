@@ -75,7 +75,10 @@ export const readPoolFile = (file: string) =>
       return undefined
     }
     const scanner = makeJsonArrayScanner((text) => entryProblem(text, store.size() + 1, admit))
-    const problem = yield* fs.stream(file, { chunkSize: FileSystem.Size(readChunkBytes) }).pipe(
+    // A buffer no bigger than the file: a 1 MiB buffer per node for an empty pool pushed every node of
+    // a forming 20-node mesh into a full garbage collection (formation took 21% longer).
+    const chunkSize = FileSystem.Size(Math.max(1, Math.min(size, readChunkBytes)))
+    const problem = yield* fs.stream(file, { chunkSize }).pipe(
       Stream.mapError(unreadable),
       Stream.map((chunk) => scanner.push(chunk)),
       Stream.filter((error) => error !== undefined),
