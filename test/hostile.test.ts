@@ -297,7 +297,7 @@ describe("hostile limits", () => {
   it.scoped("connections beyond the maximum are refused with a line, inbound and outbound", () =>
     withLogs((logs) =>
       Effect.gen(function* () {
-        const node = yield* startGuardedNode(4001, { limits: { maxConnections: 2 } })
+        const node = yield* startGuardedNode(4001, { limits: { maxConnections: 2, reservedOutbound: 0 } })
         const first = yield* (yield* fakePeer(4200)).dial(node.address)
         const second = yield* (yield* fakePeer(4201)).dial(node.address)
         yield* logs.waitForCount((line) => line.message === "inbound connection opened", 2)
@@ -318,6 +318,33 @@ describe("hostile limits", () => {
         yield* logs.waitForCount((line) => line.message === "inbound connection closed", 1)
         yield* send(first, { type: "HANDSHAKE", data: [wanted.address] })
         yield* wanted.nextInbound
+      }),
+    ).pipe(Effect.provide(TransportMemory.layerNetwork)),
+  )
+
+  it.scoped("inbound connections leave the reserved slots to the node's own dials", () =>
+    withLogs((logs) =>
+      Effect.gen(function* () {
+        const node = yield* startGuardedNode(4001, { limits: { maxConnections: 4, reservedOutbound: 2 } })
+        const first = yield* (yield* fakePeer(4200)).dial(node.address)
+        yield* (yield* fakePeer(4201)).dial(node.address)
+        yield* logs.waitForCount((line) => line.message === "inbound connection opened", 2)
+        // Two slots are free, but both are kept for our dials: a third stranger is refused.
+        const third = yield* (yield* fakePeer(4202)).dial(node.address)
+        yield* closed(third)
+        const [refusal] = yield* logs.waitForCount(
+          (line) => line.message === "connection refused: too many connections",
+          1,
+        )
+        expect(refusal?.annotations).toMatchObject({
+          direction: "inbound",
+          limit: "2 inbound connections (2 of 4 kept for our own dials)",
+        })
+        // The node still reaches the peers it is told of.
+        const wanted = [yield* fakePeer(4105), yield* fakePeer(4106)]
+        yield* send(first, { type: "HANDSHAKE", data: wanted.map((peer) => peer.address) })
+        yield* Effect.forEach(wanted, (peer) => peer.nextInbound, { discard: true })
+        yield* waitForPeers(node.peers, (s) => wanted.every((peer) => s.connected.includes(peer.address)))
       }),
     ).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )

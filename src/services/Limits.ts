@@ -16,6 +16,8 @@ export interface LimitsShape {
   readonly maxHandshakeAddresses: number
   /** Open connections, inbound and outbound together. */
   readonly maxConnections: number
+  /** Of `maxConnections`, how many inbound connections may never take: kept for our own dials (at most half). */
+  readonly reservedOutbound: number
   /** Dials in flight at once. */
   readonly dialConcurrency: number
   /** Dials waiting for a free dial slot; more are refused. */
@@ -50,6 +52,9 @@ export const defaultLimits: LimitsShape = {
   maxHandshakeAddresses: 1_000,
   // A full mesh of n nodes holds 2(n-1) connections per node (one each way): 256 fits a mesh of 100.
   maxConnections: 256,
+  // Whoever connects to us, a node keeps room to reach its own peers (Bitcoin Core keeps its outbound
+  // slots apart for the same reason: inbound strangers must not be able to eclipse a node).
+  reservedOutbound: 32,
   dialConcurrency: 16,
   // Effect's Semaphore wakes every waiting dial when one ends: a short queue keeps that cheap, and the
   // address book's pace keeps it short.
@@ -78,6 +83,7 @@ export const limitVariables: { readonly [K in keyof LimitsShape]: readonly [vari
   messageBurst: ["MESSAGE_BURST", "messages a connection may send at once above that rate"],
   maxHandshakeAddresses: ["MAX_HANDSHAKE_ADDRESSES", "addresses read from one HANDSHAKE"],
   maxConnections: ["MAX_CONNECTIONS", "open connections, inbound and outbound"],
+  reservedOutbound: ["RESERVED_OUTBOUND", "of those, kept for our own dials (at most half)"],
   dialConcurrency: ["DIAL_CONCURRENCY", "dials in flight at once"],
   dialQueueSize: ["DIAL_QUEUE_SIZE", "dials waiting for their turn"],
   dialTimeoutMillis: ["DIAL_TIMEOUT_MS", "milliseconds a dial may take"],
