@@ -6,6 +6,7 @@ import { exceedsJsonDepth } from "../src/domain/jsonDepth.js"
 import { parseKnownPeersFile } from "../src/domain/knownPeersFile.js"
 import { parsePort } from "../src/domain/port.js"
 import { mayBeFrom } from "../src/domain/remoteHost.js"
+import { pickEviction } from "../src/domain/slotEviction.js"
 import { fullBucket, takeToken } from "../src/domain/tokenBucket.js"
 
 describe("addresses", () => {
@@ -168,5 +169,27 @@ describe("who a peer may be (one connection per pair: src/protocol/pairing.ts)",
 
   it("a transport without IPs cannot tell: believed", () => {
     expect(mayBeFrom(Either.getOrThrow(parseAddress("ws://localhost:4001")), undefined)).toBe(true)
+  })
+})
+
+describe("which inbound peer makes room when the slots are full", () => {
+  const holder = (ip: string, serial: number, named = false) => ({ ip, serial, named })
+
+  it("the crowded IP loses its newest connection; named peers and the oldest half are kept", () => {
+    const honest = holder("10.0.0.1", 0)
+    const ours = holder("10.0.0.9", 1, true)
+    const flood = [2, 3, 4, 5].map((serial) => holder("10.6.6.6", serial))
+    const [firstOfFlood] = flood
+    const other = holder("10.0.0.2", 6)
+    // Unnamed, oldest first: honest, the four of the flood, other; the oldest three are kept.
+    expect(pickEviction([honest, ours, ...flood, other])).toBe(flood[3])
+    // honest is kept; flood[0] and other are one each: the newer goes.
+    expect(pickEviction([honest, ours, ...(firstOfFlood ? [firstOfFlood] : []), other])).toBe(other)
+  })
+
+  it("nobody when every peer is protected", () => {
+    expect(pickEviction([holder("10.0.0.1", 0, true), holder("10.0.0.2", 1, true)])).toBeUndefined()
+    expect(pickEviction([holder("10.0.0.1", 0)])).toBeUndefined()
+    expect(pickEviction([])).toBeUndefined()
   })
 })

@@ -7,7 +7,7 @@ import * as TransportMemory from "../src/layers/TransportMemory.js"
 import type { Connection } from "../src/services/Transport.js"
 import { startGuardedNode } from "./support/guardedNode.js"
 import { type CapturedLog, withLogs } from "./support/logs.js"
-import { fakePeer, record, send, waitForPeers, waitForPoolSize } from "./support/memoryNode.js"
+import { fakePeer, record, send, startMemoryNode, waitForPeers, waitForPoolSize } from "./support/memoryNode.js"
 
 // TestClock starts at 0, so these timestamps are in the node's past.
 const txAt = (timeStamp: number, amount = 1): Transaction =>
@@ -294,20 +294,16 @@ describe("hostile addresses", () => {
 })
 
 describe("hostile limits", () => {
-  it.scoped("connections beyond the maximum are refused with a line, inbound and outbound", () =>
+  it.scoped("a dial beyond the maximum of connections is refused with a line; it gets a slot once one frees", () =>
     withLogs((logs) =>
       Effect.gen(function* () {
         const node = yield* startGuardedNode(4001, { limits: { maxConnections: 2, reservedOutbound: 0 } })
         const first = yield* (yield* fakePeer(4200)).dial(node.address)
         const second = yield* (yield* fakePeer(4201)).dial(node.address)
         yield* logs.waitForCount((line) => line.message === "inbound connection opened", 2)
-        const third = yield* (yield* fakePeer(4202)).dial(node.address)
-        yield* closed(third)
         const refusal = (direction: string) => (line: { message: string; annotations: Record<string, unknown> }) =>
           line.message === "connection refused: too many connections" && line.annotations.direction === direction
-        const [inbound] = yield* logs.waitForCount(refusal("inbound"), 1)
-        expect(inbound?.annotations.limit).toBe("2 connections")
-        // Outbound too: a dial needs a slot.
+        // A dial needs a slot. (An inbound newcomer would make room by evicting a stranger: tested below.)
         const wanted = yield* fakePeer(4105)
         yield* send(first, { type: "HANDSHAKE", data: [wanted.address] })
         yield* logs.waitForCount(refusal("outbound"), 1)
@@ -322,16 +318,45 @@ describe("hostile limits", () => {
     ).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
 
-  it.scoped("inbound connections leave the reserved slots to the node's own dials", () =>
+  it.scoped("inbound connections leave the reserved slots to our dials; a newcomer evicts the newest stranger", () =>
     withLogs((logs) =>
       Effect.gen(function* () {
         const node = yield* startGuardedNode(4001, { limits: { maxConnections: 4, reservedOutbound: 2 } })
+        const opened = (count: number) =>
+          logs.waitForCount((line) => line.message === "inbound connection opened", count)
         const first = yield* (yield* fakePeer(4200)).dial(node.address)
-        yield* (yield* fakePeer(4201)).dial(node.address)
-        yield* logs.waitForCount((line) => line.message === "inbound connection opened", 2)
-        // Two slots are free, but both are kept for our dials: a third stranger is refused.
-        const third = yield* (yield* fakePeer(4202)).dial(node.address)
-        yield* closed(third)
+        yield* opened(1)
+        const second = yield* (yield* fakePeer(4201)).dial(node.address)
+        yield* opened(2)
+        // Two slots are free, but both are kept for our dials: a third stranger takes the newest one's.
+        yield* (yield* fakePeer(4202)).dial(node.address)
+        yield* closed(second)
+        yield* opened(3)
+        const [evicted] = yield* logs.waitForCount(
+          (line) => line.message === "inbound connection evicted: connection slots full",
+          1,
+        )
+        expect(evicted?.annotations.limit).toBe("2 inbound connections")
+        // The node still reaches the peers it is told of, on the slots kept for it.
+        const wanted = [yield* fakePeer(4105), yield* fakePeer(4106)]
+        yield* send(first, { type: "HANDSHAKE", data: wanted.map((peer) => peer.address) })
+        yield* Effect.forEach(wanted, (peer) => peer.nextInbound, { discard: true })
+        yield* waitForPeers(node.peers, (s) => wanted.every((peer) => s.connected.includes(peer.address)))
+      }),
+    ).pipe(Effect.provide(TransportMemory.layerNetwork)),
+  )
+
+  it.scoped("inbound slots held by nodes of ours that named themselves are not given up to a stranger", () =>
+    withLogs((logs) =>
+      Effect.gen(function* () {
+        const limits = { maxConnections: 4, reservedOutbound: 2 }
+        const node = yield* startGuardedNode(4001, { limits })
+        // Two nodes of ours dial it; it adopts their connections (one per pair), so both are named.
+        yield* startMemoryNode(4002, [4001])
+        yield* startMemoryNode(4003, [4001])
+        yield* waitForPeers(node.peers, (s) => s.connected.length === 2)
+        const stranger = yield* (yield* fakePeer(4202)).dial(node.address)
+        yield* closed(stranger)
         const [refusal] = yield* logs.waitForCount(
           (line) => line.message === "connection refused: too many connections",
           1,
@@ -340,11 +365,6 @@ describe("hostile limits", () => {
           direction: "inbound",
           limit: "2 inbound connections (2 of 4 kept for our own dials)",
         })
-        // The node still reaches the peers it is told of.
-        const wanted = [yield* fakePeer(4105), yield* fakePeer(4106)]
-        yield* send(first, { type: "HANDSHAKE", data: wanted.map((peer) => peer.address) })
-        yield* Effect.forEach(wanted, (peer) => peer.nextInbound, { discard: true })
-        yield* waitForPeers(node.peers, (s) => wanted.every((peer) => s.connected.includes(peer.address)))
       }),
     ).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )

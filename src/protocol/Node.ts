@@ -156,10 +156,12 @@ export const startNode = Effect.gen(function* () {
 
   const runInbound = (connection: Connection) =>
     Effect.gen(function* () {
-      if (!(yield* slots.take("inbound"))) return
+      const link = yield* links.inbound(connection)
+      if (!(yield* slots.inbound({ remoteIp: connection.remoteIp, close: connection.close, isNamed: link.isNamed }))) {
+        return
+      }
       yield* Effect.logDebug("inbound connection opened")
       yield* stats.increment("inboundConnections")
-      const link = yield* links.inbound(connection)
       yield* serve(connection, link, pairing.adopter(connection, link, yield* Effect.scope))
       yield* Effect.logDebug("inbound connection closed")
     }).pipe(

@@ -31,6 +31,8 @@ export interface ConnectionLink {
    * on an outbound connection.
    */
   readonly name: (address: Address) => Effect.Effect<void>
+  /** Whether the peer has named itself (always, outbound): a plain read, for the connection slots. */
+  readonly isNamed: () => boolean
 }
 
 /** What every connection's link shares: the node's peer table and settings. */
@@ -119,5 +121,5 @@ export const makeConnectionLink = (
 
   const name = (address: Address) => (origin() === undefined ? identify(address, true) : Effect.void)
 
-  return { relay, onPeers, name }
+  return { relay, onPeers, name, isNamed: () => origin() !== undefined }
 }

@@ -1,62 +1,122 @@
 import { Effect } from "effect"
+import { ipKey } from "../domain/ipBuckets.js"
+import { type InboundHolder, pickEviction } from "../domain/slotEviction.js"
 import { Limits } from "../services/Limits.js"
+import { throttledWarning } from "./throttledWarning.js"
 
 export type SlotDirection = "inbound" | "outbound"
+
+/** An inbound connection asking for a slot: who it is, how to close it, and whether its peer named itself. */
+export interface InboundPeer {
+  readonly remoteIp: string | undefined
+  readonly close: Effect.Effect<void>
+  readonly isNamed: () => boolean
+}
+
+interface Holder {
+  readonly ip: string
+  readonly serial: number
+  readonly peer: InboundPeer
+}
+
+/** What asking for a slot came to: one taken (perhaps by evicting `evict`), or refused at `limit`. */
+type Taken =
+  | { readonly _tag: "Taken"; readonly holder?: Holder; readonly evict?: Holder }
+  | { readonly _tag: "Refused"; readonly limit: string }
 
 /**
  * The node's budget of open connections, inbound and outbound together. Inbound connections may
  * take all but `reservedOutbound` of them (at most half), so peers that connect to us, however many,
- * never keep us from dialling our own.
+ * never keep us from dialling our own. When the inbound ones are full, a newcomer takes the slot of the
+ * least useful inbound peer (domain/slotEviction.ts) or, if every one is protected, is refused.
  */
 export const makeConnectionSlots = Effect.gen(function* () {
   const limits = yield* Limits
   const reserved = Math.min(limits.reservedOutbound, Math.floor(limits.maxConnections / 2))
   const inboundLimit = limits.maxConnections - reserved
-  // Changed only in synchronous steps, so fibers cannot interleave in a change.
+  // Changed only in synchronous steps, so fibers cannot interleave in a change. A connection being
+  // evicted keeps its slot until it has closed, but no longer counts against a newcomer.
   let open = 0
   let inbound = 0
+  let serial = 0
+  const holders = new Set<Holder>()
+  const evicted = new Set<Holder>()
+  const evictedLine = throttledWarning("inbound connection evicted: connection slots full", 60_000)
 
-  const refused = (direction: SlotDirection, limit: string) =>
-    Effect.logWarning("connection refused: too many connections").pipe(
-      Effect.annotateLogs({ direction, limit }),
-      Effect.as(false),
-    )
-
-  /** Why a connection in `direction` gets no slot now, or undefined if it gets one. */
+  /** Why a connection in `direction` gets no free slot now, or undefined if it gets one. */
   const fullFor = (direction: SlotDirection): string | undefined => {
-    if (open >= limits.maxConnections) return `${limits.maxConnections} connections`
-    if (direction === "inbound" && inbound >= inboundLimit) {
+    if (open - evicted.size >= limits.maxConnections) return `${limits.maxConnections} connections`
+    if (direction === "inbound" && inbound - evicted.size >= inboundLimit) {
       return `${inboundLimit} inbound connections (${reserved} of ${limits.maxConnections} kept for our own dials)`
     }
     return undefined
   }
 
+  const claim = (peer: InboundPeer | undefined): Taken => {
+    const full = fullFor(peer === undefined ? "outbound" : "inbound")
+    let evict: Holder | undefined
+    if (full !== undefined) {
+      const named = (holder: Holder): InboundHolder & { readonly holder: Holder } => ({
+        ...holder,
+        named: holder.peer.isNamed(),
+        holder,
+      })
+      evict = peer === undefined ? undefined : pickEviction([...holders].map(named))?.holder
+      if (evict === undefined) return { _tag: "Refused", limit: full }
+      holders.delete(evict)
+      evicted.add(evict)
+    }
+    open++
+    if (peer === undefined) return { _tag: "Taken", ...(evict ? { evict } : {}) }
+    inbound++
+    const holder = { ip: ipKey(peer.remoteIp), serial: serial++, peer }
+    holders.add(holder)
+    return { _tag: "Taken", holder, ...(evict ? { evict } : {}) }
+  }
+
+  const release = (taken: Taken) =>
+    Effect.sync(() => {
+      if (taken._tag === "Refused") return
+      open--
+      if (taken.holder === undefined) return
+      inbound--
+      holders.delete(taken.holder)
+      evicted.delete(taken.holder)
+    })
+
   /**
    * Takes a slot for as long as the scope is open: true if there was one. When there is none, one
    * warning line says so and the caller refuses the connection.
    */
-  const take = (direction: SlotDirection) =>
+  const take = (peer: InboundPeer | undefined) =>
     Effect.flatMap(
       Effect.acquireRelease(
-        Effect.sync(() => {
-          const full = fullFor(direction)
-          if (full !== undefined) return full
-          open++
-          if (direction === "inbound") inbound++
-          return undefined
-        }),
-        (full) =>
-          full === undefined
-            ? Effect.sync(() => {
-                open--
-                if (direction === "inbound") inbound--
-              })
-            : Effect.void,
+        Effect.sync(() => claim(peer)),
+        release,
       ),
-      (full) => (full === undefined ? Effect.succeed(true) : refused(direction, full)),
+      (taken) => {
+        const direction = peer === undefined ? "outbound" : "inbound"
+        if (taken._tag === "Refused") {
+          return Effect.logWarning("connection refused: too many connections").pipe(
+            Effect.annotateLogs({ direction, limit: taken.limit }),
+            Effect.as(false),
+          )
+        }
+        if (taken.evict === undefined) return Effect.succeed(true)
+        return taken.evict.peer.close.pipe(
+          Effect.zipRight(evictedLine({ ip: taken.evict.ip, limit: `${inboundLimit} inbound connections` })),
+          Effect.as(true),
+        )
+      },
     )
 
-  return { take, open: Effect.sync(() => open) }
+  return {
+    /** A slot for a dial of ours. */
+    outbound: take(undefined),
+    /** A slot for a peer that connected to us. */
+    inbound: (peer: InboundPeer) => take(peer),
+    open: Effect.sync(() => open),
+  }
 })
 
 export type ConnectionSlots = Effect.Effect.Success<typeof makeConnectionSlots>
