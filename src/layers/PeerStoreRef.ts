@@ -120,6 +120,7 @@ export const make = Effect.gen(function* () {
     linkEvents: PubSub.subscribe(linkEvents),
     entries: Effect.sync(() => [...entries.values()]),
     entry: (address) => Effect.sync(() => entries.get(address)),
+    entriesOf: (addresses) => Effect.sync(() => addresses.map((address) => entries.get(address))),
     snapshot: Effect.sync(currentSnapshot),
     // Subscribed before the current snapshot is read, so no change falls between the two.
     changes: Stream.unwrapScoped(

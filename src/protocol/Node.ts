@@ -2,6 +2,7 @@ import { Effect, FiberSet, LogLevel, Option, Stream } from "effect"
 import { type Address, makeAddressParser } from "../domain/Address.js"
 import { isLogged } from "../domain/isLogged.js"
 import { encodeFrame, type Handshake } from "../domain/Message.js"
+import { hasOutboundLink } from "../domain/peerLinks.js"
 import { NodeConfig } from "../services/NodeConfig.js"
 import { NodeStats } from "../services/NodeStats.js"
 import { PeerStore } from "../services/PeerStore.js"
@@ -143,14 +144,14 @@ export const startNode = Effect.gen(function* () {
   // What peers list is dialled from here, at the node's own pace (addressBook.ts), never at once.
   const book = yield* makeAddressBook({
     // A loop backing off is not settled: a peer listing the address again has it dialled now, as before.
-    settled: (address): Effect.Effect<boolean> =>
-      address === config.address
-        ? Effect.succeed(true)
-        : Effect.zipWith(
-            links.hasOutbound(address),
-            redialer.isBackingOff(address),
-            (linked, waits) => linked || (redialer.isDialling(address) && !waits),
-          ),
+    unsettled: (addresses) =>
+      Effect.map(peers.entriesOf(addresses), (entries) =>
+        addresses.filter((address, i) => {
+          const entry = entries[i]
+          if (address === config.address || hasOutboundLink(entry)) return false
+          return !redialer.isDialling(address) || entry?.state._tag === "BackingOff"
+        }),
+      ),
     dial: (address): Effect.Effect<void> => pairing.dial(address),
   })
 

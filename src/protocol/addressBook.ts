@@ -18,8 +18,11 @@ const droppedLineInterval = 60_000
  * book and is dialled at the pace, however fast it sends.
  */
 export const makeAddressBook = (options: {
-  /** Whether `address` needs no dial: our own, connected, or dialled already (most of what peers list). */
-  readonly settled: (address: Address) => Effect.Effect<boolean>
+  /**
+   * Those of `addresses` that need a dial: not our own, not connected, not dialled already (most of
+   * what peers list is one of those).
+   */
+  readonly unsettled: (addresses: ReadonlyArray<Address>) => Effect.Effect<ReadonlyArray<Address>>
   /** Starts dialling `address`; the dialler's own checks still apply. */
   readonly dial: (address: Address) => Effect.Effect<void>
 }) =>
@@ -35,9 +38,7 @@ export const makeAddressBook = (options: {
     const learn = (addresses: ReadonlyArray<Address>, source: string | undefined) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
-        const fresh = yield* Effect.filter(addresses, (address) =>
-          queued.has(address) ? Effect.succeed(false) : Effect.map(options.settled(address), (settled) => !settled),
-        )
+        const fresh = yield* options.unsettled(addresses.filter((address) => !queued.has(address)))
         const from = ipKey(source)
         let overBudget = 0
         let bookFull = 0
@@ -66,7 +67,9 @@ export const makeAddressBook = (options: {
       }),
       Stream.runForEach((address) => {
         queued.delete(address)
-        return Effect.flatMap(options.settled(address), (settled) => (settled ? Effect.void : options.dial(address)))
+        return Effect.flatMap(options.unsettled([address]), (fresh) =>
+          fresh.length === 0 ? Effect.void : options.dial(address),
+        )
       }),
       Effect.forkScoped,
     )

@@ -27,6 +27,11 @@ export const makeLinkViews = (peers: PeerStoreShape) => {
   )
   return {
     linksOf,
+    /** Those of `addresses` we have no link to, in one read of the table. */
+    unlinked: (addresses: ReadonlyArray<Address>) =>
+      Effect.map(peers.entriesOf(addresses), (entries) =>
+        addresses.filter((_, i) => (entries[i]?.links.length ?? 0) === 0),
+      ),
     /** Whether we have a link to `address`, in either direction. */
     has: (address: Address) => Effect.map(linksOf(address), (links) => links.length > 0),
     /** Whether we have an outbound link to `address` (a connection we dialled, handshake sent). */

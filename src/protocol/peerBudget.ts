@@ -115,7 +115,7 @@ export const makePeerBudget = (links: Links) =>
       Effect.gen(function* () {
         const missing = target - (yield* count)
         if (missing <= 0) return
-        const candidates = yield* Effect.filter(book.all(), unlinked)
+        const candidates = yield* links.unlinked(book.all())
         const picked = Array.from(yield* Random.shuffle(candidates)).slice(0, missing)
         if (picked.length > 0) {
           yield* Effect.logDebug("dialling for more peers").pipe(Effect.annotateLogs({ links: yield* count, target }))
@@ -153,9 +153,7 @@ export const makePeerBudget = (links: Links) =>
           for (const address of addresses) if (address !== self) book.add(address)
           const missing = target - (yield* count)
           if (missing <= 0) return
-          const fresh = yield* Effect.filter(addresses, (address) =>
-            address === self ? Effect.succeed(false) : unlinked(address),
-          )
+          const fresh = yield* links.unlinked(addresses.filter((address) => address !== self))
           const picked = Array.from(yield* Random.shuffle(fresh)).slice(0, missing)
           yield* Effect.forEach(picked, dial, { discard: true })
         }),
@@ -215,10 +213,7 @@ const unlimited = (links: Links) => ({
   // dial them. Linked addresses are skipped (we dialled them, or their HANDSHAKE made us): a mesh
   // that has formed costs nothing here, however many announcements go round.
   onListed: (addresses: ReadonlyArray<Address>, dial: (address: Address) => Effect.Effect<void>) =>
-    Effect.flatMap(
-      Effect.filter(addresses, (address) => Effect.map(links.has(address), (linked) => !linked)),
-      (unlinked) => Effect.forEach(unlinked, dial, { discard: true }),
-    ),
+    Effect.flatMap(links.unlinked(addresses), (unlinked) => Effect.forEach(unlinked, dial, { discard: true })),
   sample: Effect.succeed<ReadonlyArray<Address>>([]),
 })
 

@@ -63,6 +63,8 @@ export interface PeerStoreShape {
   /** Every entry of the table, in the order the addresses were first recorded. */
   readonly entries: Effect.Effect<ReadonlyArray<PeerEntry>>
   readonly entry: (address: Address) => Effect.Effect<PeerEntry | undefined>
+  /** The entries of `addresses`, in their order, in one step (a HANDSHAKE lists a whole mesh). */
+  readonly entriesOf: (addresses: ReadonlyArray<Address>) => Effect.Effect<ReadonlyArray<PeerEntry | undefined>>
   readonly snapshot: Effect.Effect<PeerSnapshot>
   /** The current snapshot, then every change. */
   readonly changes: Stream.Stream<PeerSnapshot>
