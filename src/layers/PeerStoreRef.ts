@@ -19,6 +19,9 @@ export const make = Effect.gen(function* () {
   // the relay targets (read for every transaction), each built when read, once per change at most.
   const connected = new Map<Address, PeerTable.PeerLink>()
   const dialling = new Set<Address>()
+  // The addresses with at least one link, so relay targets are built from these and not every address
+  // ever heard of.
+  const linked = new Set<Address>()
   let serial = 0
   let snapshot: PeerSnapshot | undefined
   let targets: ReadonlyArray<PeerLinks.RelayTarget> | undefined
@@ -31,7 +34,10 @@ export const make = Effect.gen(function* () {
     return snapshot
   }
   const relayTargets = (): ReadonlyArray<PeerLinks.RelayTarget> => {
-    targets ??= [...entries.values()].flatMap((entry) => PeerLinks.relayTargetOf(entry) ?? [])
+    targets ??= [...linked].flatMap((address) => {
+      const entry = entries.get(address)
+      return (entry && PeerLinks.relayTargetOf(entry)) ?? []
+    })
     return targets
   }
 
@@ -51,6 +57,8 @@ export const make = Effect.gen(function* () {
       targets = undefined
     }
     if (before?.links !== after.links) {
+      if (after.links.length > 0) linked.add(address)
+      else linked.delete(address)
       linkEvents.unsafeOffer({ address, change: PeerLinks.linkChangeOf(before, after) })
     }
   }
@@ -116,7 +124,9 @@ export const make = Effect.gen(function* () {
       applyNow(address, (entry, now) => PeerTable.backOff(entry, address, until, failures, now)),
     giveUp: (address, failures) => applyNow(address, (entry, now) => PeerTable.giveUp(entry, address, failures, now)),
     relayTargets: Effect.sync(relayTargets),
-    links: Effect.sync(() => [...entries.values()].flatMap((entry) => entry.links).sort((a, b) => a.serial - b.serial)),
+    links: Effect.sync(() =>
+      [...linked].flatMap((address) => entries.get(address)?.links ?? []).sort((a, b) => a.serial - b.serial),
+    ),
     linkEvents: PubSub.subscribe(linkEvents),
     entries: Effect.sync(() => [...entries.values()]),
     entry: (address) => Effect.sync(() => entries.get(address)),
