@@ -1,7 +1,7 @@
-import { Effect, Either } from "effect"
+import { Effect, Either, Scope } from "effect"
 import type { Address, AddressParser } from "../domain/Address.js"
 import type { Peers } from "../domain/Message.js"
-import type { RelayTarget } from "../domain/peerLinks.js"
+import { hasOutboundLink, type RelayTarget } from "../domain/peerLinks.js"
 import type { GossipMode } from "../services/NodeConfig.js"
 import type { PeerStoreShape } from "../services/PeerStore.js"
 import type { Connection } from "../services/Transport.js"
@@ -44,6 +44,10 @@ export interface LinkContext {
   readonly parse: AddressParser
   /** Addresses a peer listed in PEERS, and the IP of the connection they came on. */
   readonly onListed: (addresses: ReadonlyArray<Address>, source: string | undefined) => Effect.Effect<void>
+  /** Sends our PEERS on one connection (announce.ts). */
+  readonly sendPeers: (send: (frame: string) => Effect.Effect<void>) => Effect.Effect<void>
+  /** Whether the node is dialling `address` (its connection will carry our relay set). */
+  readonly isDialling: (address: Address) => boolean
 }
 
 /** The addresses a PEERS message lists, as a set; bad entries are left out (a smaller set is safe). */
@@ -123,3 +127,57 @@ export const makeConnectionLink = (
 
   return { relay, onPeers, name, isNamed: () => origin() !== undefined }
 }
+
+/**
+ * An outbound connection to `address`, after its HANDSHAKE: tells the peer our relay set (which
+ * also tells it who we are), then records the peer as connected, relaying on it until the scope closes.
+ */
+export const outboundLink = (
+  context: LinkContext,
+  address: Address,
+  connection: Connection,
+): Effect.Effect<ConnectionLink, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    // A spec node gets nothing but the spec's frames; it never needs our relay set either.
+    const kind = connection.peerNodeId === undefined ? "spec" : "ours"
+    if (kind === "ours") yield* context.sendPeers(connection.send)
+    const { send, close } = connection
+    yield* context.peers.register({ address, direction: "outbound", kind, send, close })
+    return makeConnectionLink(
+      context,
+      connection,
+      () => address,
+      () => Effect.void,
+    )
+  })
+
+/**
+ * An inbound connection: a link once its peer names itself (in PEERS, or in the HANDSHAKE that had
+ * pairing adopt it), until the scope closes. If we have no outbound connection to that peer, we
+ * relay on this one and tell it our relay set.
+ */
+export const inboundLink = (
+  context: LinkContext,
+  connection: Connection,
+): Effect.Effect<ConnectionLink, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const { peers } = context
+    const scope = yield* Effect.scope
+    let named: Address | undefined
+    const identify = (address: Address, linked: boolean) =>
+      Effect.gen(function* () {
+        named = address
+        const hadOutbound = hasOutboundLink(yield* peers.entry(address))
+        if (!linked) {
+          const { send, close } = connection
+          yield* Scope.extend(peers.link({ address, direction: "inbound", kind: "ours", send, close }), scope)
+        }
+        yield* Effect.annotateCurrentSpan({ peer: address })
+        yield* Effect.logDebug("inbound peer named itself").pipe(Effect.annotateLogs({ peer: address }))
+        // Our relay set goes to the peer with the first frames of our own connection to it, if we are
+        // dialling it (in a forming mesh, nearly always: its HANDSHAKE named it). If that dial fails,
+        // the announcement of this new link tells it; until then it just prunes less.
+        if (!hadOutbound && !context.isDialling(address)) yield* context.sendPeers(connection.send)
+      })
+    return makeConnectionLink(context, connection, () => named, identify)
+  })

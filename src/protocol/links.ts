@@ -1,12 +1,11 @@
-import { Effect, Queue, Scope } from "effect"
+import { Effect, Queue } from "effect"
 import type { Address, AddressParser } from "../domain/Address.js"
 import type { PeerDirection, PeerLink } from "../domain/PeerTable.js"
-import * as PeerLinks from "../domain/peerLinks.js"
 import type { GossipMode } from "../services/NodeConfig.js"
 import { PeerStore } from "../services/PeerStore.js"
 import type { Connection } from "../services/Transport.js"
 import { makeAnnouncer } from "./announce.js"
-import { type ConnectionLink, type LinkContext, makeConnectionLink } from "./connectionLink.js"
+import { inboundLink, type LinkContext, outboundLink } from "./connectionLink.js"
 import { makeLinkViews } from "./linkViews.js"
 
 export type { ConnectionLink, RelayFrames } from "./connectionLink.js"
@@ -69,60 +68,9 @@ export const makeLinks = (options: {
         }),
       ),
     )
-    const context: LinkContext = { peers, ...options }
+    const context: LinkContext = { peers, sendPeers, ...options }
     const views = makeLinkViews(peers)
     const { linksOf } = views
-
-    /**
-     * An outbound connection to `address`, after its HANDSHAKE: tells the peer our relay set (which
-     * also tells it who we are), then records the peer as connected, relaying on it until the scope closes.
-     */
-    const outbound = (address: Address, connection: Connection): Effect.Effect<ConnectionLink, never, Scope.Scope> =>
-      Effect.gen(function* () {
-        // A spec node gets nothing but the spec's frames; it never needs our relay set either.
-        const kind = connection.peerNodeId === undefined ? "spec" : "ours"
-        if (kind === "ours") yield* sendPeers(connection.send)
-        yield* peers.register({ address, direction: "outbound", kind, send: connection.send, close: connection.close })
-        return makeConnectionLink(
-          context,
-          connection,
-          () => address,
-          () => Effect.void,
-        )
-      })
-
-    /**
-     * An inbound connection: a link once its peer names itself (in PEERS, or in the HANDSHAKE that had
-     * pairing adopt it), until the scope closes. If we have no outbound connection to that peer, we
-     * relay on this one and tell it our relay set.
-     */
-    const inbound = (connection: Connection): Effect.Effect<ConnectionLink, never, Scope.Scope> =>
-      Effect.gen(function* () {
-        const scope = yield* Effect.scope
-        let named: Address | undefined
-        const identify = (address: Address, linked: boolean) =>
-          Effect.gen(function* () {
-            named = address
-            const hadOutbound = PeerLinks.hasOutboundLink(yield* peers.entry(address))
-            if (!linked) {
-              const peer = {
-                address,
-                direction: "inbound",
-                kind: "ours",
-                send: connection.send,
-                close: connection.close,
-              } as const
-              yield* Scope.extend(peers.link(peer), scope)
-            }
-            yield* Effect.annotateCurrentSpan({ peer: address })
-            yield* Effect.logDebug("inbound peer named itself").pipe(Effect.annotateLogs({ peer: address }))
-            // Our relay set goes to the peer with the first frames of our own connection to it, if we are
-            // dialling it (in a forming mesh, nearly always: its HANDSHAKE named it). If that dial fails,
-            // the announcement of this new link tells it; until then it just prunes less.
-            if (!hadOutbound && !options.isDialling(address)) yield* sendPeers(connection.send)
-          })
-        return makeConnectionLink(context, connection, () => named, identify)
-      })
 
     /** Closes the links to `address` that `which` picks. */
     const closeLinks = (address: Address, which: (link: PeerLink) => boolean) =>
@@ -132,8 +80,13 @@ export const makeLinks = (options: {
 
     return {
       ...views,
-      outbound,
-      inbound,
+      /**
+       * An outbound connection to `address`, after its HANDSHAKE: a link until the scope closes
+       * (connectionLink.ts).
+       */
+      outbound: (address: Address, connection: Connection) => outboundLink(context, address, connection),
+      /** An inbound connection: a link once its peer names itself, until the scope closes. */
+      inbound: (connection: Connection) => inboundLink(context, connection),
       /**
        * Closes every link to `address` on purpose. Our other peers hear first that we no longer relay
        * to it (so none counts on us for it), and it gets our relay set, to know where else to go.
