@@ -41,11 +41,11 @@ export const make = Effect.gen(function* () {
     return targets
   }
 
-  /** Applies `transition` to the entry of `address` at `now`. */
-  const apply = (address: Address, now: number, transition: Transition): void => {
+  /** Applies `transition` to the entry of `address` at `now`; true if the entry changed. */
+  const apply = (address: Address, now: number, transition: Transition): boolean => {
     const before = entries.get(address)
     const after = transition(before, now)
-    if (after === undefined || after === before) return
+    if (after === undefined || after === before) return false
     entries.set(address, after)
     if (after.state._tag === "Dialling") dialling.add(address)
     else dialling.delete(address)
@@ -61,22 +61,20 @@ export const make = Effect.gen(function* () {
       else linked.delete(address)
       linkEvents.unsafeOffer({ address, change: PeerLinks.linkChangeOf(before, after) })
     }
+    return true
   }
-  const applyNow = (address: Address, transition: Transition) =>
-    Clock.clockWith((clock) => Effect.sync(() => apply(address, clock.unsafeCurrentTimeMillis(), transition)))
+  const update = (address: Address, transition: Transition) =>
+    Clock.clockWith((clock) => Effect.sync(() => void apply(address, clock.unsafeCurrentTimeMillis(), transition)))
 
   const claim = (address: Address) =>
     Effect.acquireRelease(
       Clock.clockWith((clock) =>
-        Effect.sync(() => {
-          const free = !PeerTable.isBusy(entries.get(address))
-          if (free)
-            apply(address, clock.unsafeCurrentTimeMillis(), (entry, now) => PeerTable.claim(entry, address, now))
-          return free
-        }),
+        Effect.sync(() =>
+          apply(address, clock.unsafeCurrentTimeMillis(), (entry, now) => PeerTable.claim(entry, address, now)),
+        ),
       ),
       (claimed) =>
-        claimed ? applyNow(address, (entry, now) => PeerTable.release(entry, "dial ended", now)) : Effect.void,
+        claimed ? update(address, (entry, now) => PeerTable.release(entry, "dial ended", now)) : Effect.void,
     )
 
   /** Records `peer`'s connection as a link until the scope closes; `connects` also makes the peer connected. */
@@ -117,12 +115,12 @@ export const make = Effect.gen(function* () {
     claim,
     register: (peer) => addLink(peer, true),
     link: (peer) => addLink(peer, false),
-    markOurs: (address, relaysTo) => applyNow(address, (entry) => PeerLinks.markOurs(entry, relaysTo)),
-    leave: (address) => applyNow(address, PeerLinks.leave),
-    failed: (address, message) => applyNow(address, (entry, now) => PeerTable.failed(entry, address, message, now)),
+    markOurs: (address, relaysTo) => update(address, (entry) => PeerLinks.markOurs(entry, relaysTo)),
+    leave: (address) => update(address, PeerLinks.leave),
+    failed: (address, message) => update(address, (entry, now) => PeerTable.failed(entry, address, message, now)),
     backOff: (address, until, failures) =>
-      applyNow(address, (entry, now) => PeerTable.backOff(entry, address, until, failures, now)),
-    giveUp: (address, failures) => applyNow(address, (entry, now) => PeerTable.giveUp(entry, address, failures, now)),
+      update(address, (entry, now) => PeerTable.backOff(entry, address, until, failures, now)),
+    giveUp: (address, failures) => update(address, (entry, now) => PeerTable.giveUp(entry, address, failures, now)),
     relayTargets: Effect.sync(relayTargets),
     links: Effect.sync(() =>
       [...linked].flatMap((address) => entries.get(address)?.links ?? []).sort((a, b) => a.serial - b.serial),

@@ -39,23 +39,22 @@ export const makePeerBudget = (links: Links) =>
     const short = yield* Queue.sliding<void>(1)
 
     const count = Effect.map(links.count("inbound"), (inbound) => outbound + inbound)
-    const unlinked = (address: Address) => Effect.map(links.has(address), (linked) => !linked)
 
-    /** Whether a dial of `address` may start now. */
-    const admitsNow = (address: Address) =>
-      Effect.zipWith(unlinked(address), count, (free, links) => free && links < target)
+    /** Whether a dial of `address` may start now: not linked yet, and fewer links than the target. */
+    const mayDial = (address: Address) =>
+      Effect.zipWith(links.has(address), count, (linked, links) => !linked && links < target)
 
     /** Whether to start dialling `address` at all (it is remembered either way). */
     const admits = (address: Address) =>
       Effect.suspend(() => {
         if (address !== self) book.add(address)
-        return admitsNow(address)
+        return mayDial(address)
       })
 
     /** Runs one dial of `address` if the budget allows it when the dial starts, holding its place until it ends. */
     const gate = <R>(address: Address, connect: Effect.Effect<DialOutcome, never, R>) =>
       Effect.acquireUseRelease(
-        Effect.flatMap(admitsNow(address), (passed) =>
+        Effect.flatMap(mayDial(address), (passed) =>
           Effect.sync(() => {
             if (passed) outbound++
             return passed

@@ -130,6 +130,7 @@ export const makeRedialer = <R>(options: {
         Effect.annotateLogs("peer", address),
       )
 
+    /** Whether the loop of `address` is waiting out a delay (asking for it again dials it now). */
     const isBackingOff = (address: Address): Effect.Effect<boolean> =>
       wakeUps.has(address)
         ? Effect.map(table.entry(address), (entry) => entry?.state._tag === "BackingOff")
@@ -183,7 +184,5 @@ export const makeRedialer = <R>(options: {
         }),
       /** Whether a loop is dialling `address`, or serving the connection it opened to it. */
       isDialling: (address: Address): boolean => wakeUps.has(address),
-      /** Whether the loop of `address` is waiting out a delay (asking for it again dials it now). */
-      isBackingOff,
     }
   })
