@@ -45,6 +45,7 @@ const TransportLive = Layer.unwrapEffect(
     return TransportWs.layer({
       host: config.host,
       maxPayload: limits.maxPayloadBytes,
+      maxSendBuffer: limits.maxSendBufferBytes,
       dialTimeoutMillis: limits.dialTimeoutMillis,
     })
   }),

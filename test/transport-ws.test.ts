@@ -82,10 +82,16 @@ describe("the real WebSocket transport", () => {
       const listener = yield* transport.listen(0)
       const dialled = yield* transport.dial(localAddress(listener.port))
       const accepted = yield* listener.accepted.take
-      // Nobody reads the accepted end: past the inbox's high water its socket's reads stop, and the
-      // dialler's pong would wait behind the frames.
+      // Nobody reads the accepted end: past the inbox's high water (8 MiB) its socket's reads stop, and
+      // the dialler's pong would wait behind the frames. 10 MB are sent a MiB at a time, each once the
+      // dialler's send buffer has room (the whole lot at once would be past its budget).
       const frame = "x".repeat(4096)
-      yield* Effect.forEach(Array.from({ length: 5_000 }), () => dialled.send(frame), { discard: true })
+      const mebibyte = Array.from({ length: 256 }, () => frame)
+      yield* Effect.forEach(
+        Array.from({ length: 10 }),
+        () => Effect.zipRight(dialled.room, Effect.forEach(mebibyte, dialled.send, { discard: true })),
+        { discard: true },
+      )
       const answered = yield* Effect.async<boolean>((resume) => {
         accepted.unsafePing(() => resume(Effect.succeed(true)))
       }).pipe(Effect.timeoutTo({ duration: "5 seconds", onTimeout: () => false, onSuccess: (pong) => pong }))

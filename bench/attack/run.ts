@@ -7,6 +7,7 @@ import { addressPoisoning, hugeTransactions, invalidFrames, noAttack, slotHog, s
 import { fullDisk, httpFlood } from "./http.js"
 import { renderTable } from "./report.js"
 import { type Attack, runScenario, type ScenarioResult } from "./scenario.js"
+import { slowReaders } from "./slowReaders.js"
 
 /**
  * `npm run attack`: one scenario per item of issue 20, each against a fresh network of 3 real nodes
@@ -17,6 +18,7 @@ import { type Attack, runScenario, type ScenarioResult } from "./scenario.js"
 const attacks: ReadonlyArray<Attack> = [
   noAttack,
   hugeTransactions,
+  slowReaders,
   slotHog,
   addressPoisoning,
   syncAmplification,

@@ -56,6 +56,11 @@ const counters: ReadonlyArray<{ readonly key: string; readonly name: string; rea
     name: "connections_adopted_total",
     help: "Inbound connections from nodes of ours kept as the pair's only connection.",
   },
+  {
+    key: "peersNotReading",
+    name: "peers_not_reading_total",
+    help: "Connections closed: the peer left more than MAX_SEND_BUFFER_BYTES of what we sent unread.",
+  },
 ]
 
 /** The reasons a frame is refused (protocol/frameGuard.ts), shown at 0 before the first one. */

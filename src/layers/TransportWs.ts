@@ -9,11 +9,13 @@ import { type Connection, DialError, ListenError, Transport, timedOut } from "..
 import { makeDoor, refuseUpgrade } from "./door.js"
 import { makeHostLookup } from "./hostLookup.js"
 import { makePlainHttpListener } from "./plainHttp.js"
-import { closeSocket, nodeIdHeader, withPeerNodeId, wrapSocket } from "./wsConnection.js"
+import { closeSocket, nodeIdHeader, type SocketBounds, withPeerNodeId, wrapSocket } from "./wsConnection.js"
 
-export interface TransportWsOptions {
+export interface TransportWsOptions extends SocketBounds {
   /** Largest frame accepted, in bytes; a larger one closes the connection (ws close code 1009). */
   readonly maxPayload: number
+  /** Bytes waiting to be sent to a peer; past it the peer is not reading and is disconnected. */
+  readonly maxSendBuffer: number
   /** The interface to listen on. */
   readonly host: string
   /** How long a dial may take before it counts as failed. */
@@ -22,6 +24,7 @@ export interface TransportWsOptions {
 
 export const defaultOptions: TransportWsOptions = {
   maxPayload: 1024 * 1024,
+  maxSendBuffer: 4 * 1024 * 1024,
   host: "localhost",
   dialTimeoutMillis: 5_000,
 }
@@ -79,7 +82,7 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
               socket.once("close", () => clearTimeout(timer))
               wss.handleUpgrade(request, socket, head, (ws) => {
                 clearTimeout(timer)
-                const connection = runSync(wrapSocket(ws, remoteOf(request), options.maxPayload, () => request.socket))
+                const connection = runSync(wrapSocket(ws, remoteOf(request), options, () => request.socket))
                 accepted.unsafeOffer(
                   withPeerNodeId(ip === undefined ? connection : { ...connection, remoteIp: ip }, request),
                 )
@@ -126,7 +129,7 @@ export const make = (options: TransportWsOptions = defaultOptions) =>
             })
             socket = opening
             let response: IncomingMessage | undefined
-            const connection = runSync(wrapSocket(opening, address, options.maxPayload, () => response?.socket))
+            const connection = runSync(wrapSocket(opening, address, options, () => response?.socket))
             opening.once("upgrade", (upgrade) => {
               response = upgrade
             })

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http"
 import type { Socket } from "node:net"
-import { Data, Effect, Exit } from "effect"
+import { Data, Effect, Exit, Schedule } from "effect"
 import { WebSocket } from "ws"
 import { NodeStats } from "../services/NodeStats.js"
 import type { Connection, Frame } from "../services/Transport.js"
@@ -8,14 +8,27 @@ import { makeInbox } from "./inbox.js"
 
 /**
  * One `ws` socket as a Connection: its frames into an inbox (paused past the inbox's high water),
- * sends corked per turn of the event loop, ping and close. Used by TransportWs for both directions.
+ * sends corked per turn of the event loop and bounded per peer, ping and close. Used by TransportWs
+ * for both directions.
  */
 
 /** The HTTP header that carries a node's random id on dial and in the upgrade response. */
 export const nodeIdHeader = "meshnode-node-id"
 
+/** How often `room` looks again at what waits for a peer that reads slowly. */
+const roomPoll = "10 millis"
+
 /** ws ended the connection because a frame was larger than maxPayload. */
 class FrameTooLarge extends Data.TaggedError("FrameTooLarge") {}
+
+/** We ended the connection because the peer left more than maxSendBuffer bytes of ours unread. */
+class NotReading extends Data.TaggedError("NotReading")<{ readonly waiting: number }> {}
+
+/** What a connection may hold, in bytes: the largest frame it reads, and what waits to be sent to its peer. */
+export interface SocketBounds {
+  readonly maxPayload: number
+  readonly maxSendBuffer: number
+}
 
 /**
  * Wraps a `ws` socket (open, or still connecting) as a Connection. Listeners are attached at once,
@@ -24,7 +37,7 @@ class FrameTooLarge extends Data.TaggedError("FrameTooLarge") {}
 export const wrapSocket = (
   socket: WebSocket,
   remote: string,
-  maxPayload: number,
+  bounds: SocketBounds,
   /** The TCP socket under the WebSocket (known once the upgrade is done). */
   tcp: () => Socket | undefined,
 ): Effect.Effect<Connection> =>
@@ -36,7 +49,7 @@ export const wrapSocket = (
     return Effect.map(
       // A frame too large ends the frames with a log line, by the reader's fiber, so the line carries
       // the node and peer of the connection.
-      makeInbox<FrameTooLarge>({
+      makeInbox<FrameTooLarge | NotReading>({
         // A peer that sends faster than we read is held back by TCP, not by our memory.
         flow: {
           pause: () => {
@@ -49,18 +62,15 @@ export const wrapSocket = (
             socket.resume()
           },
         },
-        onFailure: () =>
-          Effect.logWarning("frame refused").pipe(
-            Effect.annotateLogs({
-              reason: "too large",
-              limit: `${maxPayload} bytes`,
-              detail: "connection closed (1009)",
-            }),
-            Effect.zipRight(Effect.flatMap(NodeStats, (stats) => stats.frameRefused("too large"))),
-          ),
+        onFailure: (error) => (error._tag === "NotReading" ? logNotReading(error, bounds) : logTooLarge(bounds)),
       }),
       (inbox): Connection => {
-        const send = makeCorkedSend(socket, tcp)
+        // Closed at once, not gracefully: a closing frame would wait behind what the peer does not read.
+        const hasRoom = () => socket.readyState !== WebSocket.OPEN || socket.bufferedAmount <= bounds.maxSendBuffer / 2
+        const send = makeCorkedSend(socket, tcp, bounds.maxSendBuffer, (waiting) => {
+          inbox.end(Exit.fail(new NotReading({ waiting })))
+          socket.terminate()
+        })
         socket.on("message", (data, isBinary) => {
           inbox.offer(isBinary ? toBytes(data) : data.toString())
         })
@@ -74,6 +84,9 @@ export const wrapSocket = (
           remote,
           receive: inbox.receive,
           send: (frame) => Effect.sync(() => send(frame)),
+          room: Effect.asVoid(
+            Effect.repeat(Effect.sync(hasRoom), { schedule: Schedule.spaced(roomPoll), until: (room) => room }),
+          ),
           // The frames end at once (those already received are still read): a peer that never completes the
           // closing handshake must not keep the reader waiting.
           close: Effect.sync(() => {
@@ -99,11 +112,37 @@ export const wrapSocket = (
     )
   })
 
+const logTooLarge = (bounds: SocketBounds) =>
+  Effect.logWarning("frame refused").pipe(
+    Effect.annotateLogs({
+      reason: "too large",
+      limit: `${bounds.maxPayload} bytes`,
+      detail: "connection closed (1009)",
+    }),
+    Effect.zipRight(Effect.flatMap(NodeStats, (stats) => stats.frameRefused("too large"))),
+  )
+
+const logNotReading = (error: NotReading, bounds: SocketBounds) =>
+  Effect.logWarning("peer disconnected: not reading what we send").pipe(
+    Effect.annotateLogs({
+      waiting: `${error.waiting} bytes`,
+      limit: `${bounds.maxSendBuffer} bytes (MAX_SEND_BUFFER_BYTES)`,
+    }),
+    Effect.zipRight(Effect.flatMap(NodeStats, (stats) => stats.increment("peersNotReading"))),
+  )
+
 /**
  * Sends frames on `socket`, holding the TCP socket corked until the current turn of the event loop
  * ends: frames sent in one turn (a relayed batch) leave in one write instead of one system call each.
+ * A frame that would leave more than `maxSendBuffer` bytes waiting for the peer is not sent: the
+ * peer is not reading, and `overflow` ends the connection rather than buffer for it without end.
  */
-const makeCorkedSend = (socket: WebSocket, tcp: () => Socket | undefined) => {
+const makeCorkedSend = (
+  socket: WebSocket,
+  tcp: () => Socket | undefined,
+  maxSendBuffer: number,
+  overflow: (waiting: number) => void,
+) => {
   let corked: Socket | undefined
   const uncork = () => {
     corked?.uncork()
@@ -111,6 +150,8 @@ const makeCorkedSend = (socket: WebSocket, tcp: () => Socket | undefined) => {
   }
   return (frame: Frame) => {
     if (socket.readyState !== WebSocket.OPEN) return
+    const waiting = socket.bufferedAmount + (typeof frame === "string" ? frame.length : frame.byteLength)
+    if (waiting > maxSendBuffer) return overflow(waiting)
     if (corked === undefined) {
       corked = tcp()
       if (corked !== undefined) {

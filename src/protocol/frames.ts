@@ -118,7 +118,7 @@ export const makeFrameServer = (
         const context: FrameContext = {
           onHandshake:
             adopt === undefined ? onHandshake : (message) => Effect.zipRight(adopt(message), onHandshake(message)),
-          reply: connection.send,
+          reply: connection,
           guard: guardAt(now, connection.remoteIp),
           link,
           gossip,

@@ -33,7 +33,11 @@ export const PAGE = 512
 const SLICE = 256
 
 /** Answers to the peer on the connection the message came in on. */
-export type Reply = (frame: string) => Effect.Effect<void>
+export interface Reply {
+  readonly send: (frame: string) => Effect.Effect<void>
+  /** Waits until the peer has read most of what it was sent (Connection.room). */
+  readonly room: Effect.Effect<void>
+}
 
 /**
  * What one IP may make this node do through the sync (docs/limits.md), whatever number of
@@ -132,7 +136,7 @@ const onSummary = (message: SyncSummary, reply: Reply, budget: SyncBudget) =>
         Effect.annotateLogs({ ours: sorted.length, theirs: message.data.count }),
       )
     }
-    yield* reply(encodeFrame(pageOf(sorted, from)))
+    yield* reply.send(encodeFrame(pageOf(sorted, from)))
   })
 
 /**
@@ -144,14 +148,18 @@ const nextTurn = Effect.async<void>((resume) => {
   return Effect.sync(() => clearImmediate(handle))
 })
 
-/** Sends transactions as TRANSACTION frames, a slice at a time, letting the gossip run between slices. */
+/**
+ * Sends transactions as TRANSACTION frames, a slice at a time, letting the gossip run between slices
+ * and going no faster than the peer reads (this connection's frames wait meanwhile, as Bitcoin Core
+ * stops reading a peer whose send buffer is full).
+ */
 const sendTransactions = (txs: ReadonlyArray<Transaction>, reply: Reply) =>
   Effect.forEach(
     chunksOf(txs, SLICE),
     (slice, i) =>
       Effect.zipRight(
-        i === 0 ? Effect.void : nextTurn,
-        Effect.forEach(slice, (tx) => reply(encodeFrame({ type: "TRANSACTION", data: tx })), { discard: true }),
+        i === 0 ? Effect.void : Effect.zipRight(nextTurn, reply.room),
+        Effect.forEach(slice, (tx) => reply.send(encodeFrame({ type: "TRANSACTION", data: tx })), { discard: true }),
       ),
     { discard: true },
   )
@@ -178,13 +186,13 @@ const onHashes = (message: SyncHashes, reply: Reply, budget: SyncBudget) =>
       )
     }
     for (const chunk of chunksOf(missing, PAGE)) {
-      yield* reply(encodeFrame({ type: "SYNC_REQUEST", data: chunk } satisfies SyncRequest))
+      yield* reply.send(encodeFrame({ type: "SYNC_REQUEST", data: chunk } satisfies SyncRequest))
     }
     yield* sendTransactions(extra, reply)
     // More pages to come: ask for the next once this one is handled (a page per ask, never the lot).
     if (to !== null) {
       const { count, digest } = yield* (yield* TransactionPool).summary
-      yield* reply(encodeFrame({ type: "SYNC_SUMMARY", data: { count, digest, from: to } } satisfies SyncSummary))
+      yield* reply.send(encodeFrame({ type: "SYNC_SUMMARY", data: { count, digest, from: to } } satisfies SyncSummary))
     }
   })
 

@@ -4,6 +4,8 @@ import { Context } from "effect"
 export interface LimitsShape {
   /** Largest frame accepted, in bytes (a larger one is refused and, on WebSocket, ends the connection). */
   readonly maxPayloadBytes: number
+  /** Bytes waiting to be sent to one peer; past it the peer is not reading and is disconnected. */
+  readonly maxSendBufferBytes: number
   /** Deepest nesting of arrays and objects a JSON frame may have. */
   readonly maxJsonDepth: number
   /** Bad frames a peer may send per minute; one more and it is disconnected. */
@@ -44,6 +46,9 @@ export interface LimitsShape {
 
 export const defaultLimits: LimitsShape = {
   maxPayloadBytes: 1024 * 1024,
+  // Seconds of a busy mesh's gossip for a peer on a slow link; a catch-up's answers wait for the peer
+  // to read (Connection.room), so only gossip can fill it. Bitcoin Core's is 1 MB.
+  maxSendBufferBytes: 4 * 1024 * 1024,
   maxJsonDepth: 32,
   badFramesPerMinute: 20,
   // Generous: a pool catch-up (docs/protocol-sync.md) answers with one TRANSACTION frame per missing transaction.
@@ -77,6 +82,7 @@ export const defaultLimits: LimitsShape = {
 /** Each limit's environment variable (also read from the node folder's .env) and what it bounds. */
 export const limitVariables: { readonly [K in keyof LimitsShape]: readonly [variable: string, description: string] } = {
   maxPayloadBytes: ["MAX_PAYLOAD_BYTES", "largest frame accepted, in bytes"],
+  maxSendBufferBytes: ["MAX_SEND_BUFFER_BYTES", "bytes waiting to be sent to one peer before it is disconnected"],
   maxJsonDepth: ["MAX_JSON_DEPTH", "deepest nesting of arrays and objects in a frame"],
   badFramesPerMinute: ["BAD_FRAMES_PER_MINUTE", "bad frames a peer may send a minute before it is disconnected"],
   messagesPerSecond: ["MESSAGES_PER_SECOND", "messages a connection may send a second, sustained"],

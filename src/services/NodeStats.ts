@@ -12,6 +12,8 @@ export type Counter =
   | "outboundConnections"
   /** Inbound connections from nodes of ours that stand in for a dial to them (protocol/pairing.ts). */
   | "adoptedConnections"
+  /** Connections closed because the peer left too much of what we sent unread (MAX_SEND_BUFFER_BYTES). */
+  | "peersNotReading"
 
 /** A transaction this node accepted, and when. */
 export interface RecentTransaction {
@@ -64,6 +66,7 @@ export const zeroCounters: Readonly<Record<Counter, number>> = {
   inboundConnections: 0,
   outboundConnections: 0,
   adoptedConnections: 0,
+  peersNotReading: 0,
 }
 
 /**

@@ -15,8 +15,16 @@ export interface Connection {
    * production runs.
    */
   readonly receive: Effect.Effect<Option.Option<Chunk.Chunk<Frame>>>
-  /** Sends a frame (the protocol sends text); a no-op once the connection is closed. */
+  /**
+   * Sends a frame (the protocol sends text); a no-op once the connection is closed. A peer that leaves
+   * too much of what it is sent unread is disconnected (MAX_SEND_BUFFER_BYTES).
+   */
   readonly send: (frame: Frame) => Effect.Effect<void>
+  /**
+   * Waits until the peer has read most of what it was sent (at most half the send budget waits), so a
+   * long answer (a catch-up's transactions) goes at the pace the peer reads, never past its budget.
+   */
+  readonly room: Effect.Effect<void>
   /** Closes the connection; `receive` then answers None. */
   readonly close: Effect.Effect<void>
   /**
