@@ -3,7 +3,8 @@ import { Effect, TestClock } from "effect"
 import { makeTransaction, type Transaction } from "../src/domain/Transaction.js"
 import * as TransactionPoolMemory from "../src/layers/TransactionPoolMemory.js"
 import * as TransportMemory from "../src/layers/TransportMemory.js"
-import { makeSyncBudgets, PAGE, poolSummary, SYNC_BUDGET } from "../src/protocol/sync.js"
+import { PAGE, poolSummary } from "../src/protocol/sync.js"
+import { makeSyncBudgets, SYNC_BUDGET } from "../src/protocol/syncBudget.js"
 import { fakePeer, record, send, startMemoryNode } from "./support/memoryNode.js"
 
 const txs = (from: number, to: number): Array<Transaction> =>

@@ -8,7 +8,8 @@ import { type FrameGuard, makeFrameGuards, type TooManyBadFrames } from "./frame
 import { type Gossip, makeGossip } from "./gossip.js"
 import { makeHandshakeHandler } from "./handshake.js"
 import type { ConnectionLink } from "./links.js"
-import { makeSyncBudgets, onSync, type Reply, type SyncBudget } from "./sync.js"
+import { onSync, type Reply } from "./sync.js"
+import { makeSyncBudgets, type SyncBudget } from "./syncBudget.js"
 
 /** What the handlers of one connection's frames need: the node's, looked up once, and the connection's own. */
 interface FrameContext {
