@@ -59,7 +59,7 @@ describe("the dial queue", () => {
           Layer.succeed(Transport, held.transport),
         )
         const queue = yield* Effect.provide(
-          Effect.flatMap(makeConnectionSlots, (slots) => makeDialQueue(slots)),
+          Effect.flatMap(makeConnectionSlots([]), (slots) => makeDialQueue(slots)),
           layer,
         )
         const dialIn = (port: number) =>

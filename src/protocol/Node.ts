@@ -40,7 +40,7 @@ export const startNode = Effect.gen(function* () {
   // Connection fibers run in the node's own context, not in that of the frame that started them.
   const runConnection = yield* FiberSet.runtime(connections)<NodeConfig | PeerStore | TransactionPool | Transport>()
 
-  const slots = yield* makeConnectionSlots
+  const slots = yield* makeConnectionSlots(config.knownPeers)
   const dialQueue = yield* makeDialQueue(slots)
 
   const { healing } = config

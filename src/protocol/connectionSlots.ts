@@ -1,10 +1,12 @@
 import { Effect } from "effect"
+import type { Address } from "../domain/Address.js"
 import { ipKey } from "../domain/ipBuckets.js"
 import { type InboundHolder, pickEviction } from "../domain/slotEviction.js"
 import { Limits } from "../services/Limits.js"
 import { throttledWarning } from "./throttledWarning.js"
 
-export type SlotDirection = "inbound" | "outbound"
+/** Who asks for a slot: a peer that connected to us, a dial of ours to a learned address, or to a known peer. */
+type SlotUse = "inbound" | "learned" | "known"
 
 /** An inbound connection asking for a slot: who it is, how to close it, and whether its peer named itself. */
 export interface InboundPeer {
@@ -21,102 +23,113 @@ interface Holder {
 
 /** What asking for a slot came to: one taken (perhaps by evicting `evict`), or refused at `limit`. */
 type Taken =
-  | { readonly _tag: "Taken"; readonly holder?: Holder; readonly evict?: Holder }
+  | { readonly _tag: "Taken"; readonly holder?: Holder; readonly toKnown?: boolean; readonly evict?: Holder }
   | { readonly _tag: "Refused"; readonly limit: string }
 
 /**
  * The node's budget of open connections, inbound and outbound together. Inbound connections may
  * take all but `reservedOutbound` of them (at most half), so peers that connect to us, however many,
- * never keep us from dialling our own. When the inbound ones are full, a newcomer takes the slot of the
+ * never keep us from dialling our own. Of those kept, one per known peer (known-peers.json) is kept
+ * from dials to learned addresses too, so addresses that others list, however many answer, never
+ * keep us from our known peers. When the inbound ones are full, a newcomer takes the slot of the
  * least useful inbound peer (domain/slotEviction.ts) or, if every one is protected, is refused.
  */
-export const makeConnectionSlots = Effect.gen(function* () {
-  const limits = yield* Limits
-  const reserved = Math.min(limits.reservedOutbound, Math.floor(limits.maxConnections / 2))
-  const inboundLimit = limits.maxConnections - reserved
-  // Changed only in synchronous steps, so fibers cannot interleave in a change. A connection being
-  // evicted keeps its slot until it has closed, but no longer counts against a newcomer.
-  let open = 0
-  let inbound = 0
-  let serial = 0
-  const holders = new Set<Holder>()
-  const evicted = new Set<Holder>()
-  const evictedLine = throttledWarning("inbound connection evicted: connection slots full", 60_000)
+export const makeConnectionSlots = (knownPeers: ReadonlyArray<Address>) =>
+  Effect.gen(function* () {
+    const limits = yield* Limits
+    const reserved = Math.min(limits.reservedOutbound, Math.floor(limits.maxConnections / 2))
+    const inboundLimit = limits.maxConnections - reserved
+    const known = new Set(knownPeers)
+    const knownReserved = Math.min(known.size, reserved)
+    // Changed only in synchronous steps, so fibers cannot interleave in a change. A connection being
+    // evicted keeps its slot until it has closed, but no longer counts against a newcomer.
+    let open = 0
+    let inbound = 0
+    let openToKnown = 0
+    let serial = 0
+    const holders = new Set<Holder>()
+    const evicted = new Set<Holder>()
+    const evictedLine = throttledWarning("inbound connection evicted: connection slots full", 60_000)
 
-  /** Why a connection in `direction` gets no free slot now, or undefined if it gets one. */
-  const fullFor = (direction: SlotDirection): string | undefined => {
-    if (open - evicted.size >= limits.maxConnections) return `${limits.maxConnections} connections`
-    if (direction === "inbound" && inbound - evicted.size >= inboundLimit) {
-      return `${inboundLimit} inbound connections (${reserved} of ${limits.maxConnections} kept for our own dials)`
+    /** Why a connection for `use` gets no free slot now, or undefined if it gets one. */
+    const fullFor = (use: SlotUse): string | undefined => {
+      if (open - evicted.size >= limits.maxConnections) return `${limits.maxConnections} connections`
+      if (use !== "known" && open - openToKnown - evicted.size >= limits.maxConnections - knownReserved) {
+        return `${limits.maxConnections - knownReserved} connections (${knownReserved} kept for known peers)`
+      }
+      if (use === "inbound" && inbound - evicted.size >= inboundLimit) {
+        return `${inboundLimit} inbound connections (${reserved} of ${limits.maxConnections} kept for our own dials)`
+      }
+      return undefined
     }
-    return undefined
-  }
 
-  const claim = (peer: InboundPeer | undefined): Taken => {
-    const full = fullFor(peer === undefined ? "outbound" : "inbound")
-    let evict: Holder | undefined
-    if (full !== undefined) {
-      const named = (holder: Holder): InboundHolder & { readonly holder: Holder } => ({
-        ...holder,
-        named: holder.peer.isNamed(),
-        holder,
+    const claim = (use: SlotUse, peer: InboundPeer | undefined): Taken => {
+      const full = fullFor(use)
+      let evict: Holder | undefined
+      if (full !== undefined) {
+        const named = (holder: Holder): InboundHolder & { readonly holder: Holder } => ({
+          ...holder,
+          named: holder.peer.isNamed(),
+          holder,
+        })
+        evict = peer === undefined ? undefined : pickEviction([...holders].map(named))?.holder
+        if (evict === undefined) return { _tag: "Refused", limit: full }
+        holders.delete(evict)
+        evicted.add(evict)
+      }
+      open++
+      if (use === "known") openToKnown++
+      if (peer === undefined) return { _tag: "Taken", toKnown: use === "known", ...(evict ? { evict } : {}) }
+      inbound++
+      const holder = { ip: ipKey(peer.remoteIp), serial: serial++, peer }
+      holders.add(holder)
+      return { _tag: "Taken", holder, ...(evict ? { evict } : {}) }
+    }
+
+    const release = (taken: Taken) =>
+      Effect.sync(() => {
+        if (taken._tag === "Refused") return
+        open--
+        if (taken.toKnown === true) openToKnown--
+        if (taken.holder === undefined) return
+        inbound--
+        holders.delete(taken.holder)
+        evicted.delete(taken.holder)
       })
-      evict = peer === undefined ? undefined : pickEviction([...holders].map(named))?.holder
-      if (evict === undefined) return { _tag: "Refused", limit: full }
-      holders.delete(evict)
-      evicted.add(evict)
-    }
-    open++
-    if (peer === undefined) return { _tag: "Taken", ...(evict ? { evict } : {}) }
-    inbound++
-    const holder = { ip: ipKey(peer.remoteIp), serial: serial++, peer }
-    holders.add(holder)
-    return { _tag: "Taken", holder, ...(evict ? { evict } : {}) }
-  }
 
-  const release = (taken: Taken) =>
-    Effect.sync(() => {
-      if (taken._tag === "Refused") return
-      open--
-      if (taken.holder === undefined) return
-      inbound--
-      holders.delete(taken.holder)
-      evicted.delete(taken.holder)
-    })
-
-  /**
-   * Takes a slot for as long as the scope is open: true if there was one. When there is none, one
-   * warning line says so and the caller refuses the connection.
-   */
-  const take = (peer: InboundPeer | undefined) =>
-    Effect.flatMap(
-      Effect.acquireRelease(
-        Effect.sync(() => claim(peer)),
-        release,
-      ),
-      (taken) => {
-        const direction = peer === undefined ? "outbound" : "inbound"
-        if (taken._tag === "Refused") {
-          return Effect.logWarning("connection refused: too many connections").pipe(
-            Effect.annotateLogs({ direction, limit: taken.limit }),
-            Effect.as(false),
+    /**
+     * Takes a slot for as long as the scope is open: true if there was one. When there is none, one
+     * warning line says so and the caller refuses the connection.
+     */
+    const take = (use: SlotUse, peer?: InboundPeer) =>
+      Effect.flatMap(
+        Effect.acquireRelease(
+          Effect.sync(() => claim(use, peer)),
+          release,
+        ),
+        (taken) => {
+          const direction = peer === undefined ? "outbound" : "inbound"
+          if (taken._tag === "Refused") {
+            return Effect.logWarning("connection refused: too many connections").pipe(
+              Effect.annotateLogs({ direction, limit: taken.limit }),
+              Effect.as(false),
+            )
+          }
+          if (taken.evict === undefined) return Effect.succeed(true)
+          return taken.evict.peer.close.pipe(
+            Effect.zipRight(evictedLine({ ip: taken.evict.ip, limit: `${inboundLimit} inbound connections` })),
+            Effect.as(true),
           )
-        }
-        if (taken.evict === undefined) return Effect.succeed(true)
-        return taken.evict.peer.close.pipe(
-          Effect.zipRight(evictedLine({ ip: taken.evict.ip, limit: `${inboundLimit} inbound connections` })),
-          Effect.as(true),
-        )
-      },
-    )
+        },
+      )
 
-  return {
-    /** A slot for a dial of ours. */
-    outbound: take(undefined),
-    /** A slot for a peer that connected to us. */
-    inbound: (peer: InboundPeer) => take(peer),
-    open: Effect.sync(() => open),
-  }
-})
+    return {
+      /** A slot for a dial of ours to `address`. */
+      outbound: (address: Address) => take(known.has(address) ? "known" : "learned"),
+      /** A slot for a peer that connected to us. */
+      inbound: (peer: InboundPeer) => take("inbound", peer),
+      open: Effect.sync(() => open),
+    }
+  })
 
-export type ConnectionSlots = Effect.Effect.Success<typeof makeConnectionSlots>
+export type ConnectionSlots = Effect.Effect.Success<ReturnType<typeof makeConnectionSlots>>

@@ -47,7 +47,7 @@ export const makeDialQueue = (slots: ConnectionSlots) =>
 
     const attempt = (address: Address) =>
       Effect.gen(function* () {
-        if (!(yield* slots.outbound)) {
+        if (!(yield* slots.outbound(address))) {
           return yield* new DialError({ address, message: `too many connections (limit ${limits.maxConnections})` })
         }
         const connection = yield* transportTimesOut

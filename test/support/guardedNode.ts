@@ -19,6 +19,8 @@ export interface GuardedNodeOptions {
   readonly dial?: (memory: TransportShape) => TransportShape["dial"]
   /** Redial and heartbeat settings that differ from the defaults. */
   readonly healing?: Partial<HealingSettings>
+  /** The ports of its known peers (known-peers.json); none by default. */
+  readonly knownPeers?: ReadonlyArray<number>
 }
 
 /**
@@ -47,7 +49,11 @@ export const startGuardedNode = (port: number, options: GuardedNodeOptions = {})
         PeerStoreRef.layer,
         TransactionPoolMemory.layer(),
         transport,
-        NodeConfigFolder.layerStatic({ port, healing: options.healing ?? {} }),
+        NodeConfigFolder.layerStatic({
+          port,
+          healing: options.healing ?? {},
+          knownPeers: (options.knownPeers ?? []).map(localAddress),
+        }),
         LimitsConfig.layerStatic(options.limits ?? {}),
       ),
     )
