@@ -1,0 +1,89 @@
+import { Effect, Option } from "effect"
+import type { Address, AddressParser } from "../domain/Address.js"
+import { hasOutboundLink } from "../domain/peerLinks.js"
+import type { NodeConfigShape } from "../services/NodeConfig.js"
+import type { NodeStatsShape } from "../services/NodeStats.js"
+import type { PeerStoreShape } from "../services/PeerStore.js"
+import { makeAddressBook } from "./addressBook.js"
+import type { makeConnectionRunners } from "./connections.js"
+import type { makeDialQueue } from "./dialQueue.js"
+import type { Links } from "./links.js"
+import { makePairing } from "./pairing.js"
+import type { PeerBudget } from "./peerBudget.js"
+import { makeRedialer } from "./redial.js"
+
+type DialQueue = Effect.Effect.Success<ReturnType<typeof makeDialQueue>>
+type ConnectionRunners<R> = ReturnType<typeof makeConnectionRunners<R>>
+
+/**
+ * Who the node dials, and when: a redial loop per address (redial.ts), behind the peer budget's and
+ * the dial queue's gates; one connection per pair of our nodes (pairing.ts); and the address book
+ * (addressBook.ts), from which what peers list is dialled at the node's own pace, never at once.
+ */
+export const makeDialling = <R>(options: {
+  readonly config: NodeConfigShape
+  readonly peers: PeerStoreShape
+  readonly stats: NodeStatsShape
+  readonly parse: AddressParser
+  readonly links: Links
+  readonly budget: PeerBudget
+  readonly dialQueue: DialQueue
+  readonly connections: ConnectionRunners<R>
+}) =>
+  Effect.gen(function* () {
+    const { config, peers, links, budget, dialQueue, connections } = options
+    const { healing } = config
+    // Every address is dialled by its own loop, which redials it when the dial fails or the connection drops.
+    const redialer = yield* makeRedialer({
+      policy: {
+        baseDelay: healing.redialBaseMillis,
+        maxDelay: healing.redialMaxMillis,
+        learnedAttempts: healing.redialLearnedAttempts,
+      },
+      isKnown: (address) => config.knownPeers.includes(address),
+      connect: (address) => budget.gate(address, connections.outbound(address)),
+      table: peers,
+    })
+    // Our advertised address is ourselves, whatever interface we listen on. An address we are connected
+    // to is left alone: its redial loop is serving that connection and would drop a wake-up when it ends
+    // (redial.ts), so asking costs a few steps for nothing (every HANDSHAKE lists most of our peers).
+    const dialWith = (start: (address: Address) => Effect.Effect<void>) => (address: Address) =>
+      Effect.gen(function* () {
+        if (!(yield* budget.admits(address)) || (yield* links.hasOutbound(address))) return
+        if (yield* dialQueue.admit(address)) yield* start(address)
+      })
+    const dialNow = dialWith((address) => redialer.dial(address))
+    // Our nodes share one connection per pair (pairing.ts); a bounded mesh has its own rule (peerBudget.ts).
+    const pairing = makePairing({
+      self: config.address,
+      enabled: config.mesh.shareConnections && Option.isNone(config.mesh.maxPeers),
+      parse: options.parse,
+      peers,
+      stats: options.stats,
+      dialNow,
+      dialLater: dialWith((address) => redialer.redial(address)),
+      standDown: (address) => redialer.standDown(address),
+      sendHandshake: connections.sendHandshake,
+    })
+    const book = yield* makeAddressBook({
+      // A loop backing off is not settled: a peer listing the address again has it dialled now, as before.
+      unsettled: (addresses) =>
+        Effect.map(peers.entriesOf(addresses), (entries) =>
+          addresses.filter((address, i) => {
+            const entry = entries[i]
+            if (address === config.address || hasOutboundLink(entry)) return false
+            return !redialer.isDialling(address) || entry?.state._tag === "BackingOff"
+          }),
+        ),
+      dial: (address): Effect.Effect<void> => pairing.dial(address),
+    })
+    return {
+      /** Dials `address` now, through the gates (the known peers, at start). */
+      dialNow,
+      /** Learned addresses (HANDSHAKE, PEERS) from `source`, for the address book. */
+      learn: book.learn,
+      /** Whether a redial loop is dialling `address` or serving the connection it opened. */
+      isDialling: redialer.isDialling,
+      pairing,
+    }
+  })
