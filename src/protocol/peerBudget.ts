@@ -1,11 +1,10 @@
 import { Effect, Option, Queue, Random, Stream } from "effect"
 import type { Address } from "../domain/Address.js"
 import { NodeConfig } from "../services/NodeConfig.js"
-import type { LinkSnapshot, Links } from "./links.js"
+import { makeCandidateBook } from "./candidateBook.js"
+import type { Links } from "./links.js"
+import { makeReconcile } from "./peerBudgetReconcile.js"
 import type { DialOutcome } from "./redial.js"
-
-/** Addresses remembered as candidates for new links. */
-const ADDRESS_BOOK_SIZE = 1024
 
 /** How many remembered addresses a PEERS message passes on. */
 const SAMPLE_SIZE = 16
@@ -34,7 +33,7 @@ export const makePeerBudget = (links: Links) =>
     const known = new Set(config.knownPeers)
     // Outbound dials in flight or connected, counted from the moment they pass the gate.
     let outbound = 0
-    const book = makeAddressBook((address) => known.has(address))
+    const book = makeCandidateBook((address) => known.has(address))
     for (const address of config.knownPeers) if (address !== self) book.add(address)
     const short = yield* Queue.sliding<void>(1)
 
@@ -74,40 +73,7 @@ export const makePeerBudget = (links: Links) =>
           }),
       )
 
-    /** Drops one peer; `dropping` are those being dropped already (the table's leaving peers). */
-    const dropOneSurplus = (snapshot: LinkSnapshot, dropping: ReadonlySet<Address>) =>
-      Effect.gen(function* () {
-        const isDroppable = (address: Address | undefined): address is Address =>
-          address !== undefined && !known.has(address) && !dropping.has(address)
-        const newest = snapshot.links.at(-1)?.address
-        const candidates = snapshot.relayTo.filter((address) => isDroppable(address) && address !== newest)
-        const spare = yield* Effect.filter(candidates, (address) =>
-          Effect.map(links.viewSize(address), (size) => (size ?? 0) > target),
-        )
-        const pool = spare.length > 0 ? spare : candidates.length > 0 ? candidates : [newest].filter(isDroppable)
-        const victim = pool[yield* Random.nextIntBetween(0, Math.max(pool.length, 1))]
-        if (victim === undefined) return
-        yield* Effect.logInfo("peer dropped: over MAX_PEERS").pipe(
-          Effect.annotateLogs({ dropped: victim, links: yield* count, max }),
-        )
-        yield* links.drop(victim)
-      })
-    /** After every change of the links: one connection per pair, at most k, and a top-up when short. */
-    const reconcile = (snapshot: LinkSnapshot) =>
-      Effect.gen(function* () {
-        // Those being dropped, so one surplus is not answered by two drops.
-        const dropping = yield* links.leaving
-        const directions = new Map<Address, number>()
-        for (const link of snapshot.links) {
-          directions.set(link.address, (directions.get(link.address) ?? 0) | (link.direction === "outbound" ? 1 : 2))
-        }
-        for (const [address, both] of directions) {
-          // The connection dialled by the smaller address stays; both ends agree on which that is.
-          if (both === 3) yield* links.close(address, self < address ? "inbound" : "outbound")
-        }
-        if ((yield* count) - dropping.size > max) yield* dropOneSurplus(snapshot, dropping)
-        if ((yield* count) < target) yield* Queue.offer(short, undefined)
-      })
+    const reconcile = makeReconcile({ links, self, known, max, target, count, short })
 
     /** Dials random remembered addresses while there are fewer than `target` links. */
     const topUp = (dial: (address: Address) => Effect.Effect<void>) =>
@@ -167,40 +133,6 @@ export const makePeerBudget = (links: Links) =>
   })
 
 const isDefined = <A>(value: A | undefined): value is A => value !== undefined
-
-/**
- * Addresses to try, with random picks in constant time. Once full, a new address replaces a random
- * remembered one (never a known peer), so the book keeps sampling the whole network.
- */
-const makeAddressBook = (keep: (address: Address) => boolean) => {
-  const entries: Array<Address> = []
-  const index = new Map<Address, number>()
-  const remove = (address: Address) => {
-    const i = index.get(address)
-    const last = entries.pop()
-    if (i === undefined || last === undefined) return
-    index.delete(address)
-    if (last !== address) {
-      entries[i] = last
-      index.set(last, i)
-    }
-  }
-  return {
-    add: (address: Address) => {
-      if (index.has(address)) return
-      if (entries.length >= ADDRESS_BOOK_SIZE) {
-        const evicted = entries[Math.floor(Math.random() * entries.length)]
-        if (evicted !== undefined && !keep(evicted)) remove(evicted)
-      }
-      index.set(address, entries.length)
-      entries.push(address)
-    },
-    delete: remove,
-    size: () => entries.length,
-    at: (i: number): Address | undefined => entries[i],
-    all: (): ReadonlyArray<Address> => entries,
-  }
-}
 
 /** No MAX_PEERS: every address is dialled and every peer kept, as the spec's full mesh needs. */
 const unlimited = (links: Links) => ({
