@@ -42,35 +42,22 @@ export const wrapSocket = (
   tcp: () => Socket | undefined,
 ): Effect.Effect<Connection> =>
   Effect.suspend(() => {
-    // Whether the inbox holds the socket's reads stopped: the peer's pongs then wait unread too, so a
-    // ping waiting for one is answered then, and no ping waits while reads are stopped.
-    let held = false
-    const waitingForPong = new Set<() => void>()
+    const pings = makePings(socket)
     return Effect.map(
       // A frame too large ends the frames with a log line, by the reader's fiber, so the line carries
       // the node and peer of the connection.
       makeInbox<FrameTooLarge | NotReading>({
         // A peer that sends faster than we read is held back by TCP, not by our memory.
-        flow: {
-          pause: () => {
-            held = true
-            socket.pause()
-            for (const answer of waitingForPong) answer()
-          },
-          resume: () => {
-            held = false
-            socket.resume()
-          },
-        },
+        flow: { pause: pings.pause, resume: pings.resume },
         onFailure: (error) => (error._tag === "NotReading" ? logNotReading(error, bounds) : logTooLarge(bounds)),
       }),
       (inbox): Connection => {
         // Closed at once, not gracefully: a closing frame would wait behind what the peer does not read.
-        const hasRoom = () => socket.readyState !== WebSocket.OPEN || socket.bufferedAmount <= bounds.maxSendBuffer / 2
         const send = makeCorkedSend(socket, tcp, bounds.maxSendBuffer, (waiting) => {
           inbox.end(Exit.fail(new NotReading({ waiting })))
           socket.terminate()
         })
+        const hasRoom = () => socket.readyState !== WebSocket.OPEN || socket.bufferedAmount <= bounds.maxSendBuffer / 2
         socket.on("message", (data, isBinary) => {
           inbox.offer(isBinary ? toBytes(data) : data.toString())
         })
@@ -93,24 +80,45 @@ export const wrapSocket = (
             closeSocket(socket)
             inbox.end(Exit.void)
           }),
-          // ws answers pings by itself; only a peer whose event loop or network is stuck stays silent.
-          // While we hold its frames unread, its pong would wait behind them: it is busy, not silent.
-          unsafePing: (onPong) => {
-            if (socket.readyState !== WebSocket.OPEN) return
-            if (held) return onPong()
-            const answer = () => {
-              if (!waitingForPong.delete(answer)) return
-              socket.off("pong", answer)
-              onPong()
-            }
-            waitingForPong.add(answer)
-            socket.once("pong", answer)
-            socket.ping()
-          },
+          unsafePing: pings.ping,
         }
       },
     )
   })
+
+/**
+ * A socket's pings, and its reads stopped and restarted for the inbox. ws answers pings by itself;
+ * only a peer whose event loop or network is stuck stays silent. While we hold its frames unread, its
+ * pong would wait behind them: it is busy, not silent, so a ping waiting for one is answered when the
+ * reads stop, and no ping waits while they are stopped.
+ */
+const makePings = (socket: WebSocket) => {
+  let held = false
+  const waitingForPong = new Set<() => void>()
+  return {
+    pause: () => {
+      held = true
+      socket.pause()
+      for (const answer of waitingForPong) answer()
+    },
+    resume: () => {
+      held = false
+      socket.resume()
+    },
+    ping: (onPong: () => void) => {
+      if (socket.readyState !== WebSocket.OPEN) return
+      if (held) return onPong()
+      const answer = () => {
+        if (!waitingForPong.delete(answer)) return
+        socket.off("pong", answer)
+        onPong()
+      }
+      waitingForPong.add(answer)
+      socket.once("pong", answer)
+      socket.ping()
+    },
+  }
+}
 
 const logTooLarge = (bounds: SocketBounds) =>
   Effect.logWarning("frame refused").pipe(
