@@ -31,7 +31,6 @@ const makeHeldTransport = Effect.gen(function* () {
     receive: Effect.never,
     send: () => Effect.void,
     close: Effect.void,
-    room: Effect.void,
     unsafePing: () => undefined,
   }
   const open = (address: Address) => Effect.flatMap(gateOf(address), (gate) => Deferred.succeed(gate, connection))

@@ -14,7 +14,6 @@ const makeQuietConnection = (remote: string) => {
     close: Effect.sync(() => {
       state.closed = true
     }),
-    room: Effect.void,
     unsafePing: (onPong) => {
       state.pings++
       if (state.answering) onPong()

@@ -14,6 +14,12 @@ import { Transport } from "../src/services/Transport.js"
 import { freePort } from "./support/freePort.js"
 import { waitForPeers, waitForPoolSize } from "./support/memoryNode.js"
 
+/** Lets the event loop run, so what was sent can leave before more is sent. */
+const nextTurn = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
 /** A node on the real WebSocket transport, in this process, on the given port. */
 const startWsNode = (port: number, knownPeers: ReadonlyArray<number>) =>
   Effect.gen(function* () {
@@ -83,13 +89,13 @@ describe("the real WebSocket transport", () => {
       const dialled = yield* transport.dial(localAddress(listener.port))
       const accepted = yield* listener.accepted.take
       // Nobody reads the accepted end: past the inbox's high water (8 MiB) its socket's reads stop, and
-      // the dialler's pong would wait behind the frames. 10 MB are sent a MiB at a time, each once the
-      // dialler's send buffer has room (the whole lot at once would be past its budget).
+      // the dialler's pong would wait behind the frames. 10 MB are sent a MiB a turn of the event loop,
+      // so what the accepted end has not read yet stays within the dialler's send buffer.
       const frame = "x".repeat(4096)
       const mebibyte = Array.from({ length: 256 }, () => frame)
       yield* Effect.forEach(
         Array.from({ length: 10 }),
-        () => Effect.zipRight(dialled.room, Effect.forEach(mebibyte, dialled.send, { discard: true })),
+        () => Effect.zipRight(Effect.forEach(mebibyte, dialled.send, { discard: true }), nextTurn),
         { discard: true },
       )
       const answered = yield* Effect.async<boolean>((resume) => {

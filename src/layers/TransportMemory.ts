@@ -60,7 +60,6 @@ export const makeConnectionPair = (
       remote,
       receive: inbox.receive,
       send: (frame) => Effect.sync(() => outbox.offer(frame)),
-      room: Effect.void,
       close,
       unsafePing: (onPong) => {
         if (remoteAnswers()) onPong()

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http"
 import type { Socket } from "node:net"
-import { Data, Effect, Exit, Schedule } from "effect"
+import { Data, Effect, Exit } from "effect"
 import { WebSocket } from "ws"
 import { NodeStats } from "../services/NodeStats.js"
 import type { Connection, Frame } from "../services/Transport.js"
@@ -14,9 +14,6 @@ import { makeInbox } from "./inbox.js"
 
 /** The HTTP header that carries a node's random id on dial and in the upgrade response. */
 export const nodeIdHeader = "meshnode-node-id"
-
-/** How often `room` looks again at what waits for a peer that reads slowly. */
-const roomPoll = "10 millis"
 
 /** ws ended the connection because a frame was larger than maxPayload. */
 class FrameTooLarge extends Data.TaggedError("FrameTooLarge") {}
@@ -57,7 +54,6 @@ export const wrapSocket = (
           inbox.end(Exit.fail(new NotReading({ waiting })))
           socket.terminate()
         })
-        const hasRoom = () => socket.readyState !== WebSocket.OPEN || socket.bufferedAmount <= bounds.maxSendBuffer / 2
         socket.on("message", (data, isBinary) => {
           inbox.offer(isBinary ? toBytes(data) : data.toString())
         })
@@ -71,9 +67,6 @@ export const wrapSocket = (
           remote,
           receive: inbox.receive,
           send: (frame) => Effect.sync(() => send(frame)),
-          room: Effect.asVoid(
-            Effect.repeat(Effect.sync(hasRoom), { schedule: Schedule.spaced(roomPoll), until: (room) => room }),
-          ),
           // The frames end at once (those already received are still read): a peer that never completes the
           // closing handshake must not keep the reader waiting.
           close: Effect.sync(() => {

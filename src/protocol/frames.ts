@@ -119,7 +119,7 @@ export const makeFrameServer = (
         const context: FrameContext = {
           onHandshake:
             adopt === undefined ? onHandshake : (message) => Effect.zipRight(adopt(message), onHandshake(message)),
-          reply: connection,
+          reply: connection.send,
           guard: guardAt(now, connection.remoteIp),
           link,
           gossip,

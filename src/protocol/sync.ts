@@ -30,11 +30,7 @@ export const PAGE = 512
 const SLICE = 256
 
 /** Answers to the peer on the connection the message came in on. */
-export interface Reply {
-  readonly send: (frame: string) => Effect.Effect<void>
-  /** Waits until the peer has read most of what it was sent (Connection.room). */
-  readonly room: Effect.Effect<void>
-}
+export type Reply = (frame: string) => Effect.Effect<void>
 
 const sortedHashes = (pool: ReadonlyArray<Transaction>): Array<string> => pool.map((tx) => tx.hash).sort()
 
@@ -72,7 +68,7 @@ const onSummary = (message: SyncSummary, reply: Reply, budget: SyncBudget) =>
         Effect.annotateLogs({ ours: sorted.length, theirs: message.data.count }),
       )
     }
-    yield* reply.send(encodeFrame(pageOf(sorted, from)))
+    yield* reply(encodeFrame(pageOf(sorted, from)))
   })
 
 /**
@@ -85,17 +81,18 @@ const nextTurn = Effect.async<void>((resume) => {
 })
 
 /**
- * Sends transactions as TRANSACTION frames, a slice at a time, letting the gossip run between slices
- * and going no faster than the peer reads (this connection's frames wait meanwhile, as Bitcoin Core
- * stops reading a peer whose send buffer is full).
+ * Sends transactions as TRANSACTION frames, a slice at a time, letting the gossip run between slices.
+ * It does not wait for the peer to read them: the reader would stop, and two peers answering each
+ * other could each wait for the other. A peer that leaves too much unread is disconnected instead
+ * (MAX_SEND_BUFFER_BYTES); a catch-up is paged, so an honest one stays far below that.
  */
 const sendTransactions = (txs: ReadonlyArray<Transaction>, reply: Reply) =>
   Effect.forEach(
     chunksOf(txs, SLICE),
     (slice, i) =>
       Effect.zipRight(
-        i === 0 ? Effect.void : Effect.zipRight(nextTurn, reply.room),
-        Effect.forEach(slice, (tx) => reply.send(encodeFrame({ type: "TRANSACTION", data: tx })), { discard: true }),
+        i === 0 ? Effect.void : nextTurn,
+        Effect.forEach(slice, (tx) => reply(encodeFrame({ type: "TRANSACTION", data: tx })), { discard: true }),
       ),
     { discard: true },
   )
@@ -122,13 +119,13 @@ const onHashes = (message: SyncHashes, reply: Reply, budget: SyncBudget) =>
       )
     }
     for (const chunk of chunksOf(missing, PAGE)) {
-      yield* reply.send(encodeFrame({ type: "SYNC_REQUEST", data: chunk } satisfies SyncRequest))
+      yield* reply(encodeFrame({ type: "SYNC_REQUEST", data: chunk } satisfies SyncRequest))
     }
     yield* sendTransactions(extra, reply)
     // More pages to come: ask for the next once this one is handled (a page per ask, never the lot).
     if (to !== null) {
       const { count, digest } = yield* (yield* TransactionPool).summary
-      yield* reply.send(encodeFrame({ type: "SYNC_SUMMARY", data: { count, digest, from: to } } satisfies SyncSummary))
+      yield* reply(encodeFrame({ type: "SYNC_SUMMARY", data: { count, digest, from: to } } satisfies SyncSummary))
     }
   })
 

@@ -46,8 +46,9 @@ export interface LimitsShape {
 
 export const defaultLimits: LimitsShape = {
   maxPayloadBytes: 1024 * 1024,
-  // Seconds of a busy mesh's gossip for a peer on a slow link; a catch-up's answers wait for the peer
-  // to read (Connection.room), so only gossip can fill it. Bitcoin Core's is 1 MB.
+  // A catch-up is paged (a page's answer is at most 512 transactions, about 0.7 MB), so only gossip
+  // and the largest one-off answer (5,000 transactions, 1.5 MB typical, 6.5 MB at the longest
+  // addresses) fill it. Bitcoin Core's is 1 MB; 20 deaf peers then hold at most 80 MB.
   maxSendBufferBytes: 4 * 1024 * 1024,
   maxJsonDepth: 32,
   badFramesPerMinute: 20,

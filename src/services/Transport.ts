@@ -20,11 +20,6 @@ export interface Connection {
    * too much of what it is sent unread is disconnected (MAX_SEND_BUFFER_BYTES).
    */
   readonly send: (frame: Frame) => Effect.Effect<void>
-  /**
-   * Waits until the peer has read most of what it was sent (at most half the send budget waits), so a
-   * long answer (a catch-up's transactions) goes at the pace the peer reads, never past its budget.
-   */
-  readonly room: Effect.Effect<void>
   /** Closes the connection; `receive` then answers None. */
   readonly close: Effect.Effect<void>
   /**
