@@ -90,7 +90,10 @@ export const limitVariables: { readonly [K in keyof LimitsShape]: readonly [vari
   messageBurst: ["MESSAGE_BURST", "messages a connection may send at once above that rate"],
   maxHandshakeAddresses: ["MAX_HANDSHAKE_ADDRESSES", "addresses read from one HANDSHAKE"],
   maxConnections: ["MAX_CONNECTIONS", "open connections, inbound and outbound"],
-  reservedOutbound: ["RESERVED_OUTBOUND", "of those, kept for our own dials (at most half)"],
+  reservedOutbound: [
+    "RESERVED_OUTBOUND",
+    "of those, kept for our own dials (at most half; one per known peer from learned dials too)",
+  ],
   dialConcurrency: ["DIAL_CONCURRENCY", "dials in flight at once"],
   dialQueueSize: ["DIAL_QUEUE_SIZE", "dials waiting for their turn"],
   dialTimeoutMillis: ["DIAL_TIMEOUT_MS", "milliseconds a dial may take"],
