@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Scope, TestClock } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer, Scope, TestClock } from "effect"
 import { localAddress } from "../src/domain/Address.js"
 import { makeTransaction } from "../src/domain/Transaction.js"
 import * as NodeConfigFolder from "../src/layers/NodeConfigFolder.js"
@@ -30,6 +30,38 @@ const poolNeverWritten = Layer.effect(
   ),
 )
 
+/** A memory pool whose writes succeed but reach the disk only `seconds` from now (a large pool on a busy disk). */
+const poolWrittenSlowly = (seconds: number) =>
+  Layer.scoped(
+    TransactionPool,
+    Effect.gen(function* () {
+      const pool = yield* TransactionPoolMemory.make([held])
+      const written = yield* Deferred.make<void>()
+      yield* Effect.forkScoped(Effect.delay(Deferred.succeed(written, undefined), `${seconds} seconds`))
+      return TransactionPool.of({
+        ...pool,
+        flush: Deferred.await(written),
+        health: Effect.map(Deferred.isDone(written), (done) => ({ ...healthyPool, unwritten: done ? 0 : 1 })),
+      })
+    }),
+  )
+
+/** Starts a node on `pool` in its own scope, and begins closing that scope. */
+const stopNodeOn = (port: number, pool: Layer.Layer<TransactionPool>) =>
+  Effect.gen(function* () {
+    const scope = yield* Scope.make()
+    const context = yield* Layer.build(
+      Layer.mergeAll(
+        PeerStoreRef.layer,
+        pool,
+        TransportMemory.layer(),
+        NodeConfigFolder.layerStatic({ port, knownPeers: [] }),
+      ),
+    ).pipe(Scope.extend(scope))
+    yield* Effect.provide(startNode, context).pipe(Scope.extend(scope))
+    return yield* Effect.fork(Scope.close(scope, Exit.void))
+  })
+
 describe("shutdown", () => {
   it.scoped("a stopping node says what it closes and holds, then that it stopped with its pool on disk", () =>
     withLogs((logs) =>
@@ -56,17 +88,7 @@ describe("shutdown", () => {
     () =>
       withLogs((logs) =>
         Effect.gen(function* () {
-          const scope = yield* Scope.make()
-          const context = yield* Layer.build(
-            Layer.mergeAll(
-              PeerStoreRef.layer,
-              poolNeverWritten,
-              TransportMemory.layer(),
-              NodeConfigFolder.layerStatic({ port: 4303, knownPeers: [] }),
-            ),
-          ).pipe(Scope.extend(scope))
-          yield* Effect.provide(startNode, context).pipe(Scope.extend(scope))
-          const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+          const closing = yield* stopNodeOn(4303, poolNeverWritten)
           yield* logs.waitFor(isLine("stopping"))
           yield* TestClock.adjust("5 seconds")
           // The stop fails (the process exits non-zero) with how many were never written.
@@ -78,6 +100,19 @@ describe("shutdown", () => {
           expect(yield* logs.named("stopped")).toEqual([])
         }),
       ).pipe(Effect.provide(TransportMemory.layerNetwork)),
+  )
+
+  it.scoped("a pool whose writes succeed but take long is waited for: the node stops with it on disk", () =>
+    withLogs((logs) =>
+      Effect.gen(function* () {
+        const closing = yield* stopNodeOn(4305, poolWrittenSlowly(12))
+        yield* logs.waitFor(isLine("stopping"))
+        yield* TestClock.adjust("12 seconds")
+        expect(yield* Fiber.await(closing)).toEqual(Exit.void)
+        expect(yield* logs.named("stopped")).toHaveLength(1)
+        expect((yield* logs.lines).filter((line) => line.level === "ERROR")).toEqual([])
+      }),
+    ).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
 
   it.scoped("a node that never finished starting says neither", () =>
