@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Option } from "effect"
 import * as TransportWs from "../src/layers/TransportWs.js"
 import type { Connection } from "../src/services/Transport.js"
+import { nextTurn } from "./support/eventLoop.js"
 import { withLogs } from "./support/logs.js"
 
 /**
@@ -32,12 +33,6 @@ const clientThatNeverReads = (port: number) =>
     }),
     (socket) => Effect.sync(() => socket.destroy()),
   )
-
-/** Lets the event loop run, so what was sent can leave before the next send. */
-const nextTurn = Effect.async<void>((resume) => {
-  const handle = setImmediate(() => resume(Effect.void))
-  return Effect.sync(() => clearImmediate(handle))
-})
 
 /** Reads `connection` until it ends. */
 const readToEnd = (connection: Connection) => connection.receive.pipe(Effect.repeat({ until: Option.isNone }))

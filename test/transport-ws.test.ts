@@ -11,14 +11,9 @@ import { startNode } from "../src/protocol/Node.js"
 import { PeerStore } from "../src/services/PeerStore.js"
 import { TransactionPool } from "../src/services/TransactionPool.js"
 import { Transport } from "../src/services/Transport.js"
+import { nextTurn } from "./support/eventLoop.js"
 import { freePort } from "./support/freePort.js"
 import { waitForPeers, waitForPoolSize } from "./support/memoryNode.js"
-
-/** Lets the event loop run, so what was sent can leave before more is sent. */
-const nextTurn = Effect.async<void>((resume) => {
-  const handle = setImmediate(() => resume(Effect.void))
-  return Effect.sync(() => clearImmediate(handle))
-})
 
 /** A node on the real WebSocket transport, in this process, on the given port. */
 const startWsNode = (port: number, knownPeers: ReadonlyArray<number>) =>
