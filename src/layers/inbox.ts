@@ -20,8 +20,8 @@ const yieldToEventLoop = Effect.async<void>((resume) => {
   return Effect.sync(() => clearImmediate(handle))
 })
 
-/** A frame's size as the inbox counts it (a string's length: its bytes, near enough). */
-const sizeOf = (frame: Frame): number => (typeof frame === "string" ? frame.length : frame.byteLength)
+/** A frame's size as the inbox and the send bound count it (a string's length: its bytes, near enough). */
+export const sizeOf = (frame: Frame): number => (typeof frame === "string" ? frame.length : frame.byteLength)
 
 /** A connection's incoming side: what the socket's callbacks call, and what the reader takes. */
 export interface Inbox<E> {

@@ -4,7 +4,7 @@ import { Data, Effect, Exit } from "effect"
 import { WebSocket } from "ws"
 import { NodeStats } from "../services/NodeStats.js"
 import type { Connection, Frame } from "../services/Transport.js"
-import { makeInbox } from "./inbox.js"
+import { makeInbox, sizeOf } from "./inbox.js"
 
 /**
  * One `ws` socket as a Connection: its frames into an inbox (paused past the inbox's high water),
@@ -151,7 +151,7 @@ const makeCorkedSend = (
   }
   return (frame: Frame) => {
     if (socket.readyState !== WebSocket.OPEN) return
-    const waiting = socket.bufferedAmount + (typeof frame === "string" ? frame.length : frame.byteLength)
+    const waiting = socket.bufferedAmount + sizeOf(frame)
     if (waiting > maxSendBuffer) return overflow(waiting)
     if (corked === undefined) {
       corked = tcp()

@@ -23,7 +23,7 @@ interface Holder {
 
 /** What asking for a slot came to: one taken (perhaps by evicting `evict`), or refused at `limit`. */
 type Taken =
-  | { readonly _tag: "Taken"; readonly holder?: Holder; readonly toKnown?: boolean; readonly evict?: Holder }
+  | { readonly _tag: "Taken"; readonly use: SlotUse; readonly holder?: Holder; readonly evict?: Holder }
   | { readonly _tag: "Refused"; readonly limit: string }
 
 /**
@@ -79,18 +79,18 @@ export const makeConnectionSlots = (knownPeers: ReadonlyArray<Address>) =>
       }
       open++
       if (use === "known") openToKnown++
-      if (peer === undefined) return { _tag: "Taken", toKnown: use === "known", ...(evict ? { evict } : {}) }
+      if (peer === undefined) return { _tag: "Taken", use, ...(evict ? { evict } : {}) }
       inbound++
       const holder = { ip: ipKey(peer.remoteIp), serial: serial++, peer }
       holders.add(holder)
-      return { _tag: "Taken", holder, ...(evict ? { evict } : {}) }
+      return { _tag: "Taken", use, holder, ...(evict ? { evict } : {}) }
     }
 
     const release = (taken: Taken) =>
       Effect.sync(() => {
         if (taken._tag === "Refused") return
         open--
-        if (taken.toKnown === true) openToKnown--
+        if (taken.use === "known") openToKnown--
         if (taken.holder === undefined) return
         inbound--
         holders.delete(taken.holder)

@@ -1,4 +1,4 @@
-import { Clock, Data, Effect, Option, Ref } from "effect"
+import { Clock, Data, Duration, Effect, Option, Ref } from "effect"
 import { PeerStore } from "../services/PeerStore.js"
 import { TransactionPool } from "../services/TransactionPool.js"
 
@@ -6,14 +6,13 @@ import { TransactionPool } from "../services/TransactionPool.js"
  * How long a stopping node waits for its pool to reach the disk while writes fail (a full disk never
  * lets it), and how often it looks again while they succeed but take time.
  */
-const flushCheck = "5 seconds"
-const flushCheckMillis = 5_000
+const flushCheck = Duration.seconds(5)
 
 /**
  * How long it waits at most while writes succeed: each rewrites the whole file, which for a large pool
  * on a busy disk takes seconds, and the last transactions need one or two more.
  */
-const flushLimitMillis = 60_000
+const flushLimit = Duration.seconds(60)
 
 /**
  * A node stopped with transactions it never wrote to its pool file. Not an error a caller handles: the
@@ -46,15 +45,15 @@ export const makeShutdownReport = Effect.gen(function* () {
   })
 
   /**
-   * Waits for the pool to reach its file: as long as its writes succeed (up to `flushLimitMillis`),
+   * Waits for the pool to reach its file: as long as its writes succeed (up to `flushLimit`),
    * `flushCheck` once they fail. Answers how long it waited, if it gave up.
    */
   const waitForPool = Effect.gen(function* () {
-    for (let waited = flushCheckMillis; ; waited += flushCheckMillis) {
+    for (let waited = flushCheck; ; waited = Duration.sum(waited, flushCheck)) {
       const flushed = yield* Effect.interruptible(pool.flush).pipe(Effect.timeout(flushCheck), Effect.option)
-      if (Option.isSome(flushed)) return Option.none<number>()
+      if (Option.isSome(flushed)) return Option.none<Duration.Duration>()
       const { degraded } = yield* pool.health
-      if (degraded || waited >= flushLimitMillis) return Option.some(waited)
+      if (degraded || Duration.greaterThanOrEqualTo(waited, flushLimit)) return Option.some(waited)
     }
   })
 
@@ -67,7 +66,7 @@ export const makeShutdownReport = Effect.gen(function* () {
     if (Option.isSome(gaveUp) && unwritten > 0) {
       yield* Effect.logError(
         `stopped with ${unwritten} transaction${unwritten === 1 ? "" : "s"} not written to transactions.json; peers that received them give them back when the node starts again`,
-      ).pipe(Effect.annotateLogs({ pool: held, unwritten, waited: `${gaveUp.value / 1000} seconds` }))
+      ).pipe(Effect.annotateLogs({ pool: held, unwritten, waited: `${Duration.toSeconds(gaveUp.value)} seconds` }))
       return yield* Effect.die(new UnwrittenAtStop({ unwritten }))
     }
     const millis = (yield* Clock.currentTimeMillis) - since.value
