@@ -84,75 +84,74 @@ export interface NodeMetricsInput {
   readonly framesRefused: Readonly<Record<string, number>>
 }
 
-/** One node's metrics. The histograms are observed as things happen; the rest is set on each read. */
-export const makeNodeMetrics = () => {
-  processMetrics()
-  const registry = new Registry()
+/** A node's metrics, registered in `registry` (in this order, which is the order /metrics shows). */
+const registerNodeMetrics = (registry: Registry) => {
   const registers = [registry]
   const counter = (name: string, help: string, labelNames: ReadonlyArray<string> = []) =>
     new Counter({ name: `meshnode_${name}`, help, labelNames, registers })
   const gauge = (name: string, help: string, labelNames: ReadonlyArray<string> = []) =>
     new Gauge({ name: `meshnode_${name}`, help, labelNames, registers })
-
-  const received = counter("messages_received_total", "Messages received from peers, by type.", ["type"])
-  const sent = counter("messages_sent_total", "Messages sent to peers, by type.", ["type"])
-  const refused = counter("frames_refused_total", "Frames dropped, by reason.", ["reason"])
-  const plain = counters.map(({ key, name, help }) => ({ key, metric: counter(name, help) }))
-  const opened = counter("connections_opened_total", "Connections opened, by direction.", ["direction"])
-  const peers = gauge("peers", "Peers by state.", ["state"])
-  const poolSize = gauge("pool_size", "Transactions in the pool.")
-  const uptime = gauge("uptime_seconds", "Seconds since the node started.")
-  const degraded = gauge("degraded", "1 while the node cannot write its pool (it keeps what it accepted and retries).")
-  const propagation = registerHistogram({
-    name: "meshnode_transaction_propagation_seconds",
-    help: "From a transaction's timeStamp to its acceptance by this node: how long it took to get here.",
-    buckets: latencyBuckets,
-    registry,
-  })
-  const poolWrite = registerHistogram({
-    name: "meshnode_pool_write_seconds",
-    help: "How long one write of the pool file took (write, fsync, rename).",
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
-    registry,
-  })
-
-  const copied = [
-    received,
-    sent,
-    refused,
-    ...plain.map(({ metric }) => metric),
-    opened,
-    peers,
-    poolSize,
-    uptime,
-    degraded,
-  ]
-
-  /** Copies the node's plain counters into the registry's metrics, then renders both registries. */
-  const render = async ({ status, framesRefused }: NodeMetricsInput): Promise<string> => {
-    for (const metric of copied) metric.reset()
-    for (const reason of refusalReasons) refused.inc({ reason: labelOf(reason) }, 0)
-    for (const [type, value] of Object.entries(status.messagesReceived)) received.inc({ type }, value)
-    for (const [type, value] of Object.entries(status.messagesSent)) sent.inc({ type }, value)
-    for (const [reason, value] of Object.entries(framesRefused)) refused.inc({ reason: labelOf(reason) }, value)
-    for (const { key, metric } of plain) metric.inc(status.counters[key] ?? 0)
-    opened.inc({ direction: "inbound" }, status.counters.inboundConnections ?? 0)
-    opened.inc({ direction: "outbound" }, status.counters.outboundConnections ?? 0)
-    peers.set({ state: "connected" }, status.connected.length)
-    peers.set({ state: "dialling" }, status.dialling.length)
-    poolSize.set(status.pool.size)
-    uptime.set(status.uptimeSeconds)
-    degraded.set(status.degraded === true ? 1 : 0)
-    const [own, shared] = await Promise.all([registry.metrics(), processMetrics().metrics()])
-    return `${own}\n${shared}`
+  return {
+    received: counter("messages_received_total", "Messages received from peers, by type.", ["type"]),
+    sent: counter("messages_sent_total", "Messages sent to peers, by type.", ["type"]),
+    refused: counter("frames_refused_total", "Frames dropped, by reason.", ["reason"]),
+    plain: counters.map(({ key, name, help }) => ({ key, metric: counter(name, help) })),
+    opened: counter("connections_opened_total", "Connections opened, by direction.", ["direction"]),
+    peers: gauge("peers", "Peers by state.", ["state"]),
+    poolSize: gauge("pool_size", "Transactions in the pool."),
+    uptime: gauge("uptime_seconds", "Seconds since the node started."),
+    degraded: gauge("degraded", "1 while the node cannot write its pool (it keeps what it accepted and retries)."),
+    propagation: registerHistogram({
+      name: "meshnode_transaction_propagation_seconds",
+      help: "From a transaction's timeStamp to its acceptance by this node: how long it took to get here.",
+      buckets: latencyBuckets,
+      registry,
+    }),
+    poolWrite: registerHistogram({
+      name: "meshnode_pool_write_seconds",
+      help: "How long one write of the pool file took (write, fsync, rename).",
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+      registry,
+    }),
   }
+}
 
+/** Sets the metrics copied from a node's plain counters (all but the histograms) to what it reports now. */
+const copyNodeCounters = (metrics: ReturnType<typeof registerNodeMetrics>, input: NodeMetricsInput): void => {
+  const { received, sent, refused, plain, opened, peers, poolSize, uptime, degraded } = metrics
+  const { status, framesRefused } = input
+  for (const metric of [received, sent, refused, opened, peers, poolSize, uptime, degraded]) metric.reset()
+  for (const { metric } of plain) metric.reset()
+  for (const reason of refusalReasons) refused.inc({ reason: labelOf(reason) }, 0)
+  for (const [type, value] of Object.entries(status.messagesReceived)) received.inc({ type }, value)
+  for (const [type, value] of Object.entries(status.messagesSent)) sent.inc({ type }, value)
+  for (const [reason, value] of Object.entries(framesRefused)) refused.inc({ reason: labelOf(reason) }, value)
+  for (const { key, metric } of plain) metric.inc(status.counters[key] ?? 0)
+  opened.inc({ direction: "inbound" }, status.counters.inboundConnections ?? 0)
+  opened.inc({ direction: "outbound" }, status.counters.outboundConnections ?? 0)
+  peers.set({ state: "connected" }, status.connected.length)
+  peers.set({ state: "dialling" }, status.dialling.length)
+  poolSize.set(status.pool.size)
+  uptime.set(status.uptimeSeconds)
+  degraded.set(status.degraded === true ? 1 : 0)
+}
+
+/** One node's metrics. The histograms are observed as things happen; the rest is set on each read. */
+export const makeNodeMetrics = () => {
+  processMetrics()
+  const registry = new Registry()
+  const metrics = registerNodeMetrics(registry)
   return {
     /** A transaction made at `timeStamp` was accepted at `acceptedAt` (both ms since the epoch). */
     observePropagation: (timeStamp: number, acceptedAt: number) =>
-      propagation.observe(Math.max(0, acceptedAt - timeStamp) / 1000),
-    observePoolWrite: (millis: number) => poolWrite.observe(Math.max(0, millis) / 1000),
-    render,
+      metrics.propagation.observe(Math.max(0, acceptedAt - timeStamp) / 1000),
+    observePoolWrite: (millis: number) => metrics.poolWrite.observe(Math.max(0, millis) / 1000),
+    /** Copies the node's plain counters into the registry's metrics, then renders both registries. */
+    render: async (input: NodeMetricsInput): Promise<string> => {
+      copyNodeCounters(metrics, input)
+      const [own, shared] = await Promise.all([registry.metrics(), processMetrics().metrics()])
+      return `${own}\n${shared}`
+    },
     contentType: registry.contentType,
   }
 }
