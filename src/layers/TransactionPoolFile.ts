@@ -1,13 +1,58 @@
 import { Duration, Effect, Layer } from "effect"
 import type { Transaction } from "../domain/Transaction.js"
 import { defaultPool, type PoolSettings } from "../services/NodeConfig.js"
-import { NodeStats } from "../services/NodeStats.js"
+import { NodeStats, type NodeStatsShape } from "../services/NodeStats.js"
 import { TracePropagation } from "../services/TracePropagation.js"
 import { type PoolError, TransactionPool } from "../services/TransactionPool.js"
 import { readPoolFile, writeFileAtomic } from "./poolFile.js"
 import { makePoolHealth } from "./poolHealth.js"
 import { makePoolIndex } from "./poolIndex.js"
+import type { makeRenderedStore } from "./poolStore.js"
 import { makePoolWriter } from "./poolWriter.js"
+
+/** The rendered pool as its writes see it: the file's bytes and how many entries they hold. */
+type RenderedPool = Pick<ReturnType<typeof makeRenderedStore>, "file" | "size">
+
+/**
+ * One atomic write of everything rendered when it runs. A span per write only when this node exports
+ * traces: without a tracer it would show nowhere.
+ */
+const poolFileWrite = (file: string, rendered: RenderedPool, settings: PoolSettings, tracing: boolean) => {
+  const writePool = Effect.async<void, PoolError>((resume) =>
+    writeFileAtomic(
+      file,
+      rendered.file(),
+      (error) => resume(error === undefined ? Effect.void : Effect.fail(error)),
+      settings.fsync,
+    ),
+  )
+  return tracing
+    ? Effect.suspend(() =>
+        writePool.pipe(
+          Effect.withSpan("TransactionPoolFile.write", {
+            attributes: { file, count: rendered.size() },
+            captureStackTrace: false,
+          }),
+        ),
+      )
+    : writePool
+}
+
+/** After each write that succeeded: the pool's health, the write-time histogram, and one debug line. */
+const reportWritten =
+  (health: { readonly written: (count: number) => Effect.Effect<void> }, stats: NodeStatsShape) =>
+  (count: number, duration: Duration.Duration) =>
+    health
+      .written(count)
+      .pipe(
+        Effect.zipRight(stats.poolWritten(Duration.toMillis(duration))),
+        Effect.zipRight(
+          Effect.logDebug("pool written").pipe(
+            Effect.annotateLogs({ count, millis: Math.round(Duration.toMillis(duration) * 100) / 100 }),
+            Effect.whenLogLevel("Debug"),
+          ),
+        ),
+      )
 
 /**
  * The pool in a transactions.json file, in the spec's format (`JSON.stringify(pool, null, 2)`).
@@ -26,45 +71,16 @@ export const make = (file: string, settings: PoolSettings = defaultPool) =>
     const stats = yield* NodeStats
     const tracing = yield* TracePropagation
 
-    const writePool = Effect.async<void, PoolError>((resume) =>
-      writeFileAtomic(
-        file,
-        rendered.file(),
-        (error) => resume(error === undefined ? Effect.void : Effect.fail(error)),
-        settings.fsync,
-      ),
-    )
     // Never called before `writer` is defined: its fiber writes (and fails) only after a request,
     // which comes once the layer is built.
     const unwritten = (): number => rendered.size() - writer.persisted()
     const health = yield* makePoolHealth(file, unwritten, index.refusals)
     const writer = yield* makePoolWriter({
-      // A span per write only when this node exports traces: without a tracer it would show nowhere.
-      write: tracing
-        ? Effect.suspend(() =>
-            writePool.pipe(
-              Effect.withSpan("TransactionPoolFile.write", {
-                attributes: { file, count: rendered.size() },
-                captureStackTrace: false,
-              }),
-            ),
-          )
-        : writePool,
+      write: poolFileWrite(file, rendered, settings, tracing),
       rendered: rendered.size,
       persisted: rendered.size(),
       // One line per write: how many writes a burst costs, and how long each takes.
-      onWritten: (count, duration) =>
-        health
-          .written(count)
-          .pipe(
-            Effect.zipRight(stats.poolWritten(Duration.toMillis(duration))),
-            Effect.zipRight(
-              Effect.logDebug("pool written").pipe(
-                Effect.annotateLogs({ count, millis: Math.round(Duration.toMillis(duration) * 100) / 100 }),
-                Effect.whenLogLevel("Debug"),
-              ),
-            ),
-          ),
+      onWritten: reportWritten(health, stats),
       onFailed: health.failed,
     })
     // The writer's fiber stops when the scope closes; finalizers run last first, so this one, added
