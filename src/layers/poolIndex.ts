@@ -16,12 +16,10 @@ export interface PoolRefusals {
 const refusalLogInterval = 60_000
 
 /**
- * The in-memory heart of every pool layer: transactions by hash, in arrival order. New ones are
- * admitted only within the node's Limits: addresses no longer than `maxAddressLength`, and while the
- * pool holds fewer than `maxPoolTransactions` and its file (`store.bytes()`, for a file pool) is
- * under `maxPoolBytes`. Nothing stored is ever evicted. The transactions themselves are the store's.
+ * Which new transactions a pool takes: those within the node's Limits. Each refusal is counted and
+ * logged, at most once a minute per kind.
  */
-export const makePoolIndex = (store: PoolStore) =>
+const makePoolAdmission = (store: PoolStore) =>
   Effect.gen(function* () {
     const limits = yield* Limits
     // Refusals are logged from plain calls, with the layer's runtime (its logger and annotations).
@@ -29,14 +27,6 @@ export const makePoolIndex = (store: PoolStore) =>
     const warnTooLong = throttledWarning("transaction refused", refusalLogInterval)
     const warnFull = throttledWarning("pool full: transactions refused", refusalLogInterval)
     const refusals = { tooLong: 0, full: 0 }
-    // The size after each addition, for whoever follows `sizeChanges`.
-    const sizes = yield* PubSub.sliding<number>(1)
-    // A pool only grows: the same size is the same content, so its summary holds until then.
-    let summary: PoolSummary | undefined
-    const summaryNow = (): PoolSummary => {
-      if (summary?.count !== store.size()) summary = { count: store.size(), digest: poolDigest(store.hashes()) }
-      return summary
-    }
 
     const admits = (tx: Transaction): boolean => {
       if (transactionTooLong(tx, limits.maxAddressLength) !== undefined) {
@@ -61,6 +51,27 @@ export const makePoolIndex = (store: PoolStore) =>
         return false
       }
       return true
+    }
+
+    return { admits, refusals: (): PoolRefusals => ({ ...refusals }) }
+  })
+
+/**
+ * The in-memory heart of every pool layer: transactions by hash, in arrival order. New ones are
+ * admitted only within the node's Limits: addresses no longer than `maxAddressLength`, and while the
+ * pool holds fewer than `maxPoolTransactions` and its file (`store.bytes()`, for a file pool) is
+ * under `maxPoolBytes`. Nothing stored is ever evicted. The transactions themselves are the store's.
+ */
+export const makePoolIndex = (store: PoolStore) =>
+  Effect.gen(function* () {
+    const { admits, refusals } = yield* makePoolAdmission(store)
+    // The size after each addition, for whoever follows `sizeChanges`.
+    const sizes = yield* PubSub.sliding<number>(1)
+    // A pool only grows: the same size is the same content, so its summary holds until then.
+    let summary: PoolSummary | undefined
+    const summaryNow = (): PoolSummary => {
+      if (summary?.count !== store.size()) summary = { count: store.size(), digest: poolDigest(store.hashes()) }
+      return summary
     }
 
     const addAll = (txs: ReadonlyArray<Transaction>) =>
@@ -91,7 +102,7 @@ export const makePoolIndex = (store: PoolStore) =>
           ),
         ),
       ),
-      refusals: (): PoolRefusals => ({ ...refusals }),
+      refusals,
     } satisfies Omit<TransactionPoolShape, "flush" | "health" | "healthChanges"> & {
       refusals: () => PoolRefusals
     }

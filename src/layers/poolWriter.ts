@@ -32,6 +32,31 @@ export interface PoolWriterOptions {
 }
 
 /**
+ * Writes what is rendered when it runs, timed on the Clock, retrying (`laterRetries`) until a write
+ * succeeds; says whether it had to retry.
+ */
+const makeWriteUntilDone = (options: Pick<PoolWriterOptions, "write" | "rendered" | "onFailed">) => {
+  // One attempt: what is rendered now, timed on the Clock.
+  const attempt = Effect.suspend(() => {
+    const count = options.rendered()
+    return Effect.map(Effect.timed(options.write), ([duration]) => ({ count, duration }))
+  }).pipe(Effect.uninterruptible)
+
+  // The first attempt runs plainly; only a failure builds the retry schedule (a write per
+  // transaction at low load should cost no more than it must).
+  const retried = (error: PoolError) =>
+    options.onFailed(error).pipe(
+      Effect.zipRight(Effect.sleep(firstRetryDelay)),
+      Effect.zipRight(Effect.retry(Effect.tapError(attempt, options.onFailed), { schedule: laterRetries })),
+      Effect.map((done) => ({ ...done, retried: true })),
+    )
+  return attempt.pipe(
+    Effect.map((done) => ({ ...done, retried: false })),
+    Effect.catchAll(retried),
+  )
+}
+
+/**
  * Keeps a file in step with a growing pool: `request` after each addition. One fiber does every
  * write; `request` opens a latch it waits on, so it is woken once per write however many requests
  * came meanwhile. At low load the write starts at once (the fiber runs in a microtask, so the frames
@@ -49,24 +74,7 @@ export const makePoolWriter = (options: PoolWriterOptions) =>
     let persisted = options.persisted
     const waiters = new Set<{ readonly target: number; readonly done: Deferred.Deferred<void> }>()
 
-    // One attempt: what is rendered now, timed on the Clock.
-    const attempt = Effect.suspend(() => {
-      const count = options.rendered()
-      return Effect.map(Effect.timed(options.write), ([duration]) => ({ count, duration }))
-    }).pipe(Effect.uninterruptible)
-
-    // The first attempt runs plainly; only a failure builds the retry schedule (a write per
-    // transaction at low load should cost no more than it must).
-    const retried = (error: PoolError) =>
-      options.onFailed(error).pipe(
-        Effect.zipRight(Effect.sleep(firstRetryDelay)),
-        Effect.zipRight(Effect.retry(Effect.tapError(attempt, options.onFailed), { schedule: laterRetries })),
-        Effect.map((done) => ({ ...done, retried: true })),
-      )
-    const writeUntilDone = attempt.pipe(
-      Effect.map((done) => ({ ...done, retried: false })),
-      Effect.catchAll(retried),
-    )
+    const writeUntilDone = makeWriteUntilDone(options)
 
     const written = (count: number) => {
       persisted = count
