@@ -3,6 +3,7 @@ import type { Address } from "../domain/Address.js"
 import { NodeConfig } from "../services/NodeConfig.js"
 import { makeCandidateBook } from "./candidateBook.js"
 import type { Links } from "./links.js"
+import { makeDialGate } from "./peerBudgetGate.js"
 import { makeReconcile } from "./peerBudgetReconcile.js"
 import type { DialOutcome } from "./redial.js"
 
@@ -31,82 +32,28 @@ export const makePeerBudget = (links: Links) =>
     const target = Math.ceil(max / 2)
     const self = config.address
     const known = new Set(config.knownPeers)
-    // Outbound dials in flight or connected, counted from the moment they pass the gate.
-    let outbound = 0
     const book = makeCandidateBook((address) => known.has(address))
     for (const address of config.knownPeers) if (address !== self) book.add(address)
     const short = yield* Queue.sliding<void>(1)
-
-    const count = Effect.map(links.count("inbound"), (inbound) => outbound + inbound)
-
-    /** Whether a dial of `address` may start now: not linked yet, and fewer links than the target. */
-    const mayDial = (address: Address) =>
-      Effect.zipWith(links.has(address), count, (linked, links) => !linked && links < target)
-
-    /** Whether to start dialling `address` at all (it is remembered either way). */
-    const admits = (address: Address) =>
-      Effect.suspend(() => {
-        if (address !== self) book.add(address)
-        return mayDial(address)
-      })
-
-    /** Runs one dial of `address` if the budget allows it when the dial starts, holding its place until it ends. */
-    const gate = <R>(address: Address, connect: Effect.Effect<DialOutcome, never, R>) =>
-      Effect.acquireUseRelease(
-        Effect.flatMap(mayDial(address), (passed) =>
-          Effect.sync(() => {
-            if (passed) outbound++
-            return passed
-          }),
-        ),
-        (passed) =>
-          passed
-            ? Effect.tap(connect, (outcome) =>
-                Effect.sync(() => {
-                  if (outcome === "Unreachable" && !known.has(address)) book.delete(address)
-                }),
-              )
-            : Effect.succeed<DialOutcome>("Busy"),
-        (passed) =>
-          Effect.sync(() => {
-            if (passed) outbound--
-          }),
-      )
-
+    const { count, mayDial, gate } = makeDialGate({ links, target, known, forget: book.delete })
     const reconcile = makeReconcile({ links, self, known, max, target, count, short })
-
-    /** Dials random remembered addresses while there are fewer than `target` links. */
-    const topUp = (dial: (address: Address) => Effect.Effect<void>) =>
-      Effect.gen(function* () {
-        const missing = target - (yield* count)
-        if (missing <= 0) return
-        const candidates = yield* links.unlinked(book.all())
-        const picked = Array.from(yield* Random.shuffle(candidates)).slice(0, missing)
-        if (picked.length > 0) {
-          yield* Effect.logDebug("dialling for more peers").pipe(Effect.annotateLogs({ links: yield* count, target }))
-        }
-        yield* Effect.forEach(picked, dial, { discard: true })
-      })
-
-    /** Keeps the budget: reacts to every change of the links, and tops up when short (also every few seconds). */
-    const run = (dial: (address: Address) => Effect.Effect<void>) =>
-      Effect.all(
-        [
-          Stream.runForEach(links.changes, reconcile),
-          // Only a change of the links (or the clock, rarely) tops up: a dial that fails changes nothing,
-          // so unreachable addresses are not hammered; their redial loops keep their own backoff.
-          Effect.forever(
-            Effect.zipRight(
-              Effect.raceFirst(Queue.take(short), Effect.sleep(config.healing.redialMaxMillis)),
-              topUp(dial),
-            ),
-          ),
-        ],
-        { concurrency: "unbounded", discard: true },
-      )
+    const run = keepBudget({
+      links,
+      target,
+      count,
+      book,
+      short,
+      reconcile,
+      everyMillis: config.healing.redialMaxMillis,
+    })
 
     return {
-      admits,
+      /** Whether to start dialling `address` at all (it is remembered either way). */
+      admits: (address: Address) =>
+        Effect.suspend(() => {
+          if (address !== self) book.add(address)
+          return mayDial(address)
+        }),
       gate,
       run,
       /**
@@ -118,19 +65,66 @@ export const makePeerBudget = (links: Links) =>
           for (const address of addresses) if (address !== self) book.add(address)
           const missing = target - (yield* count)
           if (missing <= 0) return
-          const fresh = yield* links.unlinked(addresses.filter((address) => address !== self))
-          const picked = Array.from(yield* Random.shuffle(fresh)).slice(0, missing)
+          const others = addresses.filter((address) => address !== self)
+          const picked = yield* pickUnlinked(links, others, missing)
           yield* Effect.forEach(picked, dial, { discard: true })
         }),
       /** A few remembered addresses, at random, for our PEERS messages. */
-      sample: Effect.map(
-        Effect.forEach(Array.from({ length: Math.min(SAMPLE_SIZE, book.size()) }), () =>
-          Random.nextIntBetween(0, book.size()),
-        ),
-        (picks) => [...new Set(picks.map(book.at))].filter(isDefined),
-      ),
+      sample: sampleOf(book),
     }
   })
+
+type CandidateBook = ReturnType<typeof makeCandidateBook>
+
+/** Keeps the budget: reacts to every change of the links, and tops up when short (also every `everyMillis`). */
+const keepBudget = (options: {
+  readonly links: Links
+  readonly target: number
+  readonly count: Effect.Effect<number>
+  readonly book: CandidateBook
+  readonly short: Queue.Queue<void>
+  readonly reconcile: ReturnType<typeof makeReconcile>
+  readonly everyMillis: number
+}) => {
+  const { links, target, count, book, short, reconcile, everyMillis } = options
+
+  /** Dials random remembered addresses while there are fewer than `target` links. */
+  const topUp = (dial: (address: Address) => Effect.Effect<void>) =>
+    Effect.gen(function* () {
+      const missing = target - (yield* count)
+      if (missing <= 0) return
+      const picked = yield* pickUnlinked(links, book.all(), missing)
+      if (picked.length > 0) {
+        yield* Effect.logDebug("dialling for more peers").pipe(Effect.annotateLogs({ links: yield* count, target }))
+      }
+      yield* Effect.forEach(picked, dial, { discard: true })
+    })
+
+  return (dial: (address: Address) => Effect.Effect<void>) =>
+    Effect.all(
+      [
+        Stream.runForEach(links.changes, reconcile),
+        // Only a change of the links (or the clock, rarely) tops up: a dial that fails changes nothing,
+        // so unreachable addresses are not hammered; their redial loops keep their own backoff.
+        Effect.forever(Effect.zipRight(Effect.raceFirst(Queue.take(short), Effect.sleep(everyMillis)), topUp(dial))),
+      ],
+      { concurrency: "unbounded", discard: true },
+    )
+}
+
+/** Up to `missing` of `candidates` that we have no link to, picked at random. */
+const pickUnlinked = (links: Links, candidates: ReadonlyArray<Address>, missing: number) =>
+  Effect.flatMap(links.unlinked(candidates), (unlinked) =>
+    Effect.map(Random.shuffle(unlinked), (shuffled) => Array.from(shuffled).slice(0, missing)),
+  )
+
+const sampleOf = (book: CandidateBook) =>
+  Effect.map(
+    Effect.forEach(Array.from({ length: Math.min(SAMPLE_SIZE, book.size()) }), () =>
+      Random.nextIntBetween(0, book.size()),
+    ),
+    (picks) => [...new Set(picks.map(book.at))].filter(isDefined),
+  )
 
 const isDefined = <A>(value: A | undefined): value is A => value !== undefined
 
