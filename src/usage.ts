@@ -24,6 +24,10 @@ export const environmentVariables: ReadonlyArray<readonly [name: string, descrip
   ["REDIAL_BASE_DELAY_MS", "first redial delay, doubling up to the cap (default 200)"],
   ["REDIAL_MAX_DELAY_MS", "cap on the redial delay (default 5000)"],
   ["REDIAL_LEARNED_ATTEMPTS", "failed dials before a learned address is given up (default 8)"],
+  [
+    "REDIAL_GIVEN_UP_REST_MS",
+    "how long an address given up for not answering is not dialled, even if listed (default 60000)",
+  ],
   ["HEARTBEAT_TIMEOUT_MS", "a peer silent to pings this long is dropped (default 10000)"],
   ["SYNC_INTERVAL_MS", "how often, on average, the pool is compared with a random peer's (default 10000)"],
   ["POOL_FSYNC", "false: pool writes skip fsync (faster; safe if the node crashes, not the machine) (default true)"],

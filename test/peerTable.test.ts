@@ -27,24 +27,32 @@ describe("the peer table's transitions", () => {
     expect(closed).toMatchObject({ state: { _tag: "Known" }, reason: "connection closed", changedAt: 30 })
     const failed = PeerTable.failed(closed, a, "connect ECONNREFUSED", 40)
     expect(failed.lastFailure).toEqual({ at: 40, message: "connect ECONNREFUSED" })
-    const waiting = PeerTable.backOff(failed, a, 440, 1, 40)
+    const waiting = PeerTable.backOff(failed, a, { until: 440, failures: 1, reason: "dial failed" }, 40)
     expect(waiting).toMatchObject({ state: { _tag: "BackingOff", until: 440, failures: 1 }, reason: "dial failed" })
     expect(waiting.lastFailure?.message).toBe("connect ECONNREFUSED")
-    const givenUp = PeerTable.giveUp(waiting, a, 8, 500)
-    expect(givenUp).toMatchObject({ state: { _tag: "GivenUp", failures: 8 }, reason: "gave up after 8 failed dials" })
-    // Anyone listing it again may dial it afresh.
+    const givenUp = PeerTable.giveUp(waiting, a, { failures: 8, retryFrom: 60_500 }, 500)
+    expect(givenUp).toMatchObject({
+      state: { _tag: "GivenUp", failures: 8, retryFrom: 60_500 },
+      reason: "gave up after 8 failures",
+    })
+    // Left alone for its rest, whoever lists it; then anyone listing it again may dial it afresh.
+    expect(PeerTable.isResting(givenUp, 60_499)).toBe(true)
+    expect(PeerTable.isResting(givenUp, 60_500)).toBe(false)
+    expect(PeerTable.isResting(waiting, 500)).toBe(false)
     expect(PeerTable.claim(givenUp, a, 600)?.state._tag).toBe("Dialling")
   })
 
   it("an adopted inbound connection connects a peer that was backing off; a wait never overrides a connection", () => {
-    const waiting = PeerTable.backOff(undefined, a, 1_000, 2, 0)
+    const waiting = PeerTable.backOff(undefined, a, { until: 1_000, failures: 2, reason: "dial failed" }, 0)
     const adopted = PeerTable.connect(waiting, a, { direction: "inbound", kind: "ours", serial: 3 }, 5)
     expect(adopted).toMatchObject({
       state: { _tag: "Connected", direction: "inbound" },
       reason: "inbound connection adopted",
     })
-    expect(PeerTable.backOff(adopted, a, 2_000, 3, 6)).toBe(adopted)
-    expect(PeerTable.giveUp(adopted, a, 3, 6)).toBe(adopted)
+    expect(PeerTable.backOff(adopted, a, { until: 2_000, failures: 3, reason: "peer stopped answering" }, 6)).toBe(
+      adopted,
+    )
+    expect(PeerTable.giveUp(adopted, a, { failures: 3, retryFrom: 60_006 }, 6)).toBe(adopted)
   })
 
   it("connected addresses in the order they connected; /peers and status describe each entry", () => {
@@ -54,7 +62,8 @@ describe("the peer table's transitions", () => {
       PeerTable.connect(undefined, a, { ...outbound, serial: 1 }, 1_000),
     ]
     expect(PeerTable.connectedOf([first, second])).toEqual([a, b])
-    const info = peerInfoOf(PeerTable.backOff(PeerTable.failed(undefined, a, "timed out", 1_000), a, 3_500, 2, 1_000))
+    const timedOut = PeerTable.failed(undefined, a, "timed out", 1_000)
+    const info = peerInfoOf(PeerTable.backOff(timedOut, a, { until: 3_500, failures: 2, reason: "dial failed" }, 1_000))
     expect(info).toMatchObject({
       state: "backing off",
       failures: 2,
@@ -63,6 +72,10 @@ describe("the peer table's transitions", () => {
     })
     expect(describePeer(info, 2_000)).toBe(`${a}  backing off  2 failed  retry in 1.5s  last failure 1s ago: timed out`)
     expect(describePeer(peerInfoOf(first), 4_000)).toBe(`${b}  connected  spec  outbound  since 3s ago`)
+    const givenUp = peerInfoOf(PeerTable.giveUp(timedOut, a, { failures: 8, retryFrom: 61_000 }, 1_000))
+    expect(describePeer(givenUp, 31_000)).toBe(
+      `${a}  given up  8 failed  retry if listed in 30s  last failure 30s ago: timed out`,
+    )
   })
 })
 

@@ -38,7 +38,12 @@ const txs = (from: number, to: number): Array<Transaction> =>
     makeTransaction({ fromAddress: null, toAddress: "04abcdef", amount: 1 + ((from + i) % 100), timeStamp: from + i }),
   )
 
-const policy: RedialPolicy = { baseDelay: "200 millis", maxDelay: "5 seconds", learnedAttempts: 4 }
+const policy: RedialPolicy = {
+  baseDelay: "200 millis",
+  maxDelay: "5 seconds",
+  learnedAttempts: 4,
+  givenUpRest: "1 minute",
+}
 
 /** Nominal delay before jitter of the n-th redial (0-based): doubling from the base, capped. */
 const nominal = (n: number) => Math.min(200 * 2 ** n, 5_000)
@@ -207,6 +212,57 @@ describe("self-healing on the in-memory network", () => {
       const after = yield* Fiber.join(dropped)
       // The peer that answers stays.
       expect(after.connected).toEqual([lively.address])
+    }).pipe(Effect.provide(TransportMemory.layerNetwork)),
+  )
+
+  it.scoped("a learned peer that never answers is given up, and listing it again dials it only after a rest", () =>
+    Effect.gen(function* () {
+      const node = yield* startMemoryNode(4001, [], {
+        healing: { redialLearnedAttempts: 2, heartbeatTimeoutMillis: 10_000, givenUpRestMillis: 60_000 },
+      })
+      const deaf = yield* fakePeer(4105)
+      yield* deaf.setAnswersPings(false)
+      const lister = yield* fakePeer(4106)
+      const listDeaf = Effect.flatMap(lister.dial(node.address), (connection) =>
+        send(connection, { type: "HANDSHAKE", data: [lister.address, deaf.address] }),
+      )
+      const stateOfDeaf = Effect.map(node.peers.entry(deaf.address), (entry) => entry?.state._tag)
+      yield* listDeaf
+      yield* deaf.nextInbound
+      // Each connection lasts the heartbeat's 10 s, longer than the 5 s after which a connection that
+      // held resets the backoff; a peer that never answered a ping did not hold: two failures.
+      yield* TestClock.adjust("30 seconds")
+      expect(yield* stateOfDeaf).toBe("GivenUp")
+      expect(yield* deaf.acceptedCount).toBe(1)
+      // Listed again within the rest: left alone.
+      yield* listDeaf
+      yield* TestClock.adjust("1 second")
+      expect(yield* deaf.acceptedCount).toBe(1)
+      expect(yield* stateOfDeaf).toBe("GivenUp")
+      // After it, a listing dials it again.
+      yield* TestClock.adjust("1 minute")
+      yield* listDeaf
+      yield* TestClock.adjust("1 second")
+      expect(yield* deaf.acceptedCount).toBe(2)
+    }).pipe(Effect.provide(TransportMemory.layerNetwork)),
+  )
+
+  it.scoped("a learned address given up as unreachable is dialled again as soon as a peer lists it", () =>
+    Effect.gen(function* () {
+      const node = yield* startMemoryNode(4001, [], { healing: { redialLearnedAttempts: 2 } })
+      const lister = yield* fakePeer(4106)
+      const late = localAddress(4107)
+      const listLate = Effect.flatMap(lister.dial(node.address), (connection) =>
+        send(connection, { type: "HANDSHAKE", data: [lister.address, late] }),
+      )
+      yield* listLate
+      yield* TestClock.adjust("5 seconds")
+      expect((yield* node.peers.entry(late))?.state._tag).toBe("GivenUp")
+      // It was down; listed again once it is up, it is dialled at once: it may be back.
+      const back = yield* fakePeer(4107)
+      yield* listLate
+      yield* TestClock.adjust("1 second")
+      expect(yield* back.acceptedCount).toBe(1)
     }).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
 

@@ -10,6 +10,9 @@ export const fetchPeers = (port: number, timeout: Duration.DurationInput = "2 se
 const ago = (at: number, now: number) => `${Math.max(0, Math.round((now - at) / 1000))}s ago`
 const inTime = (at: number, now: number) => `in ${Math.max(0, Math.round((at - now) / 100) / 10)}s`
 
+// A given-up address is not dialled on its own: a peer listing it again after that time has it dialled.
+const retryLabel = (peer: PeerInfo) => (peer.state === "given up" ? "retry if listed" : "retry")
+
 /** One peer in a line: state, kind, direction, since when, the last failure and the next retry. */
 export const describePeer = (peer: PeerInfo, now: number): string =>
   [
@@ -19,7 +22,7 @@ export const describePeer = (peer: PeerInfo, now: number): string =>
     peer.direction,
     peer.connectedSince === undefined ? undefined : `since ${ago(peer.connectedSince, now)}`,
     peer.failures === undefined || peer.failures === 0 ? undefined : `${peer.failures} failed`,
-    peer.nextRetry === undefined ? undefined : `retry ${inTime(peer.nextRetry, now)}`,
+    peer.nextRetry === undefined ? undefined : `${retryLabel(peer)} ${inTime(peer.nextRetry, now)}`,
     peer.state === "connected" || peer.lastFailure === undefined
       ? undefined
       : `last failure ${ago(peer.lastFailure.at, now)}: ${peer.lastFailure.message}`,

@@ -13,9 +13,12 @@ export const PeerInfo = Schema.Struct({
   direction: Schema.optional(Schema.Literal("outbound", "inbound")),
   /** When the connection opened (ms since the epoch). */
   connectedSince: Schema.optional(Schema.Number),
-  /** Failed dials in a row. */
+  /** Failed dials (or connections whose peer stopped answering) in a row. */
   failures: Schema.optional(Schema.Number),
-  /** When the next dial is due (ms since the epoch), while backing off. */
+  /**
+   * When the next dial is due (ms since the epoch), while backing off; given up, from when a peer
+   * listing the address has it dialled again.
+   */
   nextRetry: Schema.optional(Schema.Number),
   lastFailure: Schema.optional(Schema.Struct({ at: Schema.Number, message: Schema.String })),
   /** Why the state last changed, and when. */
@@ -53,6 +56,6 @@ export const peerInfoOf = (entry: PeerEntry): PeerInfo => {
     case "BackingOff":
       return { ...base, state: "backing off", failures: state.failures, nextRetry: state.until }
     case "GivenUp":
-      return { ...base, state: "given up", failures: state.failures }
+      return { ...base, state: "given up", failures: state.failures, nextRetry: state.retryFrom }
   }
 }

@@ -32,8 +32,11 @@ export type PeerState =
     }
   /** A dial failed or a connection dropped: the next dial waits until `until` (ms). */
   | { readonly _tag: "BackingOff"; readonly until: number; readonly failures: number }
-  /** A learned address that failed too often: no longer dialled unless someone lists it again. */
-  | { readonly _tag: "GivenUp"; readonly failures: number }
+  /**
+   * A learned address that failed too often: no longer dialled, and someone listing it again has it
+   * dialled only from `retryFrom` (ms) on.
+   */
+  | { readonly _tag: "GivenUp"; readonly failures: number; readonly retryFrom: number }
 
 /**
  * One connection the node relays on (docs/scaling.md): every outbound connection, and every inbound one
@@ -116,29 +119,40 @@ export const failed = (entry: PeerEntry | undefined, address: Address, message: 
   lastFailure: { at: now, message },
 })
 
-/** The redial loop waits until `until` after `failures` failed dials (or a dropped connection). */
+/** Why a redial loop waits: its dial failed, its connection dropped, or its peer stopped answering pings. */
+export type WaitReason = "dial failed" | "connection dropped" | "peer stopped answering"
+
+/** The redial loop waits until `until` after `failures` failed dials or connections (0: one that held). */
 export const backOff = (
   entry: PeerEntry | undefined,
   address: Address,
-  until: number,
-  failures: number,
+  wait: { readonly until: number; readonly failures: number; readonly reason: WaitReason },
+  now: number,
+): PeerEntry =>
+  entry !== undefined && isBusy(entry)
+    ? entry
+    : make(address, { _tag: "BackingOff", until: wait.until, failures: wait.failures }, wait.reason, now, entry)
+
+/** The redial loop gave up on a learned address; a listing dials it again only from `retryFrom` on. */
+export const giveUp = (
+  entry: PeerEntry | undefined,
+  address: Address,
+  given: { readonly failures: number; readonly retryFrom: number },
   now: number,
 ): PeerEntry =>
   entry !== undefined && isBusy(entry)
     ? entry
     : make(
         address,
-        { _tag: "BackingOff", until, failures },
-        failures === 0 ? "connection dropped" : "dial failed",
+        { _tag: "GivenUp", failures: given.failures, retryFrom: given.retryFrom },
+        `gave up after ${given.failures} failures`,
         now,
         entry,
       )
 
-/** The redial loop gave up on a learned address. */
-export const giveUp = (entry: PeerEntry | undefined, address: Address, failures: number, now: number): PeerEntry =>
-  entry !== undefined && isBusy(entry)
-    ? entry
-    : make(address, { _tag: "GivenUp", failures }, `gave up after ${failures} failed dials`, now, entry)
+/** Whether the entry was given up and is still left alone at `now`, however often peers list it. */
+export const isResting = (entry: PeerEntry | undefined, now: number): boolean =>
+  entry?.state._tag === "GivenUp" && now < entry.state.retryFrom
 
 /** The redial loop ended while waiting (the peer connected to us instead, or the node stops). */
 export const standDown = (entry: PeerEntry | undefined, reason: string, now: number) =>

@@ -50,9 +50,8 @@ export const make = Effect.gen(function* () {
     markOurs: (address, relaysTo) => update(address, (entry) => PeerLinks.markOurs(entry, relaysTo)),
     leave: (address) => update(address, PeerLinks.leave),
     failed: (address, message) => update(address, (entry, now) => PeerTable.failed(entry, address, message, now)),
-    backOff: (address, until, failures) =>
-      update(address, (entry, now) => PeerTable.backOff(entry, address, until, failures, now)),
-    giveUp: (address, failures) => update(address, (entry, now) => PeerTable.giveUp(entry, address, failures, now)),
+    backOff: (address, wait) => update(address, (entry, now) => PeerTable.backOff(entry, address, wait, now)),
+    giveUp: (address, given) => update(address, (entry, now) => PeerTable.giveUp(entry, address, given, now)),
     relayTargets: Effect.sync(table.relayTargets),
     links: Effect.sync(table.links),
     linkEvents: PubSub.subscribe(linkEvents),

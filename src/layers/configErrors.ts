@@ -8,6 +8,7 @@ const examples: Record<string, string> = {
   REDIAL_BASE_DELAY_MS: String(defaultHealing.redialBaseMillis),
   REDIAL_MAX_DELAY_MS: String(defaultHealing.redialMaxMillis),
   REDIAL_LEARNED_ATTEMPTS: String(defaultHealing.redialLearnedAttempts),
+  REDIAL_GIVEN_UP_REST_MS: String(defaultHealing.givenUpRestMillis),
   HEARTBEAT_TIMEOUT_MS: String(defaultHealing.heartbeatTimeoutMillis),
   SYNC_INTERVAL_MS: String(defaultHealing.syncIntervalMillis),
   MAX_PEERS: "8",

@@ -38,6 +38,7 @@ export const healingConfig: Config.Config<HealingSettings> = Config.all({
   redialBaseMillis: positiveInteger("REDIAL_BASE_DELAY_MS", defaultHealing.redialBaseMillis),
   redialMaxMillis: positiveInteger("REDIAL_MAX_DELAY_MS", defaultHealing.redialMaxMillis),
   redialLearnedAttempts: positiveInteger("REDIAL_LEARNED_ATTEMPTS", defaultHealing.redialLearnedAttempts),
+  givenUpRestMillis: positiveInteger("REDIAL_GIVEN_UP_REST_MS", defaultHealing.givenUpRestMillis),
   heartbeatTimeoutMillis: positiveInteger("HEARTBEAT_TIMEOUT_MS", defaultHealing.heartbeatTimeoutMillis),
   syncIntervalMillis: positiveInteger("SYNC_INTERVAL_MS", defaultHealing.syncIntervalMillis),
 })

@@ -45,8 +45,11 @@ export const makeConnectionRunners = <R>(options: {
 
   // Until it closes, its peer stops answering pings, or it sends too many bad frames: the heartbeat
   // closes a silent peer's connection, which ends the frames, and watches it for the connection's scope.
+  // Answers whether the peer still answered pings at the end (a peer that does not read never does).
   const serve = (connection: Connection, link: ConnectionLink, adopt?: (message: Handshake) => Effect.Effect<void>) =>
-    Effect.zipRight(options.heartbeat.watch(connection), options.serveFrames(connection, link, adopt))
+    Effect.flatMap(options.heartbeat.watch(connection), (watched) =>
+      Effect.zipRight(options.serveFrames(connection, link, adopt), watched.answering),
+    )
 
   /** Our HANDSHAKE to `address`: our address first, then the peers we are connected to. */
   const sendHandshake = (address: Address, connection: Connection) =>
@@ -74,9 +77,9 @@ export const makeConnectionRunners = <R>(options: {
       const link = yield* links.outbound(address, connection)
       yield* stats.increment("outboundConnections")
       yield* Effect.logInfo("connected; handshake sent").pipe(Effect.annotateLogs({ type: "HANDSHAKE" }))
-      yield* serve(connection, link)
+      const answering = yield* serve(connection, link)
       yield* Effect.logInfo("peer closed")
-      return "Dropped" as const
+      return answering ? ("Dropped" as const) : ("Unresponsive" as const)
     }).pipe(
       // The redial loop says it once per run of failures (redial.ts); each one is a debug line.
       Effect.catchTag("DialError", (error) =>

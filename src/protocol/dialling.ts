@@ -1,5 +1,6 @@
-import { Effect, Option } from "effect"
+import { Clock, Duration, Effect, Option } from "effect"
 import type { Address, AddressParser } from "../domain/Address.js"
+import { isResting } from "../domain/PeerTable.js"
 import { hasOutboundLink } from "../domain/peerLinks.js"
 import type { NodeConfigShape } from "../services/NodeConfig.js"
 import type { NodeStatsShape } from "../services/NodeStats.js"
@@ -39,6 +40,7 @@ export const makeDialling = <R>(options: {
         baseDelay: healing.redialBaseMillis,
         maxDelay: healing.redialMaxMillis,
         learnedAttempts: healing.redialLearnedAttempts,
+        givenUpRest: Duration.millis(healing.givenUpRestMillis),
       },
       isKnown: (address) => config.knownPeers.includes(address),
       connect: (address) => budget.gate(address, connections.outbound(address)),
@@ -67,11 +69,12 @@ export const makeDialling = <R>(options: {
     })
     const book = yield* makeAddressBook({
       // A loop backing off is not settled: a peer listing the address again has it dialled now, as before.
+      // An address given up is, for a rest: listing it is not proof that it answers (docs/peer-states.md).
       unsettled: (addresses) =>
-        Effect.map(peers.entriesOf(addresses), (entries) =>
+        Effect.zipWith(peers.entriesOf(addresses), Clock.currentTimeMillis, (entries, now) =>
           addresses.filter((address, i) => {
             const entry = entries[i]
-            if (address === config.address || hasOutboundLink(entry)) return false
+            if (address === config.address || hasOutboundLink(entry) || isResting(entry, now)) return false
             return !redialer.isDialling(address) || entry?.state._tag === "BackingOff"
           }),
         ),

@@ -8,6 +8,18 @@ interface Watch {
   readonly annotations: HashMap.HashMap<string, unknown>
   pinged: boolean
   answered: boolean
+  /** The beat whose ping the peer last answered (0: none yet). */
+  answeredBeat: number
+}
+
+/** A watched connection, as its owner sees it. */
+export interface Watched {
+  /**
+   * Whether the peer still answered pings: it answered the last beat's ping or the one before (within
+   * the timeout). False for a peer that never answered one (it does not read what we send), or that
+   * went silent.
+   */
+  readonly answering: Effect.Effect<boolean>
 }
 
 /**
@@ -23,6 +35,7 @@ export const makeHeartbeat = (timeout: Duration.DurationInput) =>
     const half = Duration.times(Duration.decode(timeout), 0.5)
     const timeoutMillis = Duration.toMillis(timeout)
     const watched = new Set<Watch>()
+    let beats = 0
 
     const dropSilent = (watch: Watch) =>
       Effect.logWarning("peer silent: no pong; dropping the connection").pipe(
@@ -32,6 +45,7 @@ export const makeHeartbeat = (timeout: Duration.DurationInput) =>
       )
 
     const beat = Effect.suspend(() => {
+      const thisBeat = ++beats
       const silent: Array<Watch> = []
       for (const watch of watched) {
         if (watch.pinged && !watch.answered) {
@@ -43,6 +57,7 @@ export const makeHeartbeat = (timeout: Duration.DurationInput) =>
         watch.answered = false
         watch.connection.unsafePing(() => {
           watch.answered = true
+          watch.answeredBeat = thisBeat
         })
       }
       return silent.length === 0 ? Effect.void : Effect.forEach(silent, dropSilent, { discard: true })
@@ -50,11 +65,11 @@ export const makeHeartbeat = (timeout: Duration.DurationInput) =>
     yield* Effect.forkScoped(Effect.forever(Effect.zipRight(Effect.sleep(half), beat)))
 
     /** Watches `connection` until the scope closes; its silence closes it, with a warning in its fiber's log context. */
-    const watch = (connection: Connection): Effect.Effect<void, never, Scope.Scope> =>
+    const watch = (connection: Connection): Effect.Effect<Watched, never, Scope.Scope> =>
       Effect.flatMap(FiberRef.get(FiberRef.currentLogAnnotations), (annotations) =>
         Effect.acquireRelease(
           Effect.sync(() => {
-            const watch: Watch = { connection, annotations, pinged: false, answered: false }
+            const watch: Watch = { connection, annotations, pinged: false, answered: false, answeredBeat: 0 }
             watched.add(watch)
             return watch
           }),
@@ -62,6 +77,12 @@ export const makeHeartbeat = (timeout: Duration.DurationInput) =>
             Effect.sync(() => {
               watched.delete(watch)
             }),
+        ).pipe(
+          Effect.map(
+            (watch): Watched => ({
+              answering: Effect.sync(() => watch.answeredBeat > 0 && watch.answeredBeat >= beats - 1),
+            }),
+          ),
         ),
       )
 

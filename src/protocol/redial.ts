@@ -1,5 +1,6 @@
 import { Clock, Duration, Effect, FiberMap, Queue, Schedule } from "effect"
 import type { Address } from "../domain/Address.js"
+import type { WaitReason } from "../domain/PeerTable.js"
 import type { PeerStoreShape } from "../services/PeerStore.js"
 
 /** How redials are paced (from NodeConfig's healing settings). */
@@ -10,6 +11,8 @@ export interface RedialPolicy {
   readonly maxDelay: Duration.DurationInput
   /** Failed dials in a row after which an address learned from a handshake is given up; never a known peer. */
   readonly learnedAttempts: number
+  /** How long an address given up for not answering is left alone, however often peers list it. */
+  readonly givenUpRest: Duration.DurationInput
 }
 
 /**
@@ -33,6 +36,19 @@ export type DialOutcome =
   | "Unreachable"
   /** It connected, and the connection has now ended. */
   | "Dropped"
+  /**
+   * It connected, but its peer had stopped answering pings when the connection ended (it went silent,
+   * or never read what we sent): a failure, however long the connection lasted.
+   */
+  | "Unresponsive"
+
+/** What the table says of an address whose loop waits after each outcome. */
+const waitReasons: Record<DialOutcome, WaitReason> = {
+  Busy: "dial failed", // never waited after: a busy address ends its loop
+  Unreachable: "dial failed",
+  Dropped: "connection dropped",
+  Unresponsive: "peer stopped answering",
+}
 
 /**
  * A redial loop's wake-up call: a sliding queue of one, so calls while nobody waits count once.
@@ -62,17 +78,19 @@ export const makeRedialer = <R>(options: {
     const wakeUps = new Map<Address, WakeUp>()
     const { table } = options
     const stableAfter = Duration.toMillis(options.policy.maxDelay)
+    const givenUpRest = Duration.toMillis(options.policy.givenUpRest)
 
     /**
      * A wait recorded in the table. Dial failures in a row make one info line, at the first, with the
-     * next retry; the others are debug lines (the table and /peers keep the count).
+     * next retry; the others are debug lines (the table and /peers keep the count). A peer that stopped
+     * answering had its warning line when it was dropped.
      */
-    const reportWait = (address: Address, delayMillis: number, failures: number) =>
+    const reportWait = (address: Address, delayMillis: number, failures: number, after: DialOutcome) =>
       Effect.gen(function* () {
         const until = (yield* Clock.currentTimeMillis) + delayMillis
-        yield* table.backOff(address, until, failures)
+        yield* table.backOff(address, { until, failures, reason: waitReasons[after] })
         yield* Effect.logDebug("redial scheduled").pipe(Effect.annotateLogs({ delayMillis, failures }))
-        if (failures !== 1) return
+        if (failures !== 1 || after !== "Unreachable") return
         const lastFailure = (yield* table.entry(address))?.lastFailure?.message
         yield* Effect.logInfo("peer unreachable; retrying").pipe(
           Effect.annotateLogs({ failures, retryInMillis: delayMillis, ...(lastFailure ? { error: lastFailure } : {}) }),
@@ -83,11 +101,14 @@ export const makeRedialer = <R>(options: {
       Effect.gen(function* () {
         const known = options.isKnown(address)
         let failures = 0
+        let outcome: DialOutcome = "Unreachable"
         // Made at the first wait: most loops dial once and stay connected, and never need one.
         const makeDelays = Effect.suspend(() =>
           Schedule.driver(
             redialSchedule(options.policy).pipe(
-              Schedule.tapOutput((delay) => reportWait(address, Math.round(Duration.toMillis(delay)), failures)),
+              Schedule.tapOutput((delay) =>
+                reportWait(address, Math.round(Duration.toMillis(delay)), failures, outcome),
+              ),
             ),
           ),
         )
@@ -101,23 +122,27 @@ export const makeRedialer = <R>(options: {
         if (waitFirst) yield* pause
         for (;;) {
           const started = yield* Clock.currentTimeMillis
-          const outcome = yield* options.connect(address)
+          outcome = yield* options.connect(address)
           if (outcome === "Busy") return
           const lasted = (yield* Clock.currentTimeMillis) - started
           if (outcome === "Dropped" && lasted >= stableAfter) {
-            // A connection that held is a fresh start; one that keeps dropping at once is not.
+            // A connection that held is a fresh start; one that keeps dropping at once, or whose peer
+            // stopped answering (or never read a frame), is not.
             failures = 0
             delays = undefined // A fresh driver starts from the base delay, as a reset one would.
           } else {
             failures++
           }
           if (!known && failures >= options.policy.learnedAttempts) {
-            yield* table.giveUp(address, failures)
+            // One that was down may be back when a peer lists it; one that connected and would not answer
+            // is left alone for a rest, however often it is listed.
+            const retryFrom = (yield* Clock.currentTimeMillis) + (outcome === "Unresponsive" ? givenUpRest : 0)
+            yield* table.giveUp(address, { failures, retryFrom })
             return yield* Effect.logInfo("giving up on learned peer").pipe(Effect.annotateLogs({ failures }))
           }
           // Wake-up calls that came while it was connected are stale (handshakes list connected peers);
           // one that came during a failed dial means someone reached the address since: dial again now.
-          if (outcome === "Dropped") yield* Queue.takeAll(wakeUp)
+          if (outcome !== "Unreachable") yield* Queue.takeAll(wakeUp)
           yield* pause
         }
       }).pipe(

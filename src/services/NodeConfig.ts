@@ -77,6 +77,12 @@ export interface HealingSettings {
   readonly redialMaxMillis: number
   /** Failed redials after which an address learned from a handshake is given up (REDIAL_LEARNED_ATTEMPTS). */
   readonly redialLearnedAttempts: number
+  /**
+   * How long an address given up because its peer connected but stopped answering is left alone,
+   * however often peers list it (REDIAL_GIVEN_UP_REST_MS). One given up as unreachable is dialled
+   * again as soon as it is listed: it may be back.
+   */
+  readonly givenUpRestMillis: number
   /** A peer that answers no ping for this long is dropped (HEARTBEAT_TIMEOUT_MS). */
   readonly heartbeatTimeoutMillis: number
   /** How often, on average, the node compares its pool with a random peer's (SYNC_INTERVAL_MS). */
@@ -87,6 +93,7 @@ export const defaultHealing: HealingSettings = {
   redialBaseMillis: 200,
   redialMaxMillis: 5_000,
   redialLearnedAttempts: 8,
+  givenUpRestMillis: 60_000,
   heartbeatTimeoutMillis: 10_000,
   syncIntervalMillis: 10_000,
 }

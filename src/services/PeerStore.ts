@@ -1,6 +1,6 @@
 import { Context, type Effect, type Queue, type Scope, type Stream } from "effect"
 import type { Address } from "../domain/Address.js"
-import type { PeerEntry, PeerLink } from "../domain/PeerTable.js"
+import type { PeerEntry, PeerLink, WaitReason } from "../domain/PeerTable.js"
 import type { LinkChange, RelayTarget } from "../domain/peerLinks.js"
 
 /** A connection to a peer as the table records it: its address, direction, kind, and how to send and close. */
@@ -56,10 +56,16 @@ export interface PeerStoreShape {
   readonly linkEvents: Effect.Effect<Queue.Dequeue<LinkEvent>, never, Scope.Scope>
   /** A dial of `address` failed with `message`. */
   readonly failed: (address: Address, message: string) => Effect.Effect<void>
-  /** The redial loop of `address` waits until `until` (ms) after `failures` failed dials in a row. */
-  readonly backOff: (address: Address, until: number, failures: number) => Effect.Effect<void>
-  /** The redial loop gave `address` up after `failures` failed dials. */
-  readonly giveUp: (address: Address, failures: number) => Effect.Effect<void>
+  /** The redial loop of `address` waits until `until` (ms) after `failures` failures in a row, for `reason`. */
+  readonly backOff: (
+    address: Address,
+    wait: { readonly until: number; readonly failures: number; readonly reason: WaitReason },
+  ) => Effect.Effect<void>
+  /** The redial loop gave `address` up after `failures` failures; listing it dials it again from `retryFrom` (ms). */
+  readonly giveUp: (
+    address: Address,
+    given: { readonly failures: number; readonly retryFrom: number },
+  ) => Effect.Effect<void>
   /** Every entry of the table, in the order the addresses were first recorded. */
   readonly entries: Effect.Effect<ReadonlyArray<PeerEntry>>
   readonly entry: (address: Address) => Effect.Effect<PeerEntry | undefined>
