@@ -264,6 +264,21 @@ describe("MAX_PEERS", () => {
     }).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
 
+  it.scoped("a node with no known peers still shares addresses it learned later in its PEERS", () =>
+    Effect.gen(function* () {
+      const log = makeTransactionLog()
+      const node = yield* startSimNode({ port: 7584, knownPeers: [], log, mesh: bounded(4) })
+      // A node of ours (its listener sends our node id), which lists two more addresses.
+      const friend = yield* fakePeer(7585, { ours: "listener" })
+      const learned = [localAddress(7586), localAddress(7587)]
+      yield* send(yield* friend.dial(node.address), { type: "HANDSHAKE", data: [friend.address, ...learned] })
+      // The node dials the friend back; its PEERS there samples what it knows.
+      const back = yield* record(yield* friend.nextInbound)
+      const peers = yield* back.nextMessage.pipe(Effect.repeat({ until: (message) => message.type === "PEERS" }))
+      expect(peers.type === "PEERS" && (peers.data.known ?? []).length).toBeGreaterThan(0)
+    }).pipe(Effect.provide(TransportMemory.layerNetwork)),
+  )
+
   it.scoped("two nodes that dial each other at once end with one connection", () =>
     Effect.gen(function* () {
       const log = makeTransactionLog()

@@ -119,11 +119,14 @@ const pickUnlinked = (links: Links, candidates: ReadonlyArray<Address>, missing:
   )
 
 const sampleOf = (book: CandidateBook) =>
-  Effect.map(
-    Effect.forEach(Array.from({ length: Math.min(SAMPLE_SIZE, book.size()) }), () =>
-      Random.nextIntBetween(0, book.size()),
+  // Suspended: the book grows after start, and each sample is drawn from it as it is then.
+  Effect.suspend(() =>
+    Effect.map(
+      Effect.forEach(Array.from({ length: Math.min(SAMPLE_SIZE, book.size()) }), () =>
+        Random.nextIntBetween(0, book.size()),
+      ),
+      (picks) => [...new Set(picks.map(book.at))].filter(isDefined),
     ),
-    (picks) => [...new Set(picks.map(book.at))].filter(isDefined),
   )
 
 const isDefined = <A>(value: A | undefined): value is A => value !== undefined
