@@ -9,7 +9,7 @@ import type { makeDialQueue } from "./dialQueue.js"
 import { handshakeFor } from "./handshake.js"
 import type { Heartbeat } from "./heartbeat.js"
 import type { ConnectionLink, Links } from "./links.js"
-import type { DialOutcome } from "./redial.js"
+import type { DialOutcome } from "./redialLoop.js"
 import { poolSummary } from "./sync.js"
 
 type DialQueue = Effect.Effect.Success<ReturnType<typeof makeDialQueue>>

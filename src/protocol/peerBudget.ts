@@ -5,7 +5,7 @@ import { makeCandidateBook } from "./candidateBook.js"
 import type { Links } from "./links.js"
 import { makeDialGate } from "./peerBudgetGate.js"
 import { makeReconcile } from "./peerBudgetReconcile.js"
-import type { DialOutcome } from "./redial.js"
+import type { DialOutcome } from "./redialLoop.js"
 
 /** How many remembered addresses a PEERS message passes on. */
 const SAMPLE_SIZE = 16

@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import type { Address } from "../domain/Address.js"
 import type { Links } from "./links.js"
-import type { DialOutcome } from "./redial.js"
+import type { DialOutcome } from "./redialLoop.js"
 
 /**
  * The bounded mesh's gate for our own dials (peerBudget.ts): a dial starts only to an address we are
