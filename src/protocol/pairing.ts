@@ -7,19 +7,7 @@ import type { PeerStoreShape } from "../services/PeerStore.js"
 import type { Connection } from "../services/Transport.js"
 import type { ConnectionLink } from "./links.js"
 
-/**
- * One connection per pair of our nodes (docs/protocol-sync.md, "One connection per pair"). Spec nodes
- * dial each other both ways; ours share the connection one of them dialled. A node of ours (its
- * transport sends a node id) lists its own address first in its HANDSHAKE. A node that gets such a
- * HANDSHAKE on an inbound connection, and is neither connected to that address nor dialling it, adopts
- * the connection: the address counts as connected (our HANDSHAKEs list it), the connection carries our
- * HANDSHAKE and relay set back, and we do not dial the peer. Two nodes that dial each other at the same
- * moment keep both connections, as before; a node that was only waiting to redial the peer adopts the
- * peer's connection instead. Spec nodes and the spec's probes send no node id: they are dialled back,
- * as the spec asks. An adopted connection that ends is redialled after one redial delay, as a dropped
- * connection of our own would be (the peer that dialled it redials too).
- */
-export const makePairing = (options: {
+export interface PairingOptions {
   readonly self: Address
   /** Off: no connection is adopted (the spec's two per pair). */
   readonly enabled: boolean
@@ -37,7 +25,73 @@ export const makePairing = (options: {
   readonly standDown: (address: Address) => Effect.Effect<boolean>
   /** Sends our HANDSHAKE for `address` on `connection`. */
   readonly sendHandshake: (address: Address, connection: Connection) => Effect.Effect<void>
-}) => {
+}
+
+/**
+ * The address a HANDSHAKE names for its sender (its first), if we may believe it: not our own, and
+ * one that may be reached at the connection's remote IP.
+ */
+const believedSender = (
+  options: Pick<PairingOptions, "self" | "parse">,
+  message: Handshake,
+  remoteIp: string | undefined,
+): Address | undefined => {
+  const named = options.parse(message.data[0])
+  if (Either.isLeft(named) || named.right === options.self) return undefined
+  // A peer could name any address to keep us from dialling it: believed only from that host.
+  return mayBeFrom(named.right, remoteIp) ? named.right : undefined
+}
+
+/**
+ * Adopts `connection` as our connection to `address` until `scope` (the connection's) closes, unless
+ * we are dialling `address` ourselves or it is connected already. `release` runs once it has ended.
+ */
+const adopt = (
+  options: PairingOptions,
+  release: (address: Address) => Effect.Effect<void>,
+  address: Address,
+  connection: Connection,
+  link: ConnectionLink,
+  scope: Scope.Scope,
+) =>
+  Effect.gen(function* () {
+    // Dialling it too (we heard of each other at once): both connections stay; PEERS names this
+    // one. Only waiting to redial it: this connection is the one we were waiting for.
+    if (!(yield* options.standDown(address))) return
+    // Claimed in the peer table as a dial would be: refused if the address is connected already
+    // (adopted, or dialled since), and a second connection naming it cannot adopt it meanwhile.
+    if (!(yield* Scope.extend(options.peers.claim(address), scope))) return
+    // Added first, so it runs last: once the address has left the connected set.
+    yield* Scope.addFinalizer(scope, release(address))
+    yield* Scope.extend(
+      options.peers.register({
+        address,
+        direction: "inbound",
+        kind: "ours",
+        send: connection.send,
+        close: connection.close,
+      }),
+      scope,
+    )
+    yield* options.sendHandshake(address, connection)
+    yield* link.name(address)
+    yield* options.stats.increment("adoptedConnections")
+    yield* Effect.logInfo("inbound connection adopted; handshake sent").pipe(Effect.annotateLogs({ peer: address }))
+  })
+
+/**
+ * One connection per pair of our nodes (docs/protocol-sync.md, "One connection per pair"). Spec nodes
+ * dial each other both ways; ours share the connection one of them dialled. A node of ours (its
+ * transport sends a node id) lists its own address first in its HANDSHAKE. A node that gets such a
+ * HANDSHAKE on an inbound connection, and is neither connected to that address nor dialling it, adopts
+ * the connection: the address counts as connected (our HANDSHAKEs list it), the connection carries our
+ * HANDSHAKE and relay set back, and we do not dial the peer. Two nodes that dial each other at the same
+ * moment keep both connections, as before; a node that was only waiting to redial the peer adopts the
+ * peer's connection instead. Spec nodes and the spec's probes send no node id: they are dialled back,
+ * as the spec asks. An adopted connection that ends is redialled after one redial delay, as a dropped
+ * connection of our own would be (the peer that dialled it redials too).
+ */
+export const makePairing = (options: PairingOptions) => {
   let stopping = false
 
   /** Dials `address` unless an adopted connection already links us (the peer table says so). */
@@ -67,37 +121,8 @@ export const makePairing = (options: {
       Effect.suspend(() => {
         if (seen || !options.enabled || connection.peerNodeId === undefined) return Effect.void
         seen = true
-        const named = options.parse(message.data[0])
-        if (Either.isLeft(named) || named.right === options.self) return Effect.void
-        const address = named.right
-        // A peer could name any address to keep us from dialling it: believed only from that host.
-        if (!mayBeFrom(address, connection.remoteIp)) return Effect.void
-        return Effect.gen(function* () {
-          // Dialling it too (we heard of each other at once): both connections stay; PEERS names this
-          // one. Only waiting to redial it: this connection is the one we were waiting for.
-          if (!(yield* options.standDown(address))) return
-          // Claimed in the peer table as a dial would be: refused if the address is connected already
-          // (adopted, or dialled since), and a second connection naming it cannot adopt it meanwhile.
-          if (!(yield* Scope.extend(options.peers.claim(address), scope))) return
-          // Added first, so it runs last: once the address has left the connected set.
-          yield* Scope.addFinalizer(scope, release(address))
-          yield* Scope.extend(
-            options.peers.register({
-              address,
-              direction: "inbound",
-              kind: "ours",
-              send: connection.send,
-              close: connection.close,
-            }),
-            scope,
-          )
-          yield* options.sendHandshake(address, connection)
-          yield* link.name(address)
-          yield* options.stats.increment("adoptedConnections")
-          yield* Effect.logInfo("inbound connection adopted; handshake sent").pipe(
-            Effect.annotateLogs({ peer: address }),
-          )
-        })
+        const address = believedSender(options, message, connection.remoteIp)
+        return address === undefined ? Effect.void : adopt(options, release, address, connection, link, scope)
       })
   }
 
