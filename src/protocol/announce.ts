@@ -1,42 +1,65 @@
 import { Chunk, Clock, Effect, Queue } from "effect"
 import type { Address } from "../domain/Address.js"
 import { encodeFrame, MAX_PEERS_LISTED, type Peers } from "../domain/Message.js"
-import type { LinkChange } from "../domain/peerLinks.js"
+import type { LinkChange, RelayTarget } from "../domain/peerLinks.js"
 import { NodeStats } from "../services/NodeStats.js"
 import type { PeerStoreShape } from "../services/PeerStore.js"
 
 /** While peers keep coming, an announcement waits at most this many announcement delays. */
 const announceSettleFactor = 4
 
+export interface AnnouncerOptions {
+  /** Our own advertised address, which our PEERS names. */
+  readonly self: Address
+  /** Other addresses to tell peers about (the peer budget's random picks; none in a full mesh). */
+  readonly sample: Effect.Effect<ReadonlyArray<Address>>
+  /** How long to wait after the links change before telling peers: start-up brings many changes at once. */
+  readonly announceDelayMillis: number
+}
+
+/** Our PEERS message: the addresses we relay to (not those being dropped), at most MAX_PEERS_LISTED, and `known`. */
+const peersMessage = (self: Address, known: ReadonlyArray<Address>, targets: ReadonlyArray<RelayTarget>): Peers => {
+  const listed: Array<Address> = []
+  for (const target of targets) {
+    if (listed.length < MAX_PEERS_LISTED && !target.leaving) listed.push(target.address)
+  }
+  const data = { address: self, peers: listed, ...(known.length > 0 ? { known } : {}) }
+  return { type: "PEERS", data }
+}
+
+/**
+ * Waits for the next burst of link changes on `changed` to settle, so a burst costs one announcement.
+ * A lost peer (`shrunk()`) is announced one delay after the change: peers may be counting on us to
+ * relay to it. New peers only make our set bigger, and a peer that holds an older, smaller set of ours
+ * just relays more than it needs to, so while peers keep coming (a mesh forming) the announcement
+ * waits for a delay with no change, at most `announceSettleFactor` delays after the first.
+ */
+const burstSettled = (changed: Queue.Dequeue<void>, delayMillis: number, shrunk: () => boolean) =>
+  Effect.gen(function* () {
+    yield* Queue.take(changed)
+    const firstAt = yield* Clock.currentTimeMillis
+    for (;;) {
+      yield* Effect.sleep(delayMillis)
+      const more = yield* Queue.takeAll(changed)
+      const waited = (yield* Clock.currentTimeMillis) - firstAt
+      if (shrunk() || Chunk.isEmpty(more) || waited >= announceSettleFactor * delayMillis) return
+    }
+  })
+
 /**
  * Our PEERS announcements (docs/scaling.md): the addresses we relay to, sent to the nodes of ours we
  * relay to after the links change, so each can prune what it sends us. A spec node never gets one.
  */
-export const makeAnnouncer = (
-  peers: PeerStoreShape,
-  options: {
-    /** Our own advertised address, which our PEERS names. */
-    readonly self: Address
-    /** Other addresses to tell peers about (the peer budget's random picks; none in a full mesh). */
-    readonly sample: Effect.Effect<ReadonlyArray<Address>>
-    /** How long to wait after the links change before telling peers: start-up brings many changes at once. */
-    readonly announceDelayMillis: number
-  },
-) =>
+export const makeAnnouncer = (peers: PeerStoreShape, options: AnnouncerOptions) =>
   Effect.gen(function* () {
     const stats = yield* NodeStats
     const changed = yield* Queue.sliding<void>(1)
     // Whether a peer was lost since the last announcement: peers may then count on us for it.
     let shrunk = false
 
-    const peersFrame = Effect.zipWith(options.sample, peers.relayTargets, (known, targets) => {
-      const listed: Array<Address> = []
-      for (const target of targets) {
-        if (listed.length < MAX_PEERS_LISTED && !target.leaving) listed.push(target.address)
-      }
-      const data = { address: options.self, peers: listed, ...(known.length > 0 ? { known } : {}) }
-      return encodeFrame({ type: "PEERS", data } satisfies Peers)
-    })
+    const peersFrame = Effect.zipWith(options.sample, peers.relayTargets, (known, targets) =>
+      encodeFrame(peersMessage(options.self, known, targets)),
+    )
 
     /** Our PEERS on one connection (the first frames after our HANDSHAKE, or to a peer that named itself). */
     const sendPeers = (send: (frame: string) => Effect.Effect<void>) =>
@@ -51,20 +74,8 @@ export const makeAnnouncer = (
       )
     })
 
-    // A burst of changes costs one announcement. A lost peer is announced one delay after the change:
-    // peers may be counting on us to relay to it. New peers only make our set bigger, and a peer that
-    // holds an older, smaller set of ours just relays more than it needs to, so while peers keep coming
-    // (a mesh forming) the announcement waits for a delay with no change, at most `announceSettleFactor`
-    // delays after the first.
     const announceAfterBurst = Effect.gen(function* () {
-      yield* Queue.take(changed)
-      const firstAt = yield* Clock.currentTimeMillis
-      for (;;) {
-        yield* Effect.sleep(options.announceDelayMillis)
-        const more = yield* Queue.takeAll(changed)
-        const waited = (yield* Clock.currentTimeMillis) - firstAt
-        if (shrunk || Chunk.isEmpty(more) || waited >= announceSettleFactor * options.announceDelayMillis) break
-      }
+      yield* burstSettled(changed, options.announceDelayMillis, () => shrunk)
       shrunk = false
       yield* announce
     })
@@ -81,3 +92,5 @@ export const makeAnnouncer = (
       },
     }
   })
+
+export type Announcer = Effect.Effect.Success<ReturnType<typeof makeAnnouncer>>
