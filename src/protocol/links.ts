@@ -2,9 +2,9 @@ import { Effect, Queue } from "effect"
 import type { Address, AddressParser } from "../domain/Address.js"
 import type { PeerDirection, PeerLink } from "../domain/PeerTable.js"
 import type { GossipMode } from "../services/NodeConfig.js"
-import { PeerStore } from "../services/PeerStore.js"
+import { PeerStore, type PeerStoreShape } from "../services/PeerStore.js"
 import type { Connection } from "../services/Transport.js"
-import { makeAnnouncer } from "./announce.js"
+import { type Announcer, makeAnnouncer } from "./announce.js"
 import { inboundLink, type LinkContext, outboundLink } from "./connectionLink.js"
 import { makeLinkViews } from "./linkViews.js"
 
@@ -34,7 +34,7 @@ export type { LinkSnapshot } from "./linkViews.js"
  * lost link catch up with other peers afterwards (resync.ts).
  */
 
-export const makeLinks = (options: {
+export interface LinksOptions {
   /** Our own advertised address: never a link, and the address our PEERS names. */
   readonly self: Address
   readonly gossip: GossipMode
@@ -51,11 +51,14 @@ export const makeLinks = (options: {
   readonly parse: AddressParser
   /** Whether the node is dialling `address` (its connection will carry our relay set). */
   readonly isDialling: (address: Address) => boolean
-}) =>
+}
+
+/**
+ * Follows the peer table's link changes for as long as the scope lasts: each one goes to the announcer,
+ * and the addresses we lost our last link to are queued for resync.ts (the queue returned).
+ */
+const followLinkChanges = (peers: PeerStoreShape, announcer: Announcer) =>
   Effect.gen(function* () {
-    const peers = yield* PeerStore
-    const announcer = yield* makeAnnouncer(peers, options)
-    const { announce, sendPeers } = announcer
     // Addresses we no longer have a link to, for resync.ts.
     const lost = yield* Queue.sliding<Address>(64)
     // Subscribed now, before any link is made, so no change is missed.
@@ -68,6 +71,15 @@ export const makeLinks = (options: {
         }),
       ),
     )
+    return lost
+  })
+
+export const makeLinks = (options: LinksOptions) =>
+  Effect.gen(function* () {
+    const peers = yield* PeerStore
+    const announcer = yield* makeAnnouncer(peers, options)
+    const { announce, sendPeers } = announcer
+    const lost = yield* followLinkChanges(peers, announcer)
     const context: LinkContext = { peers, sendPeers, ...options }
     const views = makeLinkViews(peers)
     const { linksOf } = views
