@@ -3,9 +3,9 @@ import { type Address, makeAddressParser } from "../domain/Address.js"
 import { isLogged } from "../domain/isLogged.js"
 import { NodeConfig } from "../services/NodeConfig.js"
 import { NodeStats } from "../services/NodeStats.js"
-import { PeerStore } from "../services/PeerStore.js"
+import { PeerStore, type PeerStoreShape } from "../services/PeerStore.js"
 import type { TransactionPool } from "../services/TransactionPool.js"
-import { Transport } from "../services/Transport.js"
+import { type Connection, type Listener, Transport } from "../services/Transport.js"
 import { makeConnectionSlots } from "./connectionSlots.js"
 import { makeConnectionRunners } from "./connections.js"
 import { makeDialling } from "./dialling.js"
@@ -70,27 +70,35 @@ export const startNode = Effect.gen(function* () {
 
   const dialling = yield* makeDialling({ config, peers, stats, parse, links, budget, dialQueue, connections })
 
-  // A debug line only: followed only when debug lines are logged, so a change costs nothing more otherwise.
-  if (yield* isLogged(LogLevel.Debug)) {
-    yield* peers.changes.pipe(
-      Stream.changesWith((a, b) => a.connected.join() === b.connected.join()),
-      Stream.runForEach(({ connected }) => Effect.logDebug("connected peers").pipe(Effect.annotateLogs({ connected }))),
-      Effect.forkScoped,
-    )
-  }
+  yield* logConnectedPeers(peers)
   yield* Effect.forkScoped(budget.run(dialling.dialNow))
   yield* Effect.forkScoped(resyncAfterLostLinks(links))
   yield* Effect.forkScoped(syncPeriodically(links, healing.syncIntervalMillis))
   const listener = yield* transport.listen(config.port)
   yield* Effect.logInfo("listening").pipe(Effect.annotateLogs({ port: listener.port }))
   yield* Effect.forEach(config.knownPeers, dialling.dialNow, { discard: true })
-  // Each accepted connection gets its fiber; the loop ends when the listener closes.
-  const accept: Effect.Effect<void> = Effect.flatMap(listener.accepted.takeAll, ([accepted, done]) => {
-    for (const connection of accepted) runConnection(connections.inbound(connection, dialling.pairing.adopter))
-    return done ? Effect.void : accept
-  })
-  yield* Effect.forkScoped(accept)
+  yield* Effect.forkScoped(
+    acceptAll(listener, (connection) => runConnection(connections.inbound(connection, dialling.pairing.adopter))),
+  )
   // Added last, so it runs first when the node stops: connections closing then are not dialled again.
   yield* Effect.addFinalizer(() => Effect.zipRight(shutdown.stopping, dialling.pairing.stop))
   return { port: listener.port, links }
 }).pipe((node) => Effect.flatMap(NodeConfig, (config) => Effect.annotateLogs(node, { node: config.address })))
+
+/** The connected peers at each change, as a debug line: followed only when debug lines are logged. */
+const logConnectedPeers = (peers: PeerStoreShape) =>
+  Effect.gen(function* () {
+    if (!(yield* isLogged(LogLevel.Debug))) return
+    yield* peers.changes.pipe(
+      Stream.changesWith((a, b) => a.connected.join() === b.connected.join()),
+      Stream.runForEach(({ connected }) => Effect.logDebug("connected peers").pipe(Effect.annotateLogs({ connected }))),
+      Effect.forkScoped,
+    )
+  })
+
+/** Hands each accepted connection to `serve` (which gives it a fiber), until the listener closes. */
+const acceptAll = (listener: Listener, serve: (connection: Connection) => void): Effect.Effect<void> =>
+  Effect.flatMap(listener.accepted.takeAll, ([accepted, done]) => {
+    for (const connection of accepted) serve(connection)
+    return done ? Effect.void : acceptAll(listener, serve)
+  })

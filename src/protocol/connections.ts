@@ -21,12 +21,8 @@ export type AdopterOf = (
   scope: Scope.Scope,
 ) => (message: Handshake) => Effect.Effect<void>
 
-/**
- * How a node runs one connection of either direction, from its first frame to its close: an outbound
- * one in its address's redial loop (redial.ts), an inbound one in a fiber of its own. Each holds a
- * connection slot and a link in the peer table for as long as it runs; both end with the scope.
- */
-export const makeConnectionRunners = <R>(options: {
+/** What running a connection needs: the node's parts it touches. */
+interface ConnectionContext<R> {
   readonly self: Address
   readonly peers: PeerStoreShape
   readonly stats: NodeStatsShape
@@ -40,41 +36,66 @@ export const makeConnectionRunners = <R>(options: {
     link: ConnectionLink,
     adopt?: (message: Handshake) => Effect.Effect<void>,
   ) => Effect.Effect<void, never, R>
-}) => {
-  const { peers, stats, links } = options
+}
+
+type Serve<R> = (
+  connection: Connection,
+  link: ConnectionLink,
+  adopt?: (message: Handshake) => Effect.Effect<void>,
+) => Effect.Effect<boolean, never, R | Scope.Scope>
+
+type SendHandshake = (address: Address, connection: Connection) => Effect.Effect<void>
+
+/**
+ * How a node runs one connection of either direction, from its first frame to its close: an outbound
+ * one in its address's redial loop (redial.ts), an inbound one in a fiber of its own. Each holds a
+ * connection slot and a link in the peer table for as long as it runs; both end with the scope.
+ */
+export const makeConnectionRunners = <R>(context: ConnectionContext<R>) => {
+  const { peers, stats } = context
 
   // Until it closes, its peer stops answering pings, or it sends too many bad frames: the heartbeat
   // closes a silent peer's connection, which ends the frames, and watches it for the connection's scope.
   // Answers whether the peer still answered pings at the end (a peer that does not read never does).
-  const serve = (connection: Connection, link: ConnectionLink, adopt?: (message: Handshake) => Effect.Effect<void>) =>
-    Effect.flatMap(options.heartbeat.watch(connection), (watched) =>
-      Effect.zipRight(options.serveFrames(connection, link, adopt), watched.answering),
+  const serve: Serve<R> = (connection, link, adopt) =>
+    Effect.flatMap(context.heartbeat.watch(connection), (watched) =>
+      Effect.zipRight(context.serveFrames(connection, link, adopt), watched.answering),
     )
 
   /** Our HANDSHAKE to `address`: our address first, then the peers we are connected to. */
-  const sendHandshake = (address: Address, connection: Connection) =>
+  const sendHandshake: SendHandshake = (address, connection) =>
     Effect.flatMap(peers.snapshot, ({ connected }) =>
-      connection.send(encodeFrame(handshakeFor(options.self, connected, address))),
+      connection.send(encodeFrame(handshakeFor(context.self, connected, address))),
     ).pipe(
       Effect.zipRight(stats.messagesSent("HANDSHAKE", 1)),
       Effect.withSpan("Handshake.send", { captureStackTrace: false }),
     )
 
-  /** Dials `address` and serves the connection until it ends: how that went, for the redial loop. */
-  const outbound = (address: Address) =>
+  return {
+    sendHandshake,
+    outbound: runOutbound(context, serve, sendHandshake),
+    inbound: runInbound(context, serve),
+  }
+}
+
+/** Dials `address` and serves the connection until it ends: how that went, for the redial loop. */
+const runOutbound =
+  <R>(context: ConnectionContext<R>, serve: Serve<R>, sendHandshake: SendHandshake) =>
+  (address: Address) =>
     Effect.gen(function* () {
+      const { peers, stats } = context
       // Checked again on every redial: the address may since have proved to lead back to this node.
-      if ((yield* options.dialQueue.isOwn(address)) || !(yield* peers.claim(address)))
+      if ((yield* context.dialQueue.isOwn(address)) || !(yield* peers.claim(address)))
         return "Busy" satisfies DialOutcome
       yield* Effect.logDebug("dial started")
-      const connection = yield* options.dialQueue
+      const connection = yield* context.dialQueue
         .dial(address)
         .pipe(Effect.withSpan("Node.dial", { captureStackTrace: false }))
       // The HANDSHAKE is the first frame on every outbound connection. Our pool's summary follows it
       // only to a node of ours (its upgrade answer carried a node id): a spec node gets nothing else.
       yield* sendHandshake(address, connection)
       if (connection.peerNodeId !== undefined) yield* connection.send(encodeFrame(yield* poolSummary))
-      const link = yield* links.outbound(address, connection)
+      const link = yield* context.links.outbound(address, connection)
       yield* stats.increment("outboundConnections")
       yield* Effect.logInfo("connected; handshake sent").pipe(Effect.annotateLogs({ type: "HANDSHAKE" }))
       const answering = yield* serve(connection, link)
@@ -84,8 +105,8 @@ export const makeConnectionRunners = <R>(options: {
       // The redial loop says it once per run of failures (redial.ts); each one is a debug line.
       Effect.catchTag("DialError", (error) =>
         Effect.logDebug("dial failed", error.message).pipe(
-          Effect.zipRight(peers.failed(address, error.message)),
-          Effect.zipRight(stats.increment("dialsFailed")),
+          Effect.zipRight(context.peers.failed(address, error.message)),
+          Effect.zipRight(context.stats.increment("dialsFailed")),
           Effect.as("Unreachable" as const),
         ),
       ),
@@ -96,21 +117,16 @@ export const makeConnectionRunners = <R>(options: {
       Effect.withSpan("Node.outbound", { attributes: { peer: address }, captureStackTrace: false }),
     )
 
-  /** Serves a connection a peer opened to us, if it gets a slot, until it ends; then closes it. */
-  const inbound = (connection: Connection, adopterOf: AdopterOf) =>
+/** Serves a connection a peer opened to us, if it gets a slot, until it ends; then closes it. */
+const runInbound =
+  <R>(context: ConnectionContext<R>, serve: Serve<R>) =>
+  (connection: Connection, adopterOf: AdopterOf) =>
     Effect.gen(function* () {
-      const link = yield* links.inbound(connection)
-      if (
-        !(yield* options.slots.inbound({
-          remoteIp: connection.remoteIp,
-          close: connection.close,
-          isNamed: link.isNamed,
-        }))
-      ) {
-        return
-      }
+      const link = yield* context.links.inbound(connection)
+      const slot = { remoteIp: connection.remoteIp, close: connection.close, isNamed: link.isNamed }
+      if (!(yield* context.slots.inbound(slot))) return
       yield* Effect.logDebug("inbound connection opened")
-      yield* stats.increment("inboundConnections")
+      yield* context.stats.increment("inboundConnections")
       yield* serve(connection, link, adopterOf(connection, link, yield* Effect.scope))
       yield* Effect.logDebug("inbound connection closed")
     }).pipe(
@@ -120,6 +136,3 @@ export const makeConnectionRunners = <R>(options: {
       Effect.withSpan("Node.inbound", { attributes: { remote: connection.remote }, captureStackTrace: false }),
       Effect.annotateLogs("remote", connection.remote),
     )
-
-  return { sendHandshake, outbound, inbound }
-}

@@ -1,8 +1,8 @@
 import { Clock, Duration, Effect, Option } from "effect"
 import type { Address, AddressParser } from "../domain/Address.js"
-import { isResting } from "../domain/PeerTable.js"
+import { isResting, type PeerEntry } from "../domain/PeerTable.js"
 import { hasOutboundLink } from "../domain/peerLinks.js"
-import type { NodeConfigShape } from "../services/NodeConfig.js"
+import type { HealingSettings, NodeConfigShape } from "../services/NodeConfig.js"
 import type { NodeStatsShape } from "../services/NodeStats.js"
 import type { PeerStoreShape } from "../services/PeerStore.js"
 import { makeAddressBook } from "./addressBook.js"
@@ -12,6 +12,7 @@ import type { Links } from "./links.js"
 import { makePairing } from "./pairing.js"
 import type { PeerBudget } from "./peerBudget.js"
 import { makeRedialer } from "./redial.js"
+import type { RedialPolicy } from "./redialLoop.js"
 
 type DialQueue = Effect.Effect.Success<ReturnType<typeof makeDialQueue>>
 type ConnectionRunners<R> = ReturnType<typeof makeConnectionRunners<R>>
@@ -33,15 +34,9 @@ export const makeDialling = <R>(options: {
 }) =>
   Effect.gen(function* () {
     const { config, peers, links, budget, dialQueue, connections } = options
-    const { healing } = config
     // Every address is dialled by its own loop, which redials it when the dial fails or the connection drops.
     const redialer = yield* makeRedialer({
-      policy: {
-        baseDelay: healing.redialBaseMillis,
-        maxDelay: healing.redialMaxMillis,
-        learnedAttempts: healing.redialLearnedAttempts,
-        givenUpRest: Duration.millis(healing.givenUpRestMillis),
-      },
+      policy: redialPolicyOf(config.healing),
       isKnown: (address) => config.knownPeers.includes(address),
       connect: (address) => budget.gate(address, connections.outbound(address)),
       table: peers,
@@ -68,15 +63,11 @@ export const makeDialling = <R>(options: {
       sendHandshake: connections.sendHandshake,
     })
     const book = yield* makeAddressBook({
-      // A loop backing off is not settled: a peer listing the address again has it dialled now, as before.
-      // An address given up is, for a rest: listing it is not proof that it answers (docs/peer-states.md).
       unsettled: (addresses) =>
         Effect.zipWith(peers.entriesOf(addresses), Clock.currentTimeMillis, (entries, now) =>
-          addresses.filter((address, i) => {
-            const entry = entries[i]
-            if (address === config.address || hasOutboundLink(entry) || isResting(entry, now)) return false
-            return !redialer.isDialling(address) || entry?.state._tag === "BackingOff"
-          }),
+          addresses.filter((address, i) =>
+            isUnsettled(address, entries[i], { self: config.address, now, isDialling: redialer.isDialling }),
+          ),
         ),
       dial: (address): Effect.Effect<void> => pairing.dial(address),
     })
@@ -90,3 +81,26 @@ export const makeDialling = <R>(options: {
       pairing,
     }
   })
+
+/**
+ * Whether a listed address needs a dial: not our own, no outbound link, no loop dialling it. A loop
+ * backing off is not settled: a peer listing the address again has it dialled now. An address given
+ * up after its peer stopped answering is settled for a rest: a listing is no proof that it answers
+ * (docs/peer-states.md).
+ */
+const isUnsettled = (
+  address: Address,
+  entry: PeerEntry | undefined,
+  node: { readonly self: Address; readonly now: number; readonly isDialling: (address: Address) => boolean },
+): boolean => {
+  if (address === node.self || hasOutboundLink(entry) || isResting(entry, node.now)) return false
+  return !node.isDialling(address) || entry?.state._tag === "BackingOff"
+}
+
+/** The redial loops' pacing, from the node's healing settings. */
+const redialPolicyOf = (healing: HealingSettings): RedialPolicy => ({
+  baseDelay: healing.redialBaseMillis,
+  maxDelay: healing.redialMaxMillis,
+  learnedAttempts: healing.redialLearnedAttempts,
+  givenUpRest: Duration.millis(healing.givenUpRestMillis),
+})
