@@ -5,6 +5,33 @@ import * as PeerLinks from "../domain/peerLinks.js"
 import { type LinkEvent, type Peer, type PeerSnapshot, PeerStore } from "../services/PeerStore.js"
 import { makePeerTableState, type Transition } from "./peerTableState.js"
 
+/** Calls `f` with the Clock's time, as one synchronous step. */
+const atNow = <A>(f: (now: number) => A) =>
+  Clock.clockWith((clock) => Effect.sync(() => f(clock.unsafeCurrentTimeMillis())))
+
+/** The table's state changes, for its followers: each change's snapshot is built only while someone follows (a test, the debug log). */
+const makeStateFeed = Effect.gen(function* () {
+  const changed = yield* PubSub.unbounded<PeerSnapshot>()
+  let followers = 0
+  return {
+    stateChanged: (snapshot: PeerSnapshot) => changed.unsafeOffer(snapshot),
+    wanted: () => followers > 0,
+    /** The current snapshot, then each change's. */
+    follow: (currentSnapshot: () => PeerSnapshot) =>
+      // Subscribed before the current snapshot is read, so no change falls between the two.
+      Stream.unwrapScoped(
+        Effect.gen(function* () {
+          yield* Effect.acquireRelease(
+            Effect.sync(() => followers++),
+            () => Effect.sync(() => followers--),
+          )
+          const subscription = yield* PubSub.subscribe(changed)
+          return Stream.concat(Stream.succeed(currentSnapshot()), Stream.fromQueue(subscription))
+        }),
+      ),
+  }
+})
+
 /**
  * PeerStore in memory: each change applies one transition of domain/PeerTable.ts or domain/peerLinks.ts
  * to one entry, as one synchronous step (so it is atomic), and tells followers through PubSubs. A
@@ -12,18 +39,15 @@ import { makePeerTableState, type Transition } from "./peerTableState.js"
  * table each.
  */
 export const make = Effect.gen(function* () {
-  // Each change's snapshot, built only while someone follows (a test, the debug log).
-  const changed = yield* PubSub.unbounded<PeerSnapshot>()
-  let followers = 0
+  const feed = yield* makeStateFeed
   const linkEvents = yield* PubSub.unbounded<LinkEvent>()
   const table = makePeerTableState({
-    stateChanged: (snapshot) => changed.unsafeOffer(snapshot),
-    wanted: () => followers > 0,
+    stateChanged: feed.stateChanged,
+    wanted: feed.wanted,
     linkChanged: (event) => linkEvents.unsafeOffer(event),
   })
   /** One transition at the Clock's time, as one synchronous step; answers whether the entry changed. */
-  const change = (address: Address, transition: Transition) =>
-    Clock.clockWith((clock) => Effect.sync(() => table.apply(address, clock.unsafeCurrentTimeMillis(), transition)))
+  const change = (address: Address, transition: Transition) => atNow((now) => table.apply(address, now, transition))
   const update = (address: Address, transition: Transition) => Effect.asVoid(change(address, transition))
 
   const claim = (address: Address) =>
@@ -36,11 +60,8 @@ export const make = Effect.gen(function* () {
   /** Records `peer`'s connection as a link until the scope closes; `connects` also makes the peer connected. */
   const addLink = (peer: Peer, connects: boolean) =>
     Effect.acquireRelease(
-      Clock.clockWith((clock) => Effect.sync(() => table.addLink(peer, connects, clock.unsafeCurrentTimeMillis()))),
-      (link) =>
-        Clock.clockWith((clock) =>
-          Effect.sync(() => table.removeLink(link, connects, clock.unsafeCurrentTimeMillis())),
-        ),
+      atNow((now) => table.addLink(peer, connects, now)),
+      (link) => atNow((now) => table.removeLink(link, connects, now)),
     )
 
   return PeerStore.of({
@@ -59,17 +80,7 @@ export const make = Effect.gen(function* () {
     entry: (address) => Effect.sync(() => table.entry(address)),
     entriesOf: (addresses) => Effect.sync(() => addresses.map(table.entry)),
     snapshot: Effect.sync(table.currentSnapshot),
-    // Subscribed before the current snapshot is read, so no change falls between the two.
-    changes: Stream.unwrapScoped(
-      Effect.gen(function* () {
-        yield* Effect.acquireRelease(
-          Effect.sync(() => followers++),
-          () => Effect.sync(() => followers--),
-        )
-        const subscription = yield* PubSub.subscribe(changed)
-        return Stream.concat(Stream.succeed(table.currentSnapshot()), Stream.fromQueue(subscription))
-      }),
-    ),
+    changes: feed.follow(table.currentSnapshot),
   })
 })
 
