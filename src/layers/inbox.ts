@@ -37,6 +37,39 @@ export interface Inbox<E> {
 }
 
 /**
+ * The reader's side of an inbox: the next run of at most `runLength` frames from `mailbox`, waiting for
+ * one if none has arrived; None once the mailbox is done and empty. Each run is told to `handedOut`
+ * (which releases the socket's reads); a failed end is told to `onFailure`.
+ */
+const receiveRuns = <E>(
+  mailbox: Mailbox.Mailbox<Frame, E>,
+  handedOut: (run: Chunk.Chunk<Frame>) => void,
+  onFailure: (error: E) => Effect.Effect<void>,
+): Effect.Effect<Option.Option<Chunk.Chunk<Frame>>> => {
+  // Frames taken from the mailbox but not yet handed out: a run is at most runLength frames.
+  let taken: Chunk.Chunk<Frame> = Chunk.empty()
+  // Whether the last run was a full one: a burst, after which the event loop gets a turn.
+  let inBurst = false
+  const nextRun = (): Option.Option<Chunk.Chunk<Frame>> => {
+    const run = Chunk.take(taken, runLength)
+    taken = Chunk.drop(taken, runLength)
+    inBurst = run.length === runLength
+    handedOut(run)
+    return Option.some(run)
+  }
+  const takeMore = mailbox.takeAll.pipe(
+    Effect.map(([frames, done]) => {
+      if (Chunk.isEmpty(frames) && done) return Option.none()
+      taken = frames
+      return nextRun()
+    }),
+    Effect.catchAll((error) => Effect.as(onFailure(error), Option.none())),
+  )
+  const take = () => (Chunk.isNonEmpty(taken) ? Effect.succeed(nextRun()) : takeMore)
+  return Effect.suspend(() => (inBurst ? Effect.zipRight(yieldToEventLoop, Effect.suspend(take)) : take()))
+}
+
+/**
  * Makes a connection's inbox: a Mailbox that the socket fills and one reader drains. What waits for the
  * reader is bounded (`highWater`): past it `flow.pause` stops the socket's reads, and `flow.resume`
  * restarts them once the reader has caught up. Frames already read from the socket still arrive, so the
@@ -74,27 +107,7 @@ export const makeInbox = <E = never>(options: {
       }
     }
 
-    // Frames taken from the mailbox but not yet handed out: a run is at most runLength frames.
-    let taken: Chunk.Chunk<Frame> = Chunk.empty()
-    // Whether the last run was a full one: a burst, after which the event loop gets a turn.
-    let inBurst = false
-    const nextRun = (): Option.Option<Chunk.Chunk<Frame>> => {
-      const run = Chunk.take(taken, runLength)
-      taken = Chunk.drop(taken, runLength)
-      inBurst = run.length === runLength
-      handedOut(run)
-      return Option.some(run)
-    }
-    const takeMore = mailbox.takeAll.pipe(
-      Effect.map(([frames, done]) => {
-        if (Chunk.isEmpty(frames) && done) return Option.none()
-        taken = frames
-        return nextRun()
-      }),
-      Effect.catchAll((error) => Effect.as(options.onFailure(error), Option.none())),
-    )
-    const take = () => (Chunk.isNonEmpty(taken) ? Effect.succeed(nextRun()) : takeMore)
-    const receive = Effect.suspend(() => (inBurst ? Effect.zipRight(yieldToEventLoop, Effect.suspend(take)) : take()))
+    const receive = receiveRuns(mailbox, handedOut, options.onFailure)
 
     return {
       offer,
