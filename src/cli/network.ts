@@ -1,16 +1,11 @@
 import { Command, Options } from "@effect/cli"
-import { type CommandExecutor, type HttpClient, Command as Process } from "@effect/platform"
-import { Clock, Console, Effect, Either, Fiber, Option, Schema, Stream } from "effect"
+import { Clock, Console, Effect, Option, Schema } from "effect"
 import { localAddress } from "../domain/Address.js"
-import type { NodeStatus } from "../domain/NodeStatus.js"
 import { countConnectedPairs, pairsOf } from "./meshHealth.js"
 import { prepareNetworkFolders } from "./networkFolders.js"
-import { nodeProcess } from "./node.js"
+import { launchNodes, waitForNodes } from "./networkNodes.js"
 import { type NodeFolder, nodesDirectory } from "./nodeFolders.js"
-import { colourOn, ExitCode, summary } from "./output.js"
-import { fetchStatus } from "./statusClient.js"
-
-const colours = [36, 33, 35, 32, 34, 31]
+import { ExitCode, summary } from "./output.js"
 
 const nodes = Options.integer("nodes").pipe(
   Options.withSchema(
@@ -19,66 +14,6 @@ const nodes = Options.integer("nodes").pipe(
   Options.withDescription("how many nodes, 1..50 (default 3)"),
   Options.withDefault(3),
 )
-
-/** Starts one node as a child process, every line of its output prefixed with its name. */
-const startNode = (node: NodeFolder, colour: number, host: Option.Option<string>) =>
-  Effect.gen(function* () {
-    const command = yield* nodeProcess(
-      node.folder,
-      Option.match(host, { onNone: () => [], onSome: (h) => ["--host", h] }),
-    )
-    const child = yield* command.pipe(Process.env({ FORCE_COLOR: process.env.FORCE_COLOR ?? "" }), Process.start)
-    const prefix = colourOn(process.stdout) ? `\x1b[${colour}m[${node.name}]\x1b[0m ` : `[${node.name}] `
-    const relay = (stream: Stream.Stream<Uint8Array, unknown>) =>
-      stream.pipe(
-        Stream.decodeText(),
-        Stream.splitLines,
-        Stream.runForEach((line) => Console.log(prefix + line)),
-        Effect.ignore,
-      )
-    const relays = [yield* Effect.forkScoped(relay(child.stdout)), yield* Effect.forkScoped(relay(child.stderr))]
-    return { node, child, relays }
-  })
-
-type RunningNode = Effect.Effect.Success<ReturnType<typeof startNode>>
-
-/**
- * Stops one node as Ctrl-C would (the nodes run in their own process groups, so the terminal's
- * signal reaches only this CLI) and relays its output to the end: its stopping/stopped lines show.
- */
-const stopNode = (started: RunningNode) =>
-  started.child.kill("SIGTERM").pipe(
-    Effect.ignore,
-    Effect.zipRight(Effect.forEach(started.relays, Fiber.await, { discard: true })),
-    Effect.zipRight(Effect.either(started.child.exitCode)),
-    Effect.timeoutOption("10 seconds"),
-    Effect.map((exit) => `${started.node.name} ${describeExit(exit)}`),
-  )
-
-const describeExit = (exit: Option.Option<Either.Either<number, unknown>>): string =>
-  Option.match(exit, {
-    onNone: () => "did not stop within 10 s",
-    onSome: Either.match({
-      onLeft: () => "was killed",
-      onRight: (code) => (code === 0 ? "stopped" : `exited with code ${code}`),
-    }),
-  })
-
-/** Polls one node until it answers /status (true), its process exits or `timeoutMillis` passes (false). */
-const waitUntilUp = <R>(
-  probe: Effect.Effect<Option.Option<unknown>, never, R>,
-  child: CommandExecutor.Process,
-  timeoutMillis: number,
-) =>
-  Effect.gen(function* () {
-    const deadline = (yield* Clock.currentTimeMillis) + timeoutMillis
-    for (;;) {
-      if (Option.isSome(yield* probe)) return true
-      const running = yield* Effect.orElseSucceed(child.isRunning, () => false)
-      if (!running || (yield* Clock.currentTimeMillis) > deadline) return false
-      yield* Effect.sleep("100 millis")
-    }
-  })
 
 /** Polls every node's /status until `done` holds for the answers, or `timeoutMillis` passes. */
 const pollUntil = <A, R>(
@@ -100,6 +35,33 @@ const pollUntil = <A, R>(
       yield* Effect.sleep("200 millis")
     }
   })
+
+/**
+ * Polls every node's /status until all `possible` pairs of nodes are connected, telling each change;
+ * for up to 20 s if every node came up, else once. Answers how many pairs are connected.
+ */
+const waitForMesh = <R>(
+  folders: ReadonlyArray<NodeFolder>,
+  probes: ReadonlyArray<Effect.Effect<Option.Option<{ readonly connected: ReadonlyArray<string> }>, never, R>>,
+  possible: number,
+  allUp: boolean,
+) => {
+  const addresses: ReadonlyArray<string> = folders.map((node) => localAddress(node.port))
+  const linked = (answers: ReadonlyArray<Option.Option<{ readonly connected: ReadonlyArray<string> }>>) =>
+    countConnectedPairs(
+      answers.map((answer, i) => ({
+        address: addresses[i] ?? "",
+        connected: Option.getOrUndefined(Option.map(answer, (s) => s.connected)),
+      })),
+    )
+  return pollUntil(
+    probes,
+    linked,
+    (n) => n >= possible,
+    (n) => Console.log(`node pairs connected: ${n}/${possible}`),
+    allUp ? 20_000 : 0,
+  )
+}
 
 const basePort = Options.integer("base-port").pipe(
   Options.withSchema(
@@ -126,61 +88,14 @@ export const networkCommand = Command.make("network", { nodes, basePort, host },
     const directory = yield* nodesDirectory
     const started = yield* Clock.currentTimeMillis
     const folders = yield* prepareNetworkFolders(directory, options.nodes, options.basePort)
-    // All at once: a node redials known peers that are not up yet, so start order does not matter.
-    const children: Array<CommandExecutor.Process> = []
-    const nodesStarted: Array<RunningNode> = []
-    const probes: Array<Effect.Effect<Option.Option<NodeStatus>, never, HttpClient.HttpClient>> = []
-    for (const [i, node] of folders.entries()) {
-      yield* Console.log(`starting ${node.name} (:${node.port})`)
-      const launched = yield* startNode(node, colours[i % colours.length] ?? 36, options.host)
-      const child = launched.child
-      nodesStarted.push(launched)
-      children.push(child)
-      // A node whose process has exited is down, even if something else answers on its port.
-      probes.push(
-        Effect.flatMap(
-          Effect.orElseSucceed(child.isRunning, () => false),
-          (running) => (running ? fetchStatus(node.port, "1 second") : Effect.succeedNone),
-        ),
-      )
-    }
-    // Ctrl-C (or SIGTERM): every node stops at once, and its last lines show before this CLI exits.
-    yield* Effect.addFinalizer(() =>
-      Effect.forEach(nodesStarted, stopNode, { concurrency: "unbounded" }).pipe(
-        Effect.flatMap((lines) => summary(`network stopped: ${lines.join(", ")}`)),
-      ),
-    )
-    let up = 0
-    yield* Effect.forEach(
-      folders,
-      (node, i) =>
-        Effect.gen(function* () {
-          const [probe, child] = [probes[i], children[i]]
-          if (probe === undefined || child === undefined) return
-          if (yield* waitUntilUp(probe, child, 30_000)) {
-            up++
-            yield* Console.log(`nodes up: ${up}/${folders.length}`)
-          } else {
-            yield* Console.log(`${node.name} did not come up; see its output above`)
-          }
-        }),
-      { concurrency: "unbounded", discard: true },
-    )
-    const addresses: ReadonlyArray<string> = folders.map((node) => localAddress(node.port))
+    const launched = yield* launchNodes(folders, options.host)
+    const up = yield* waitForNodes(launched)
     const possible = pairsOf(folders.length)
-    const linked = (answers: ReadonlyArray<Option.Option<{ readonly connected: ReadonlyArray<string> }>>) =>
-      countConnectedPairs(
-        answers.map((answer, i) => ({
-          address: addresses[i] ?? "",
-          connected: Option.getOrUndefined(Option.map(answer, (s) => s.connected)),
-        })),
-      )
-    const connections = yield* pollUntil(
-      probes,
-      linked,
-      (n) => n >= possible,
-      (n) => Console.log(`node pairs connected: ${n}/${possible}`),
-      up === folders.length ? 20_000 : 0,
+    const connections = yield* waitForMesh(
+      folders,
+      launched.map((node) => node.probe),
+      possible,
+      up === folders.length,
     )
     const seconds = (((yield* Clock.currentTimeMillis) - started) / 1000).toFixed(1)
     const first = folders[0]
@@ -188,7 +103,7 @@ export const networkCommand = Command.make("network", { nodes, basePort, host },
       `network ${up === folders.length && connections >= possible ? "up" : "PARTLY up"}: ${up}/${folders.length} nodes, ` +
         `${connections}/${possible} node pairs connected in ${seconds} s; dashboard http://localhost:${first?.port ?? 4001}/; Ctrl-C stops them all`,
     )
-    const codes = yield* Effect.forEach(children, (child) => child.exitCode, { concurrency: "unbounded" })
+    const codes = yield* Effect.forEach(launched, ({ child }) => child.exitCode, { concurrency: "unbounded" })
     const failed = codes.filter((code) => code !== 0).length
     if (failed > 0) return yield* new ExitCode({ code: 1, message: `${failed} node(s) exited with an error` })
   }).pipe(Effect.scoped),
