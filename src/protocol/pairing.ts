@@ -61,7 +61,8 @@ const adopt = (
     // Claimed in the peer table as a dial would be: refused if the address is connected already
     // (adopted, or dialled since), and a second connection naming it cannot adopt it meanwhile.
     if (!(yield* Scope.extend(options.peers.claim(address), scope))) return
-    // Added first, so it runs last: once the address has left the connected set.
+    // Added before the registration below, so it runs after its removal: once the address has left the
+    // connected set (and before the claim is released).
     yield* Scope.addFinalizer(scope, release(address))
     yield* Scope.extend(
       options.peers.register({
