@@ -48,7 +48,7 @@ export const environmentVariables: ReadonlyArray<readonly [name: string, descrip
 ]
 
 /** What a node answers on its port besides the WebSocket protocol. */
-export const httpEndpoints: ReadonlyArray<readonly [path: string, description: string]> = [
+const httpEndpoints: ReadonlyArray<readonly [path: string, description: string]> = [
   ["GET /", "the network dashboard (live graph, pool sizes, recent transactions)"],
   ["GET /status", "JSON: address, connected and dialling peers, pool size and digest, uptime, counters"],
   ["GET /metrics", "the same counters in Prometheus text format"],

@@ -96,7 +96,7 @@ const withPlainTextWhenPiped = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
         }),
       )
 
-export const CliLive = Layer.mergeAll(
+const CliLive = Layer.mergeAll(
   CliConfig.layer({ showBuiltIns: false }),
   TransportWs.layer(),
   FetchHttpClient.layer,

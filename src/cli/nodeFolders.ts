@@ -16,7 +16,7 @@ export const nodesDirectory = Effect.gen(function* () {
 })
 
 /** The numbers of the `node-N` folders present, ascending. */
-export const listNodeNumbers = (directory: string) =>
+const listNodeNumbers = (directory: string) =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const names = yield* fs.readDirectory(directory)
@@ -28,11 +28,11 @@ export const listNodeNumbers = (directory: string) =>
   })
 
 /** The PORT of every readable `node-N` folder of `directory`. */
-export const folderPorts = (directory: string) =>
+const folderPorts = (directory: string) =>
   Effect.map(readNodeFolders(directory), (folders) => Arr.getRights(folders).map((node) => node.port))
 
 /** The next port after the highest node folder's that nothing answers on (node-1's own when it is alone). */
-export const nextFreePort = (used: ReadonlyArray<number>) =>
+const nextFreePort = (used: ReadonlyArray<number>) =>
   Effect.gen(function* () {
     let port = portAfter(used, 4001)
     while (port < 65535 && (used.includes(port) || (yield* portAnswers(port)))) port++

@@ -80,7 +80,7 @@ const make = (address: Address, state: PeerState, reason: string, now: number, p
 export const heardOf = (address: Address, now: number): PeerEntry => make(address, { _tag: "Known" }, "heard of", now)
 
 /** Whether the entry is taken: being dialled, or connected. A claim or an adoption is then refused. */
-export const isBusy = (entry: PeerEntry | undefined): boolean =>
+const isBusy = (entry: PeerEntry | undefined): boolean =>
   entry !== undefined && (entry.state._tag === "Dialling" || entry.state._tag === "Connected")
 
 /** A dial starts: the entry is dialling, or undefined if it is dialling or connected already. */
@@ -164,7 +164,3 @@ export const connectedOf = (entries: Iterable<PeerEntry>): Array<Address> =>
     .flatMap((entry) => (entry.state._tag === "Connected" ? [[entry.state.serial, entry.address] as const] : []))
     .sort((a, b) => a[0] - b[0])
     .map(([, address]) => address)
-
-/** The entries being dialled. */
-export const diallingOf = (entries: Iterable<PeerEntry>): Array<Address> =>
-  [...entries].flatMap((entry) => (entry.state._tag === "Dialling" ? [entry.address] : []))

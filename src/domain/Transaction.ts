@@ -2,7 +2,7 @@ import { createHash } from "node:crypto"
 import { ParseResult, Schema } from "effect"
 
 /** The hash the spec's add-transaction computes: SHA-256 of the fields' string concatenation. */
-export const transactionHash = (fields: {
+const transactionHash = (fields: {
   readonly fromAddress: string | null
   readonly toAddress: string
   readonly amount: number

@@ -6,14 +6,14 @@ export type MisbehaviourReason = "bad frame" | "refused transaction" | "over lim
  * transactions or 5 over-limit requests in quick succession; scores fade by one point a second, so an
  * honest peer's occasional mistake never adds up.
  */
-export const misbehaviourPoints: Readonly<Record<MisbehaviourReason, number>> = {
+const misbehaviourPoints: Readonly<Record<MisbehaviourReason, number>> = {
   "bad frame": 10,
   "refused transaction": 5,
   "over limit": 20,
 }
 
 /** Points a score loses each second. */
-export const scoreFadePerSecond = 1
+const scoreFadePerSecond = 1
 
 export interface ScoreRules {
   /** The score at which an IP is banned. */

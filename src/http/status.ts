@@ -6,10 +6,10 @@ import { PeerStore } from "../services/PeerStore.js"
 import { TransactionPool } from "../services/TransactionPool.js"
 
 /** How many peers a node remembers having been connected to: a bound a peer cannot talk past. */
-export const REMEMBERED_PEERS = 256
+const REMEMBERED_PEERS = 256
 
 /** The node's status as `GET /status` reports it; `remembered` are the peers it was connected to. */
-export const collectStatus = (remembered: ReadonlySet<string> = new Set()) =>
+const collectStatus = (remembered: ReadonlySet<string> = new Set()) =>
   Effect.gen(function* () {
     const config = yield* NodeConfig
     const { connected, dialling } = yield* (yield* PeerStore).snapshot

@@ -51,7 +51,7 @@ const traceIds = (context: FiberRefs.FiberRefs): { trace_id: string; span_id: st
 const toStderr = (level: LogLevel.LogLevel): boolean => LogLevel.greaterThanEqual(level, LogLevel.Warning)
 
 /** One readable line per event: `12:00:00.123 INFO  message key=value ...`. */
-export const textLogger = Logger.make(({ logLevel, message, annotations, cause, date, spans, context }) => {
+const textLogger = Logger.make(({ logLevel, message, annotations, cause, date, spans, context }) => {
   const parts = [date.toISOString().slice(11, 23), logLevel.label.padEnd(5), messageText(message)]
   for (const [key, value] of HashMap.toEntries(annotations)) parts.push(`${key}=${renderValue(value)}`)
   for (const span of List.toArray(spans)) parts.push(`${span.label}=${date.getTime() - span.startTime}ms`)
@@ -62,7 +62,7 @@ export const textLogger = Logger.make(({ logLevel, message, annotations, cause, 
 })
 
 /** JSON lines with Effect's fields; `message` is always a string, and trace ids join logs to traces. */
-export const jsonLogger = Logger.make(({ logLevel, message, annotations, cause, date, spans, context, fiberId }) => {
+const jsonLogger = Logger.make(({ logLevel, message, annotations, cause, date, spans, context, fiberId }) => {
   const annotationsObject: Record<string, unknown> = {}
   for (const [key, value] of HashMap.toEntries(annotations)) annotationsObject[key] = Inspectable.toJSON(value)
   const spansObject: Record<string, number> = {}
@@ -98,7 +98,7 @@ const refuse = (key: string, value: string, accepted: ReadonlyArray<string>) =>
   })
 
 /** Reads LOG_FORMAT and LOG_LEVEL; an unknown value is refused, an unset one is the default. */
-export const readLogSettings = Effect.gen(function* () {
+const readLogSettings = Effect.gen(function* () {
   const read = (key: string) => Config.option(Config.string(key)).pipe(Effect.orElseSucceed(() => Option.none()))
   const format = Option.map(yield* read("LOG_FORMAT"), (value) => value.trim())
   const level = Option.map(yield* read("LOG_LEVEL"), (value) => value.trim())

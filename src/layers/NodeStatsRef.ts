@@ -10,7 +10,7 @@ import {
 } from "../services/NodeStats.js"
 
 /** How many accepted transactions /status and the dashboard show. */
-export const RECENT_TRANSACTIONS = 20
+const RECENT_TRANSACTIONS = 20
 
 /**
  * NodeStats in plain counters owned by this layer: one set per node, even when several nodes share a

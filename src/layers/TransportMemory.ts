@@ -35,7 +35,7 @@ const always = () => true
  * end knows the other's node id, when there is one; the right (inbound) end knows the left one's IP,
  * when given.
  */
-export const makeConnectionPair = (
+const makeConnectionPair = (
   leftName: string,
   rightName: string,
   answers: { readonly left: () => boolean; readonly right: () => boolean } = { left: always, right: always },

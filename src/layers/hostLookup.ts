@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from "nod
 import type { LookupFunction } from "node:net"
 
 /** How long a resolved host name is reused: a forming mesh dials the same few names many times at once. */
-export const LOOKUP_TTL_MILLIS = 10_000
+const LOOKUP_TTL_MILLIS = 10_000
 
 /** Host names remembered at once (a bound, so a handshake full of names cannot grow it). */
 const LOOKUP_CACHE_SIZE = 256

@@ -9,7 +9,7 @@ export const runLength = 64
  * that sends faster than the node handles its frames is held back by TCP instead of growing the
  * node's memory. Reading resumes once the reader has taken the inbox below half of both.
  */
-export const inboxHighWater = { frames: 4096, bytes: 8 * 1024 * 1024 } as const
+const inboxHighWater = { frames: 4096, bytes: 8 * 1024 * 1024 } as const
 
 /**
  * Lets the event loop run (other sockets, the pool file's writes) before the reader goes on. Effect

@@ -28,7 +28,7 @@ export const makeObjectStore = (): PoolStore => {
 }
 
 /** One transaction as `JSON.stringify(pool, null, 2)` prints it inside the array. */
-export const renderPoolEntry = (tx: Transaction): string => `  ${JSON.stringify(tx, null, 2).replaceAll("\n", "\n  ")}`
+const renderPoolEntry = (tx: Transaction): string => `  ${JSON.stringify(tx, null, 2).replaceAll("\n", "\n  ")}`
 
 const opening = Buffer.from("[\n")
 const closing = Buffer.from("\n]")

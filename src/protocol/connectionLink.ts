@@ -73,7 +73,7 @@ const candidatesIn = (message: Peers, listed: ReadonlySet<Address>, context: Lin
 }
 
 /** The link handle of one connection; `origin` says who is on the other end, once known. */
-export const makeConnectionLink = (
+const makeConnectionLink = (
   context: LinkContext,
   connection: Connection,
   origin: () => Address | undefined,

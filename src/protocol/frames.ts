@@ -53,7 +53,7 @@ const handleTransactions = (messages: ReadonlyArray<TransactionMessage>, now: nu
  * never ends the node. Consecutive TRANSACTION frames are handled as one batch (in a mesh they are
  * most of the traffic); every other message is handled on its own, after the transactions before it.
  */
-export const receiveFrames = (frames: Chunk.Chunk<Frame>, context: FrameContext) =>
+const receiveFrames = (frames: Chunk.Chunk<Frame>, context: FrameContext) =>
   Effect.flatMap(Clock.currentTimeMillis, (now) => {
     let transactions: Array<TransactionMessage> = []
     // The steps, in order: one plain sequence (a run is mostly a single step).

@@ -57,7 +57,7 @@ const waitReasons: Record<Failure, WaitReason> = {
  * (`stableAfter`) is a fresh start, 0; one that keeps dropping at once, or whose peer stopped answering
  * (or never read a frame), is not.
  */
-export const failuresAfter = (failures: number, outcome: Failure, lasted: number, stableAfter: number): number =>
+const failuresAfter = (failures: number, outcome: Failure, lasted: number, stableAfter: number): number =>
   outcome === "Dropped" && lasted >= stableAfter ? 0 : failures + 1
 
 /**

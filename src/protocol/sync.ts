@@ -46,7 +46,7 @@ const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size))
 
 /** The page of our sorted hashes that starts at `from`: its range reaches the next page's first hash. */
-export const pageOf = (sorted: ReadonlyArray<string>, from: string): SyncHashes => {
+const pageOf = (sorted: ReadonlyArray<string>, from: string): SyncHashes => {
   let start = 0
   while (start < sorted.length && (sorted[start] ?? "") < from) start++
   const hashes = sorted.slice(start, start + PAGE)
