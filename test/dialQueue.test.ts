@@ -3,6 +3,7 @@ import { Deferred, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { type Address, localAddress } from "../src/domain/Address.js"
 import * as LimitsConfig from "../src/layers/LimitsConfig.js"
 import * as NodeConfigFolder from "../src/layers/NodeConfigFolder.js"
+import * as PeerStoreRef from "../src/layers/PeerStoreRef.js"
 import { makeConnectionSlots } from "../src/protocol/connectionSlots.js"
 import { makeDialQueue } from "../src/protocol/dialQueue.js"
 import { type Connection, Transport } from "../src/services/Transport.js"
@@ -55,6 +56,7 @@ describe("the dial queue", () => {
         const layer = Layer.mergeAll(
           LimitsConfig.layerStatic({ dialConcurrency: 2, dialQueueSize: 2 }),
           NodeConfigFolder.layerStatic({ port: 4001 }),
+          PeerStoreRef.layer,
           Layer.succeed(Transport, held.transport),
         )
         const queue = yield* Effect.provide(

@@ -283,6 +283,11 @@ describe("hostile addresses", () => {
         )
         expect(line?.annotations.address).toBe(alias)
         yield* waitForPeers(node.peers, (s) => s.dialling.length === 0)
+        // Remembered in the peer table, where /peers shows it.
+        expect(yield* node.peers.entry(alias)).toMatchObject({
+          state: { _tag: "Own" },
+          reason: "leads back to this node",
+        })
         const marker = yield* fakePeer(4105)
         yield* send(socket, { type: "HANDSHAKE", data: [alias, marker.address] })
         yield* marker.nextInbound

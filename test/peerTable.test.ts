@@ -42,6 +42,17 @@ describe("the peer table's transitions", () => {
     expect(PeerTable.claim(givenUp, a, 600)?.state._tag).toBe("Dialling")
   })
 
+  it("an address that led back to this node is our own: never claimed again, and no redial changes that", () => {
+    const own = PeerTable.leadsBack(PeerTable.claim(undefined, a, 1), a, 2)
+    expect(own).toMatchObject({ state: { _tag: "Own" }, reason: "leads back to this node" })
+    expect(PeerTable.isOwn(own)).toBe(true)
+    expect(PeerTable.claim(own, a, 3)).toBeUndefined()
+    expect(PeerTable.release(own, "dial ended", 3)).toBe(own)
+    expect(PeerTable.backOff(own, a, { until: 500, failures: 1, reason: "dial failed" }, 3)).toBe(own)
+    expect(PeerTable.giveUp(own, a, { failures: 8, retryFrom: 3 }, 3)).toBe(own)
+    expect(peerInfoOf(own).state).toBe("own")
+  })
+
   it("an adopted inbound connection connects a peer that was backing off; a wait never overrides a connection", () => {
     const waiting = PeerTable.backOff(undefined, a, { until: 1_000, failures: 2, reason: "dial failed" }, 0)
     const adopted = PeerTable.connect(waiting, a, { direction: "inbound", kind: "ours", serial: 3 }, 5)

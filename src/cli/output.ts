@@ -4,8 +4,7 @@ import { Console, Data, Effect } from "effect"
 export const colourOn = (stream: NodeJS.WriteStream): boolean =>
   stream.isTTY === true && (process.env.NO_COLOR ?? "") === ""
 
-const paint = (code: number, text: string): string =>
-  colourOn(process.stdout) ? `\x1b[${code}m${text}\x1b[0m` : text
+const paint = (code: number, text: string): string => (colourOn(process.stdout) ? `\x1b[${code}m${text}\x1b[0m` : text)
 export const green = (text: string) => paint(32, text)
 export const red = (text: string) => paint(31, text)
 export const dim = (text: string) => paint(2, text)

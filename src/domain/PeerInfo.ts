@@ -8,7 +8,7 @@ import type { PeerEntry } from "./PeerTable.js"
  */
 export const PeerInfo = Schema.Struct({
   address: Schema.String,
-  state: Schema.Literal("known", "dialling", "connected", "backing off", "given up"),
+  state: Schema.Literal("known", "dialling", "connected", "backing off", "given up", "own"),
   kind: Schema.optional(Schema.Literal("ours", "spec")),
   direction: Schema.optional(Schema.Literal("outbound", "inbound")),
   /** When the connection opened (ms since the epoch). */
@@ -55,6 +55,8 @@ export const peerInfoOf = (entry: PeerEntry): PeerInfo => {
       }
     case "BackingOff":
       return { ...base, state: "backing off", failures: state.failures, nextRetry: state.until }
+    case "Own":
+      return { ...base, state: "own" }
     case "GivenUp":
       return { ...base, state: "given up", failures: state.failures, nextRetry: state.retryFrom }
   }

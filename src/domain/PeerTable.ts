@@ -8,6 +8,8 @@ import type { Address } from "./Address.js"
  *   known ──claim──▶ dialling ──connect──▶ connected ──close──▶ known ──redial──▶ backing off
  *                       │                                                     ▲       │
  *                       └──────────────────────── fail ───────────────────────┘       └──▶ given up
+ *                       │
+ *                       └── reached this node itself ──▶ own (never dialled again)
  *
  * An inbound connection from a node of ours that named itself (pairing) connects an entry from any
  * state but dialling or connected.
@@ -37,6 +39,8 @@ export type PeerState =
    * dialled only from `retryFrom` (ms) on.
    */
   | { readonly _tag: "GivenUp"; readonly failures: number; readonly retryFrom: number }
+  /** A dial of it reached this node itself (another name for it): never dialled again. */
+  | { readonly _tag: "Own" }
 
 /**
  * One connection the node relays on (docs/scaling.md): every outbound connection, and every inbound one
@@ -83,9 +87,19 @@ export const heardOf = (address: Address, now: number): PeerEntry => make(addres
 const isBusy = (entry: PeerEntry | undefined): boolean =>
   entry !== undefined && (entry.state._tag === "Dialling" || entry.state._tag === "Connected")
 
-/** A dial starts: the entry is dialling, or undefined if it is dialling or connected already. */
+/** Whether the address leads back to this node (a dial of it reached ourselves). */
+export const isOwn = (entry: PeerEntry | undefined): boolean => entry?.state._tag === "Own"
+
+/** Whether no redial may change the entry: it is busy, or it is our own. */
+const isFixed = (entry: PeerEntry | undefined): boolean => isBusy(entry) || isOwn(entry)
+
+/** A dial starts: the entry is dialling, or undefined if it is dialling, connected, or our own. */
 export const claim = (entry: PeerEntry | undefined, address: Address, now: number): PeerEntry | undefined =>
-  isBusy(entry) ? undefined : make(address, { _tag: "Dialling", since: now }, "dial started", now, entry)
+  isFixed(entry) ? undefined : make(address, { _tag: "Dialling", since: now }, "dial started", now, entry)
+
+/** A dial of `address` reached this node itself: the address is our own from now on. */
+export const leadsBack = (entry: PeerEntry | undefined, address: Address, now: number): PeerEntry =>
+  make(address, { _tag: "Own" }, "leads back to this node", now, entry)
 
 /** A connection opened (our dial, or an adopted inbound one): the entry is connected. */
 export const connect = (
@@ -129,7 +143,7 @@ export const backOff = (
   wait: { readonly until: number; readonly failures: number; readonly reason: WaitReason },
   now: number,
 ): PeerEntry =>
-  entry !== undefined && isBusy(entry)
+  entry !== undefined && isFixed(entry)
     ? entry
     : make(address, { _tag: "BackingOff", until: wait.until, failures: wait.failures }, wait.reason, now, entry)
 
@@ -140,7 +154,7 @@ export const giveUp = (
   given: { readonly failures: number; readonly retryFrom: number },
   now: number,
 ): PeerEntry =>
-  entry !== undefined && isBusy(entry)
+  entry !== undefined && isFixed(entry)
     ? entry
     : make(
         address,
@@ -156,7 +170,7 @@ export const isResting = (entry: PeerEntry | undefined, now: number): boolean =>
 
 /** The redial loop ended while waiting (the peer connected to us instead, or the node stops). */
 export const standDown = (entry: PeerEntry | undefined, reason: string, now: number) =>
-  entry === undefined || isBusy(entry) ? entry : make(entry.address, { _tag: "Known" }, reason, now, entry)
+  entry === undefined || isFixed(entry) ? entry : make(entry.address, { _tag: "Known" }, reason, now, entry)
 
 /** The entries connected, in the order they connected. */
 export const connectedOf = (entries: Iterable<PeerEntry>): Array<Address> =>

@@ -156,7 +156,6 @@ export const makeNodeMetrics = () => {
   }
 }
 
-
 /** `GET /metrics` from the node's status (as `status` collects it), its histograms, and its process's metrics. */
 export const collectMetrics = <E, R>(status: Effect.Effect<NodeStatus, E, R>) =>
   Effect.flatMap(status, (current) => Effect.flatMap(NodeStats, (stats) => stats.renderMetrics(current)))

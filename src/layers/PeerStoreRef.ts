@@ -70,6 +70,7 @@ export const make = Effect.gen(function* () {
     link: (peer) => addLink(peer, false),
     markOurs: (address, relaysTo) => update(address, (entry) => PeerLinks.markOurs(entry, relaysTo)),
     leave: (address) => update(address, PeerLinks.leave),
+    leadsBack: (address) => update(address, (entry, now) => PeerTable.leadsBack(entry, address, now)),
     failed: (address, message) => update(address, (entry, now) => PeerTable.failed(entry, address, message, now)),
     backOff: (address, wait) => update(address, (entry, now) => PeerTable.backOff(entry, address, wait, now)),
     giveUp: (address, given) => update(address, (entry, now) => PeerTable.giveUp(entry, address, given, now)),

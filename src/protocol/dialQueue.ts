@@ -64,15 +64,15 @@ export const makeDialQueue = (slots: ConnectionSlots) =>
 
     /** Whether `address` is this node's own address or an alias of it, which it never dials. */
     const isOwn = (address: Address): Effect.Effect<boolean> =>
-      Effect.suspend(() => (self.isSelf(address) ? Effect.as(ownNotDialled(address), true) : Effect.succeed(false)))
+      Effect.tap(self.isSelf(address), (own) => (own ? ownNotDialled(address) : Effect.void))
 
     /**
      * Whether `address` may be dialled now: not this node's own, and room in the queue. Checked before
-     * a dial's fiber is even started, so a flood of handshakes costs little: one step when admitted.
+     * a dial's fiber is even started, so a flood of handshakes costs little.
      */
     const admit = (address: Address): Effect.Effect<boolean> =>
-      Effect.suspend(() => {
-        if (self.isSelf(address)) return Effect.as(ownNotDialled(address), false)
+      Effect.flatMap(isOwn(address), (own) => {
+        if (own) return Effect.succeed(false)
         if (pending >= capacity) {
           return Effect.as(queueFull({ address, limit: `${limits.dialQueueSize} waiting dials` }), false)
         }

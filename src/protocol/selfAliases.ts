@@ -1,7 +1,9 @@
 import { hostname, networkInterfaces } from "node:os"
 import { Effect, Either } from "effect"
 import { type Address, parseAddress } from "../domain/Address.js"
+import { isOwn } from "../domain/PeerTable.js"
 import { NodeConfig } from "../services/NodeConfig.js"
+import { PeerStore } from "../services/PeerStore.js"
 
 /** Every spelling of this machine's own host that we know of, before any dial. */
 const localHosts = (configuredHost: string): ReadonlyArray<string> => {
@@ -17,26 +19,25 @@ const localHosts = (configuredHost: string): ReadonlyArray<string> => {
 }
 
 /**
- * The addresses that lead back to this node: its own, its port on every local host name and address,
- * and any other alias it learnt by dialling itself (see dialQueue).
+ * Whether an address leads back to this node: its own, its port on every local host name and address
+ * (a fixed set, worked out once), or an address the peer table holds as our own because a dial of it
+ * reached us (another name: a DNS alias, a public address; see dialQueue). The table is where that is
+ * remembered, so /peers shows it.
  */
 export const makeSelfAliases = Effect.gen(function* () {
   const config = yield* NodeConfig
-  const aliases = new Set<Address>([config.address])
+  const peers = yield* PeerStore
+  const spellings = new Set<Address>([config.address])
   for (const host of localHosts(config.host)) {
     for (const scheme of ["ws", "wss"]) {
       const alias = parseAddress(`${scheme}://${host}:${config.port}`)
-      if (Either.isRight(alias)) aliases.add(alias.right)
+      if (Either.isRight(alias)) spellings.add(alias.right)
     }
   }
   return {
-    // A plain call: it is asked for every address a HANDSHAKE or PEERS lists.
-    isSelf: (address: Address) => aliases.has(address),
-    remember: (address: Address) =>
-      Effect.sync(() => {
-        aliases.add(address)
-      }),
+    // Asked for every address a HANDSHAKE or PEERS lists: the fixed spellings answer without the table.
+    isSelf: (address: Address): Effect.Effect<boolean> =>
+      spellings.has(address) ? Effect.succeed(true) : Effect.map(peers.entry(address), isOwn),
+    remember: peers.leadsBack,
   }
 })
-
-export type SelfAliases = Effect.Effect.Success<typeof makeSelfAliases>

@@ -54,6 +54,8 @@ export interface PeerStoreShape {
   readonly links: Effect.Effect<ReadonlyArray<PeerLink>>
   /** From now on, each change of the addresses we relay to (for as long as the scope lasts). */
   readonly linkEvents: Effect.Effect<Queue.Dequeue<LinkEvent>, never, Scope.Scope>
+  /** A dial of `address` reached this node itself: the address is ours, never dialled again. */
+  readonly leadsBack: (address: Address) => Effect.Effect<void>
   /** A dial of `address` failed with `message`. */
   readonly failed: (address: Address, message: string) => Effect.Effect<void>
   /** The redial loop of `address` waits until `until` (ms) after `failures` failures in a row, for `reason`. */
