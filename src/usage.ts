@@ -16,7 +16,7 @@ export const environmentVariables: ReadonlyArray<readonly [name: string, descrip
   ["ADVERTISED_ADDRESS", "ws://host:port that other hosts dial, sent in the HANDSHAKE (default ws://localhost:PORT)"],
   ["MAX_PEERS", "keep at most this many peer connections instead of a full mesh (default: no limit)"],
   ["GOSSIP_MODE", "pruned (default: skip peers the sender already reaches) or flood (every peer)"],
-  ["PEERS_ANNOUNCE_DELAY_MS", "pause before telling peers our peer set changed (default 250)"],
+  ["PEERS_ANNOUNCE_DELAY_MS", "pause before telling peers we lost a peer; new peers wait 4 of them (default 250)"],
   ["SHARE_CONNECTIONS", "false: connect both ways to nodes of ours too, as spec nodes do (default true: one per pair)"],
   ["MY_PUBLIC_KEY", "toAddress of the transactions add-transaction makes for this node"],
   ["LOG_FORMAT", "text (default) or json"],

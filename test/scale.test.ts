@@ -42,8 +42,8 @@ const fullMesh = (ports: ReadonlyArray<number>, log: TransactionLog, mesh: Parti
     for (const node of nodes) {
       yield* waitForLinks(node, (s) => s.relayTo.length === nodes.length - 1)
     }
-    // Past the announcement delay: every node knows what every other relays to.
-    yield* TestClock.adjust("1 second")
+    // Past the announcements' quiet spell: every node knows what every other relays to.
+    yield* TestClock.adjust("2 seconds")
     return nodes
   })
 
@@ -170,7 +170,7 @@ describe("pruned gossip", () => {
         Stream.filter((connected) => connected.length === 3),
         Stream.runHead,
       )
-      yield* TestClock.adjust("1 second")
+      yield* TestClock.adjust("2 seconds")
       const [first] = ours
       if (first === undefined) return
       yield* submit(first, tx(10))
@@ -377,15 +377,15 @@ describe("PEERS announcements", () => {
         const announced = (back: Effect.Effect.Success<ReturnType<typeof join>>) =>
           Effect.map(back.nextMessage, (message) => (message.type === "PEERS" ? [...message.data.peers].sort() : []))
 
-        // Peers every 200 ms, under the 250 ms delay: nothing is announced until 250 ms pass with no new one.
+        // Peers every 200 ms: nothing is announced until four delays (1 s) pass with no new one.
         const first = yield* join(p1)
         yield* TestClock.adjust("200 millis")
         const second = yield* join(p2)
         yield* TestClock.adjust("200 millis")
         yield* join(p3)
-        yield* TestClock.adjust("300 millis")
+        yield* TestClock.adjust("900 millis")
         expect(yield* first.pending).toEqual(Option.some(0))
-        yield* TestClock.adjust("50 millis")
+        yield* TestClock.adjust("350 millis")
         const all = [p1.address, p2.address, p3.address].sort()
         expect(yield* announced(first)).toEqual(all)
         expect(yield* announced(second)).toEqual(all)
