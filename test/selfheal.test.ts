@@ -5,6 +5,7 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import {
   Chunk,
+  Deferred,
   Duration,
   Effect,
   Exit,
@@ -152,6 +153,48 @@ describe("redial policy", () => {
       expect(yield* Ref.get(dials)).toBeGreaterThan(1)
       expect(yield* Ref.get(maxInFlight)).toBe(1)
     }),
+  )
+})
+
+describe("one fiber per address", () => {
+  it.scoped(
+    "a fiber holding an address is its loop: a dial meanwhile does nothing; once it lets go, a redial dials",
+    () =>
+      Effect.gen(function* () {
+        const dials = yield* Ref.make(0)
+        const redialer = yield* makeRedialer({
+          policy,
+          table: yield* PeerStoreRef.make,
+          isKnown: () => true,
+          connect: () =>
+            Effect.as(
+              Ref.update(dials, (n) => n + 1),
+              "Unreachable" as const,
+            ),
+        })
+        const address = localAddress(4001)
+        // A fiber serving a connection the peer opened (an adopted one), for as long as `holding` lasts.
+        const holding = yield* Scope.make()
+        const held = yield* Deferred.make<void>()
+        const holder = yield* Effect.fork(
+          redialer
+            .hold(address, holding)
+            .pipe(Effect.zipRight(Deferred.succeed(held, undefined)), Effect.zipRight(Effect.never)),
+        )
+        yield* Deferred.await(held)
+        expect(redialer.isDialling(address)).toBe(true)
+        yield* redialer.dial(address)
+        yield* TestClock.adjust("10 seconds")
+        expect(yield* Ref.get(dials)).toBe(0)
+        // Let go (the connection ended): the address has no loop until someone asks for one.
+        yield* Scope.close(holding, Exit.void)
+        expect(redialer.isDialling(address)).toBe(false)
+        yield* redialer.redial(address)
+        yield* TestClock.adjust("200 millis")
+        expect(yield* Ref.get(dials)).toBeGreaterThanOrEqual(1)
+        // The new loop took the address's place in the map: the old fiber, if still there, is ended.
+        expect(Exit.isInterrupted(yield* Fiber.await(holder))).toBe(true)
+      }),
   )
 })
 

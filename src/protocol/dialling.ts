@@ -60,6 +60,7 @@ export const makeDialling = <R>(options: {
       dialNow,
       dialLater: dialWith((address) => redialer.redial(address)),
       standDown: (address) => redialer.standDown(address),
+      hold: redialer.hold,
       sendHandshake: connections.sendHandshake,
     })
     const book = yield* makeAddressBook({

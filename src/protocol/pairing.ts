@@ -23,6 +23,11 @@ export interface PairingOptions {
    * it or connected to it (redial.ts `standDown`).
    */
   readonly standDown: (address: Address) => Effect.Effect<boolean>
+  /**
+   * Makes the calling fiber (the adopted connection's) the one fiber of `address` until `scope` closes
+   * (redial.ts `hold`); its end is forgotten before `dialLater` runs.
+   */
+  readonly hold: (address: Address, scope: Scope.Scope) => Effect.Effect<void>
   /** Sends our HANDSHAKE for `address` on `connection`. */
   readonly sendHandshake: (address: Address, connection: Connection) => Effect.Effect<void>
 }
@@ -76,6 +81,9 @@ const adopt = (
     )
     yield* options.sendHandshake(address, connection)
     yield* link.name(address)
+    // After naming the link (which asks whether we dial the peer, to send our PEERS if not), and after
+    // `release`, so the hold ends before the redial starts.
+    yield* options.hold(address, scope)
     yield* options.stats.increment("adoptedConnections")
     yield* Effect.logInfo("inbound connection adopted; handshake sent").pipe(Effect.annotateLogs({ peer: address }))
   })

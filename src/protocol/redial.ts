@@ -1,4 +1,4 @@
-import { Effect, FiberMap, Queue } from "effect"
+import { Effect, type Fiber, FiberMap, Queue, Scope } from "effect"
 import type { Address } from "../domain/Address.js"
 import type { PeerStoreShape } from "../services/PeerStore.js"
 import { type DialOutcome, makeRedialLoop, type RedialPolicy, type WakeUp } from "./redialLoop.js"
@@ -46,6 +46,23 @@ const makeLoops = <R>() =>
             ),
       )
 
+    /**
+     * Makes the calling fiber the loop of `address` until `scope` closes: a fiber serving a connection
+     * to it that another node opened (pairing.ts). Asking to dial the address meanwhile changes
+     * nothing, as for a loop serving its own connection; once the scope has closed, a dial starts a
+     * loop again (which replaces this fiber in the map, if it is still ending).
+     */
+    const hold = (address: Address, scope: Scope.Scope) =>
+      Effect.gen(function* () {
+        const wakeUp = yield* Queue.sliding<void>(1)
+        const fiber = yield* Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((self) =>
+          Effect.succeed(self),
+        )
+        wakeUps.set(address, wakeUp)
+        yield* FiberMap.set(fibers, address, fiber)
+        yield* Scope.addFinalizer(scope, forget(address, wakeUp))
+      })
+
     /** Ends the loop of `address` (interrupting it). */
     const stop = (address: Address) =>
       Effect.suspend(() => {
@@ -53,7 +70,7 @@ const makeLoops = <R>() =>
         return FiberMap.remove(fibers, address)
       })
 
-    return { wakeOrStart, stop, isRunning: (address: Address): boolean => wakeUps.has(address) }
+    return { wakeOrStart, hold, stop, isRunning: (address: Address): boolean => wakeUps.has(address) }
   })
 
 /**
@@ -98,7 +115,12 @@ export const makeRedialer = <R>(options: {
               )
             : Effect.succeed(true),
         ),
-      /** Whether a loop is dialling `address`, or serving the connection it opened to it. */
+      /**
+       * Makes the calling fiber, which serves a connection to `address` that its peer opened (adopted by
+       * pairing.ts), the address's loop until `scope` closes: one fiber per address, whoever dialled.
+       */
+      hold: loops.hold,
+      /** Whether a loop is dialling `address`, or serving a connection to it (its own, or one held). */
       isDialling: loops.isRunning,
     }
   })
