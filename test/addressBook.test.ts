@@ -43,6 +43,29 @@ describe("learned addresses are kept, not obeyed", () => {
     }).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
 
+  it.scoped("addresses waiting for the dial loop are queued in the peer table, once however often listed", () =>
+    Effect.gen(function* () {
+      const { node, started, socket } = yield* startNodeCountingDials({
+        dialsPerSecond: 3,
+        dialBurst: 0,
+        dialConcurrency: 100,
+      })
+      const queued = Effect.map(node.peers.entries, (entries) =>
+        entries.filter((entry) => entry.queued === true).map((entry) => entry.address),
+      )
+      yield* send(socket, { type: "HANDSHAKE", data: ports(5000, 6) })
+      expect(Chunk.toArray(yield* Queue.takeN(started, 3))).toEqual(ports(5000, 3))
+      // Listed again while they wait: still waiting once, and /peers says so.
+      yield* send(socket, { type: "HANDSHAKE", data: ports(5000, 6) })
+      expect(yield* queued).toEqual(ports(5003, 3))
+      yield* TestClock.adjust(1_000)
+      expect(Chunk.toArray(yield* Queue.takeN(started, 3))).toEqual(ports(5003, 3))
+      yield* TestClock.adjust(5_000)
+      expect(yield* Queue.size(started)).toBe(0)
+      expect(yield* queued).toEqual([])
+    }).pipe(Effect.provide(TransportMemory.layerNetwork)),
+  )
+
   it.scoped("one source adds only its share a minute; the rest is dropped in one line", () =>
     withLogs((logs) =>
       Effect.gen(function* () {

@@ -18,6 +18,7 @@ export const describePeer = (peer: PeerInfo, now: number): string =>
   [
     peer.address,
     peer.state,
+    peer.queued === true ? "queued" : undefined,
     peer.kind,
     peer.direction,
     peer.connectedSince === undefined ? undefined : `since ${ago(peer.connectedSince, now)}`,

@@ -21,6 +21,8 @@ export const PeerInfo = Schema.Struct({
    */
   nextRetry: Schema.optional(Schema.Number),
   lastFailure: Schema.optional(Schema.Struct({ at: Schema.Number, message: Schema.String })),
+  /** Waiting in the address book for the node's dial loop. */
+  queued: Schema.optional(Schema.Boolean),
   /** Why the state last changed, and when. */
   reason: Schema.String,
   changedAt: Schema.Number,
@@ -38,6 +40,7 @@ export const peerInfoOf = (entry: PeerEntry): PeerInfo => {
     reason: entry.reason,
     changedAt: entry.changedAt,
     ...(entry.lastFailure === undefined ? {} : { lastFailure: entry.lastFailure }),
+    ...(entry.queued === true ? { queued: true } : {}),
   }
   const { state } = entry
   switch (state._tag) {

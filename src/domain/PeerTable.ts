@@ -66,6 +66,8 @@ export interface PeerEntry {
   readonly relaysTo?: number
   /** Being dropped on purpose (MAX_PEERS): no longer announced, still relayed to until its links close. */
   readonly leaving?: boolean
+  /** Listed by a peer and waiting in the address book for the node's own dial loop (addressBook.ts). */
+  readonly queued?: boolean
   /** Why the entry last changed state, in a few words ("dial failed: connect ECONNREFUSED …"). */
   readonly reason: string
   /** When it last changed state (ms). */
@@ -115,6 +117,19 @@ export const connect = (
     now,
     entry,
   )
+
+/** A listed address went into the address book: it waits there for the dial loop. */
+export const queue = (entry: PeerEntry | undefined, address: Address, now: number): PeerEntry => ({
+  ...(entry ?? heardOf(address, now)),
+  queued: true,
+})
+
+/** The dial loop took the address out of the address book (to dial it, or to find it settled). */
+export const unqueue = (entry: PeerEntry | undefined): PeerEntry | undefined => {
+  if (entry?.queued !== true) return entry
+  const { queued: _queued, ...rest } = entry
+  return rest
+}
 
 /**
  * A dial or a connection ended with nothing else planned yet: the entry is known again. A connection

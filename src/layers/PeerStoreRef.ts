@@ -70,6 +70,11 @@ export const make = Effect.gen(function* () {
     link: (peer) => addLink(peer, false),
     markOurs: (address, relaysTo) => update(address, (entry) => PeerLinks.markOurs(entry, relaysTo)),
     leave: (address) => update(address, PeerLinks.leave),
+    queue: (addresses) =>
+      Effect.forEach(addresses, (address) => update(address, (entry, now) => PeerTable.queue(entry, address, now)), {
+        discard: true,
+      }),
+    unqueue: (address) => update(address, PeerTable.unqueue),
     leadsBack: (address) => update(address, (entry, now) => PeerTable.leadsBack(entry, address, now)),
     failed: (address, message) => update(address, (entry, now) => PeerTable.failed(entry, address, message, now)),
     backOff: (address, wait) => update(address, (entry, now) => PeerTable.backOff(entry, address, wait, now)),

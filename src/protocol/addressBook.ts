@@ -2,6 +2,7 @@ import { Clock, Effect, Queue, Stream } from "effect"
 import type { Address } from "../domain/Address.js"
 import { ipKey, makeIpBuckets } from "../domain/ipBuckets.js"
 import { Limits } from "../services/Limits.js"
+import type { PeerStoreShape } from "../services/PeerStore.js"
 import { makeThrottledWarning } from "./throttledWarning.js"
 
 /** How often the line about dropped addresses may come (with the counts meanwhile). */
@@ -18,9 +19,11 @@ const droppedLineInterval = 60_000
  * book and is dialled at the pace, however fast it sends.
  */
 export const makeAddressBook = (options: {
+  /** The peer table, where an address waiting in the book is marked (queued). */
+  readonly table: Pick<PeerStoreShape, "queue" | "unqueue">
   /**
-   * Those of `addresses` that need a dial: not our own, not connected, not dialled already (most of
-   * what peers list is one of those).
+   * Those of `addresses` that need a dial: not our own, not waiting in the book, not connected, not
+   * dialled already (most of what peers list is one of those).
    */
   readonly unsettled: (addresses: ReadonlyArray<Address>) => Effect.Effect<ReadonlyArray<Address>>
   /** Starts dialling `address`; the dialler's own checks still apply. */
@@ -29,8 +32,6 @@ export const makeAddressBook = (options: {
   Effect.gen(function* () {
     const limits = yield* Limits
     const waiting = yield* Queue.dropping<Address>(limits.addressBookSize)
-    // The addresses in `waiting`, so an address listed by every peer waits once.
-    const queued = new Set<Address>()
     const perSource = makeIpBuckets({ capacity: limits.learnedPerMinute, perSecond: limits.learnedPerMinute / 60 })
     const dropped = yield* makeThrottledWarning("learned addresses dropped", droppedLineInterval)
 
@@ -38,16 +39,19 @@ export const makeAddressBook = (options: {
     const learn = (addresses: ReadonlyArray<Address>, source: string | undefined) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
-        const fresh = yield* options.unsettled(addresses.filter((address) => !queued.has(address)))
+        // Waiting in the book already (the peer table says so), dialled or connected: left alone.
+        const fresh = yield* options.unsettled(addresses)
         const from = ipKey(source)
+        const kept = new Set<Address>()
         let overBudget = 0
         let bookFull = 0
         for (const address of fresh) {
-          if (queued.has(address)) continue // listed twice
+          if (kept.has(address)) continue // listed twice
           if (!perSource.take(from, now)) overBudget++
           else if (!Queue.unsafeOffer(waiting, address)) bookFull++
-          else queued.add(address)
+          else kept.add(address)
         }
+        if (kept.size > 0) yield* options.table.queue([...kept])
         if (overBudget + bookFull === 0) return
         yield* dropped({
           source: from,
@@ -65,12 +69,12 @@ export const makeAddressBook = (options: {
         burst: limits.dialBurst,
         strategy: "shape",
       }),
-      Stream.runForEach((address) => {
-        queued.delete(address)
-        return Effect.flatMap(options.unsettled([address]), (fresh) =>
-          fresh.length === 0 ? Effect.void : options.dial(address),
-        )
-      }),
+      Stream.runForEach((address) =>
+        options.table.unqueue(address).pipe(
+          Effect.zipRight(options.unsettled([address])),
+          Effect.flatMap((fresh) => (fresh.length === 0 ? Effect.void : options.dial(address))),
+        ),
+      ),
       Effect.forkScoped,
     )
 

@@ -64,6 +64,7 @@ export const makeDialling = <R>(options: {
       sendHandshake: connections.sendHandshake,
     })
     const book = yield* makeAddressBook({
+      table: peers,
       unsettled: (addresses) =>
         Effect.zipWith(peers.entriesOf(addresses), Clock.currentTimeMillis, (entries, now) =>
           addresses.filter((address, i) =>
@@ -84,7 +85,8 @@ export const makeDialling = <R>(options: {
   })
 
 /**
- * Whether a listed address needs a dial: not our own, no outbound link, no loop dialling it. A loop
+ * Whether a listed address needs a dial: not our own, not waiting in the address book already, no
+ * outbound link, no loop dialling it. A loop
  * backing off is not settled: a peer listing the address again has it dialled now. An address given
  * up after its peer stopped answering is settled for a rest: a listing is no proof that it answers
  * (docs/peer-states.md).
@@ -94,7 +96,9 @@ const isUnsettled = (
   entry: PeerEntry | undefined,
   node: { readonly self: Address; readonly now: number; readonly isDialling: (address: Address) => boolean },
 ): boolean => {
-  if (address === node.self || hasOutboundLink(entry) || isResting(entry, node.now)) return false
+  if (address === node.self || entry?.queued === true || hasOutboundLink(entry) || isResting(entry, node.now)) {
+    return false
+  }
   return !node.isDialling(address) || entry?.state._tag === "BackingOff"
 }
 

@@ -54,6 +54,10 @@ export interface PeerStoreShape {
   readonly links: Effect.Effect<ReadonlyArray<PeerLink>>
   /** From now on, each change of the addresses we relay to (for as long as the scope lasts). */
   readonly linkEvents: Effect.Effect<Queue.Dequeue<LinkEvent>, never, Scope.Scope>
+  /** `addresses` went into the address book, to wait for the node's dial loop. */
+  readonly queue: (addresses: ReadonlyArray<Address>) => Effect.Effect<void>
+  /** The dial loop took `address` out of the address book. */
+  readonly unqueue: (address: Address) => Effect.Effect<void>
   /** A dial of `address` reached this node itself: the address is ours, never dialled again. */
   readonly leadsBack: (address: Address) => Effect.Effect<void>
   /** A dial of `address` failed with `message`. */
