@@ -67,4 +67,27 @@ describe("the heartbeat (one fiber per node)", () => {
       expect(state).toEqual({ answering: false, closed: false, pings: 1 })
     }),
   )
+
+  it.scoped(
+    "says whether a peer still answered: yes until a ping goes unanswered, never for one that never answered",
+    () =>
+      Effect.gen(function* () {
+        const heartbeat = yield* makeHeartbeat("10 seconds")
+        const lively = makeQuietConnection("lively")
+        const deaf = makeQuietConnection("deaf")
+        deaf.state.answering = false
+        const livelyWatch = yield* heartbeat.watch(lively.connection)
+        const deafWatch = yield* heartbeat.watch(deaf.connection)
+        // No ping yet: nothing is known against either.
+        expect([yield* livelyWatch.answering, yield* deafWatch.answering]).toEqual([true, true])
+        yield* TestClock.adjust("5 seconds")
+        expect([yield* livelyWatch.answering, yield* deafWatch.answering]).toEqual([true, false])
+        // The lively one stops answering: the ping before still counts until the next beat.
+        lively.state.answering = false
+        yield* TestClock.adjust("5 seconds")
+        expect(yield* livelyWatch.answering).toBe(true)
+        yield* TestClock.adjust("5 seconds")
+        expect(yield* livelyWatch.answering).toBe(false)
+      }),
+  )
 })

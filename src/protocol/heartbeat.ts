@@ -8,16 +8,26 @@ interface Watch {
   readonly annotations: HashMap.HashMap<string, unknown>
   pinged: boolean
   answered: boolean
+  /** The beat when the connection was first watched. */
+  readonly sinceBeat: number
   /** The beat whose ping the peer last answered (0: none yet). */
   answeredBeat: number
 }
+
+/**
+ * Whether the peer of `watch` still answered pings after `beats` beats: it answered the last ping or the
+ * one before, or no ping has gone to it yet (nothing is known against it: a short connection, or a long
+ * heartbeat timeout).
+ */
+const isAnswering = (watch: Watch, beats: number): boolean =>
+  beats === watch.sinceBeat || (watch.answeredBeat > 0 && watch.answeredBeat >= beats - 1)
 
 /** A watched connection, as its owner sees it. */
 export interface Watched {
   /**
    * Whether the peer still answered pings: it answered the last beat's ping or the one before (within
-   * the timeout). False for a peer that never answered one (it does not read what we send), or that
-   * went silent.
+   * the timeout), or none has been sent to it yet. False for a peer that never answered one (it does
+   * not read what we send), or that went silent.
    */
   readonly answering: Effect.Effect<boolean>
 }
@@ -69,7 +79,14 @@ export const makeHeartbeat = (timeout: Duration.DurationInput) =>
       Effect.flatMap(FiberRef.get(FiberRef.currentLogAnnotations), (annotations) =>
         Effect.acquireRelease(
           Effect.sync(() => {
-            const watch: Watch = { connection, annotations, pinged: false, answered: false, answeredBeat: 0 }
+            const watch: Watch = {
+              connection,
+              annotations,
+              pinged: false,
+              answered: false,
+              sinceBeat: beats,
+              answeredBeat: 0,
+            }
             watched.add(watch)
             return watch
           }),
@@ -80,7 +97,7 @@ export const makeHeartbeat = (timeout: Duration.DurationInput) =>
         ).pipe(
           Effect.map(
             (watch): Watched => ({
-              answering: Effect.sync(() => watch.answeredBeat > 0 && watch.answeredBeat >= beats - 1),
+              answering: Effect.sync(() => isAnswering(watch, beats)),
             }),
           ),
         ),
