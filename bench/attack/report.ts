@@ -1,4 +1,4 @@
-import type { ScenarioResult } from "./scenario.js"
+import type { HonestProbes, ScenarioResult } from "./scenario.js"
 
 /** Each target of issue 20 and whether a scenario met it. */
 const targets: ReadonlyArray<readonly [name: string, met: (r: ScenarioResult) => boolean]> = [
@@ -13,8 +13,8 @@ const targets: ReadonlyArray<readonly [name: string, met: (r: ScenarioResult) =>
   ["nothing lost", (r) => r.lost === 0],
 ]
 
-const ms = (worst: number, missed: number, count: number) =>
-  `${Math.round(worst)} ms${missed > 0 ? ` (${missed}/${count} not seen)` : ""}`
+const ms = ({ worstMs, missed, stored, count }: HonestProbes) =>
+  `${Math.round(worstMs)} ms${missed > 0 ? ` (${missed}/${count} not seen${stored > 0 ? `, ${stored} of them in every pool at the end` : ""})` : ""}`
 
 /** The results as a Markdown table, with a pass/fail per target; `failed` if any target was missed. */
 export const renderTable = (results: ReadonlyArray<ScenarioResult>, durationMs: number) => {
@@ -36,7 +36,7 @@ export const renderTable = (results: ReadonlyArray<ScenarioResult>, durationMs: 
       r.alive ? "yes" : `no${r.exits.length > 0 ? `: ${r.exits.join("; ")}` : ""}`,
       `${r.peakRssMb.toFixed(0)} / ${r.afterRssMb.toFixed(0)} MB`,
       `${r.poolMb.toFixed(1)} MB`,
-      `${ms(r.during.worstMs, r.during.missed, r.during.count)} / ${ms(r.after.worstMs, r.after.missed, r.after.count)}`,
+      `${ms(r.during)} / ${ms(r.after)}`,
       `${r.logLines} / ${(r.logBytes / 1024).toFixed(0)} kB (${r.logBytesPerMinute === undefined ? "n/a: /dev/full" : `${(r.logBytesPerMinute / 1024).toFixed(0)} kB/min`})`,
       r.meshMs === undefined ? "not in 15 s" : `${(r.meshMs / 1000).toFixed(1)} s`,
       String(r.lost),

@@ -16,6 +16,14 @@ export interface Attack {
   ) => Promise<{ readonly stop: () => Promise<string> }>
 }
 
+/** Honest probes of one phase: the worst latency seen, and those not seen (of which `stored` in every pool). */
+export interface HonestProbes {
+  readonly worstMs: number
+  readonly missed: number
+  readonly stored: number
+  readonly count: number
+}
+
 export interface ScenarioResult {
   readonly name: string
   readonly why: string
@@ -24,9 +32,12 @@ export interface ScenarioResult {
   readonly peakRssMb: number
   readonly afterRssMb: number
   readonly poolMb: number
-  /** Honest latency to every node's pool, during and after: worst ms, and probes that never arrived. */
-  readonly during: { readonly worstMs: number; readonly missed: number; readonly count: number }
-  readonly after: { readonly worstMs: number; readonly missed: number; readonly count: number }
+  /**
+   * Honest latency to every node's pool, during and after: worst ms; probes not seen relayed by every
+   * node, and how many of those were in every pool file at the end all the same.
+   */
+  readonly during: HonestProbes
+  readonly after: HonestProbes
   readonly logLines: number
   readonly logBytes: number
   /** Log bytes a minute, the worst node's, over the attack. */
@@ -118,6 +129,11 @@ export const runScenario = async (
     const accepted = prober.probes.map((p) => p.hash).filter((hash) => observer.seen.get(hash)?.has(node.address))
     lost += accepted.length - hashesInPoolFile(node, accepted).size
   }
+  // A probe some node never relayed to the observer may still have reached its pool: through the
+  // catch-up sync (which does not relay), or before the observer was back on a restarted node.
+  const unseen = prober.probes.filter((p) => prober.latencyOf(p, nodes) === undefined).map((p) => p.hash)
+  const inEveryPool = nodes.reduce((held, node) => hashesInPoolFile(node, held), new Set<string>(unseen))
+  const stored = (during: boolean) => prober.probes.filter((p) => p.during === during && inEveryPool.has(p.hash)).length
   killAllNodes()
   return {
     name: attack.name,
@@ -127,8 +143,8 @@ export const runScenario = async (
     peakRssMb: peakKb / 1024,
     afterRssMb: afterKb / 1024,
     poolMb: poolBytes / 1024 / 1024,
-    during,
-    after,
+    during: { ...during, stored: stored(true) },
+    after: { ...after, stored: stored(false) },
     logLines: nodes.reduce((sum, node) => sum + node.output.lines, 0),
     logBytes: nodes.reduce((sum, node) => sum + node.output.bytes, 0),
     logBytesPerMinute,
