@@ -82,6 +82,14 @@ describe("one connection per pair of our nodes", () => {
       yield* connection.close
       yield* waitForPeers(node.peers, (s) => !s.connected.includes(peer.address))
       expect(yield* peer.acceptedCount).toBe(0)
+      // The table says why it waits.
+      const waiting = node.peers
+        .entry(peer.address)
+        .pipe(Effect.repeat({ until: (entry) => entry?.state._tag === "BackingOff" }))
+      expect(yield* waiting).toMatchObject({
+        state: { _tag: "BackingOff", failures: 0 },
+        reason: "connection dropped",
+      })
       // Not at once (the peer may be shutting down), but after the delay its own connection would wait.
       yield* TestClock.adjust("1 second")
       const back = yield* record(yield* peer.nextInbound)

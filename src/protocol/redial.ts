@@ -1,5 +1,6 @@
 import { Effect, type Fiber, FiberMap, Queue, Scope } from "effect"
 import type { Address } from "../domain/Address.js"
+import type { WaitReason } from "../domain/PeerTable.js"
 import type { PeerStoreShape } from "../services/PeerStore.js"
 import { type DialOutcome, makeRedialLoop, type RedialPolicy, type WakeUp } from "./redialLoop.js"
 
@@ -89,20 +90,21 @@ export const makeRedialer = <R>(options: {
   Effect.gen(function* () {
     const loops = yield* makeLoops<R>()
     const redialLoop = makeRedialLoop(options)
-    const start = (address: Address, waitFirst: boolean): Effect.Effect<void> =>
-      loops.wakeOrStart(address, (wakeUp) => redialLoop(address, wakeUp, waitFirst))
+    // `firstWait`: the loop waits one delay before its first dial, for that reason.
+    const start = (address: Address, firstWait?: WaitReason): Effect.Effect<void> =>
+      loops.wakeOrStart(address, (wakeUp) => redialLoop(address, wakeUp, firstWait))
     // Whether a loop waits out a delay is the state of its address in the table (backing off).
     const isBackingOff = (address: Address) =>
       Effect.map(options.table.entry(address), (entry) => entry?.state._tag === "BackingOff")
 
     return {
       /** Dials `address` until it answers (or, learned, until it is given up); if already at it, now. */
-      dial: (address: Address): Effect.Effect<void> => start(address, false),
+      dial: (address: Address): Effect.Effect<void> => start(address),
       /**
        * As `dial`, for a connection to `address` that has just dropped: the first dial waits one delay,
        * as a loop's does after its own connection drops (asking for the address again cuts it short).
        */
-      redial: (address: Address): Effect.Effect<void> => start(address, true),
+      redial: (address: Address): Effect.Effect<void> => start(address, "connection dropped"),
       /**
        * Ends the loop of `address` if it is only waiting out a delay (the peer has just connected to us:
        * pairing.ts). Answers whether no loop is left: false while one dials or serves a connection.

@@ -73,12 +73,12 @@ type Table = Pick<PeerStoreShape, "backOff" | "giveUp" | "entry">
  * next retry; the others are debug lines (the table and /peers keep the count). A peer that stopped
  * answering had its warning line when it was dropped.
  */
-const reportWait = (table: Table, address: Address, delayMillis: number, failures: number, after: Failure) =>
+const reportWait = (table: Table, address: Address, delayMillis: number, failures: number, reason: WaitReason) =>
   Effect.gen(function* () {
     const until = (yield* Clock.currentTimeMillis) + delayMillis
-    yield* table.backOff(address, { until, failures, reason: waitReasons[after] })
+    yield* table.backOff(address, { until, failures, reason })
     yield* Effect.logDebug("redial scheduled").pipe(Effect.annotateLogs({ delayMillis, failures }))
-    if (failures !== 1 || after !== "Unreachable") return
+    if (failures !== 1 || reason !== "dial failed") return
     const lastFailure = (yield* table.entry(address))?.lastFailure?.message
     yield* Effect.logInfo("peer unreachable; retrying").pipe(
       Effect.annotateLogs({ failures, retryInMillis: delayMillis, ...(lastFailure ? { error: lastFailure } : {}) }),
@@ -97,18 +97,20 @@ export const makeRedialLoop =
     readonly connect: (address: Address) => Effect.Effect<DialOutcome, never, R>
     readonly table: Table
   }) =>
-  (address: Address, wakeUp: WakeUp, waitFirst: boolean): Effect.Effect<void, never, R> =>
+  (address: Address, wakeUp: WakeUp, firstWait: WaitReason | undefined): Effect.Effect<void, never, R> =>
     Effect.gen(function* () {
       const { policy, table } = options
       const known = options.isKnown(address)
       let failures = 0
       let outcome: Failure = "Unreachable"
+      // Why the next wait waits: the first one's reason, then the last dial's outcome.
+      let reason: WaitReason = firstWait ?? waitReasons[outcome]
       // Made at the first wait: most loops dial once and stay connected, and never need one.
       const makeDelays = Effect.suspend(() =>
         Schedule.driver(
           redialSchedule(policy).pipe(
             Schedule.tapOutput((delay) =>
-              reportWait(table, address, Math.round(Duration.toMillis(delay)), failures, outcome),
+              reportWait(table, address, Math.round(Duration.toMillis(delay)), failures, reason),
             ),
           ),
         ),
@@ -120,12 +122,13 @@ export const makeRedialLoop =
         // The schedule is endless, so next never fails.
         yield* Effect.raceFirst(Effect.orDie(delays.next(undefined)), Queue.take(wakeUp))
       })
-      if (waitFirst) yield* pause
+      if (firstWait !== undefined) yield* pause
       for (;;) {
         const started = yield* Clock.currentTimeMillis
         const ended = yield* options.connect(address)
         if (ended === "Busy") return
         outcome = ended
+        reason = waitReasons[outcome]
         const now = yield* Clock.currentTimeMillis
         failures = failuresAfter(failures, outcome, now - started, Duration.toMillis(policy.maxDelay))
         if (failures === 0) delays = undefined // A fresh driver starts from the base delay, as a reset one would.
