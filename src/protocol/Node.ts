@@ -37,8 +37,6 @@ export const startNode = Effect.gen(function* () {
 
   const slots = yield* makeConnectionSlots(config.knownPeers)
   const dialQueue = yield* makeDialQueue(slots)
-
-  const { healing } = config
   // Peers list the same few addresses in every HANDSHAKE and PEERS: one cache of their parses per node.
   const parse = makeAddressParser()
   // Who relays to whom (links.ts) and how many peers we keep (peerBudget.ts).
@@ -64,16 +62,14 @@ export const startNode = Effect.gen(function* () {
     slots,
     dialQueue,
     links,
-    heartbeat: yield* makeHeartbeat(healing.heartbeatTimeoutMillis),
+    heartbeat: yield* makeHeartbeat(config.healing.heartbeatTimeoutMillis),
     serveFrames,
   })
-
   const dialling = yield* makeDialling({ config, peers, stats, parse, links, budget, dialQueue, connections })
-
   yield* logConnectedPeers(peers)
   yield* Effect.forkScoped(budget.run(dialling.dialNow))
   yield* Effect.forkScoped(resyncAfterLostLinks(links))
-  yield* Effect.forkScoped(syncPeriodically(links, healing.syncIntervalMillis))
+  yield* Effect.forkScoped(syncPeriodically(links, config.healing.syncIntervalMillis))
   const listener = yield* transport.listen(config.port)
   yield* Effect.logInfo("listening").pipe(Effect.annotateLogs({ port: listener.port }))
   yield* Effect.forEach(config.knownPeers, dialling.dialNow, { discard: true })

@@ -1,12 +1,24 @@
 import { Clock, Effect, Queue, Stream } from "effect"
 import type { Address } from "../domain/Address.js"
 import { ipKey, makeIpBuckets } from "../domain/ipBuckets.js"
-import { Limits } from "../services/Limits.js"
+import { Limits, type LimitsShape } from "../services/Limits.js"
 import type { PeerStoreShape } from "../services/PeerStore.js"
 import { makeThrottledWarning } from "./throttledWarning.js"
 
 /** How often the line about dropped addresses may come (with the counts meanwhile). */
 const droppedLineInterval = 60_000
+
+export interface AddressBookOptions {
+  /** The peer table, where an address waiting in the book is marked (queued). */
+  readonly table: Pick<PeerStoreShape, "queue" | "unqueue">
+  /**
+   * Those of `addresses` that need a dial: not our own, not waiting in the book, not connected, not
+   * dialled already (most of what peers list is one of those).
+   */
+  readonly unsettled: (addresses: ReadonlyArray<Address>) => Effect.Effect<ReadonlyArray<Address>>
+  /** Starts dialling `address`; the dialler's own checks still apply. */
+  readonly dial: (address: Address) => Effect.Effect<void>
+}
 
 /**
  * Learned addresses are kept, not obeyed (docs/limits.md). What a HANDSHAKE or a PEERS message lists
@@ -18,17 +30,7 @@ const droppedLineInterval = 60_000
  * seconds, as the spec wants. A peer that lists fresh addresses without end fills its share of the
  * book and is dialled at the pace, however fast it sends.
  */
-export const makeAddressBook = (options: {
-  /** The peer table, where an address waiting in the book is marked (queued). */
-  readonly table: Pick<PeerStoreShape, "queue" | "unqueue">
-  /**
-   * Those of `addresses` that need a dial: not our own, not waiting in the book, not connected, not
-   * dialled already (most of what peers list is one of those).
-   */
-  readonly unsettled: (addresses: ReadonlyArray<Address>) => Effect.Effect<ReadonlyArray<Address>>
-  /** Starts dialling `address`; the dialler's own checks still apply. */
-  readonly dial: (address: Address) => Effect.Effect<void>
-}) =>
+export const makeAddressBook = (options: AddressBookOptions) =>
   Effect.gen(function* () {
     const limits = yield* Limits
     const waiting = yield* Queue.dropping<Address>(limits.addressBookSize)
@@ -61,22 +63,33 @@ export const makeAddressBook = (options: {
         })
       })
 
-    yield* Stream.fromQueue(waiting, { maxChunkSize: 1 }).pipe(
-      Stream.throttle({
-        cost: (chunk) => chunk.length,
-        units: limits.dialsPerSecond,
-        duration: "1 second",
-        burst: limits.dialBurst,
-        strategy: "shape",
-      }),
-      Stream.runForEach((address) =>
-        options.table.unqueue(address).pipe(
-          Effect.zipRight(options.unsettled([address])),
-          Effect.flatMap((fresh) => (fresh.length === 0 ? Effect.void : options.dial(address))),
-        ),
-      ),
-      Effect.forkScoped,
-    )
+    yield* Effect.forkScoped(dialAtPace(waiting, limits, options))
 
     return { learn }
   })
+
+/**
+ * The book's dial loop: the oldest waiting address first, at the node's pace (`Stream.throttle`:
+ * `dialsPerSecond`, up to `dialBurst` more after a quiet spell). An address is out of the book once
+ * taken; it is dialled if it still needs a dial then.
+ */
+const dialAtPace = (
+  waiting: Queue.Dequeue<Address>,
+  limits: Pick<LimitsShape, "dialsPerSecond" | "dialBurst">,
+  options: AddressBookOptions,
+) =>
+  Stream.fromQueue(waiting, { maxChunkSize: 1 }).pipe(
+    Stream.throttle({
+      cost: (chunk) => chunk.length,
+      units: limits.dialsPerSecond,
+      duration: "1 second",
+      burst: limits.dialBurst,
+      strategy: "shape",
+    }),
+    Stream.runForEach((address) =>
+      options.table.unqueue(address).pipe(
+        Effect.zipRight(options.unsettled([address])),
+        Effect.flatMap((fresh) => (fresh.length === 0 ? Effect.void : options.dial(address))),
+      ),
+    ),
+  )

@@ -41,9 +41,8 @@ export const makeDialling = <R>(options: {
       connect: (address) => budget.gate(address, connections.outbound(address)),
       table: peers,
     })
-    // Our advertised address is ourselves, whatever interface we listen on. An address we are connected
-    // to is left alone: its redial loop is serving that connection and would drop a wake-up when it ends
-    // (redial.ts), so asking costs a few steps for nothing (every HANDSHAKE lists most of our peers).
+    // An address we are connected to is left alone: its loop serves that connection and would drop a
+    // wake-up when it ends (redial.ts), so asking costs steps for nothing (HANDSHAKEs list our peers).
     const dialWith = (start: (address: Address) => Effect.Effect<void>) => (address: Address) =>
       Effect.gen(function* () {
         if (!(yield* budget.admits(address)) || (yield* links.hasOutbound(address))) return
@@ -59,7 +58,7 @@ export const makeDialling = <R>(options: {
       stats: options.stats,
       dialNow,
       dialLater: dialWith((address) => redialer.redial(address)),
-      standDown: (address) => redialer.standDown(address),
+      standDown: redialer.standDown,
       hold: redialer.hold,
       sendHandshake: connections.sendHandshake,
     })
@@ -71,14 +70,14 @@ export const makeDialling = <R>(options: {
             isUnsettled(address, entries[i], { self: config.address, now, isDialling: redialer.isDialling }),
           ),
         ),
-      dial: (address): Effect.Effect<void> => pairing.dial(address),
+      dial: pairing.dial,
     })
     return {
       /** Dials `address` now, through the gates (the known peers, at start). */
       dialNow,
       /** Learned addresses (HANDSHAKE, PEERS) from `source`, for the address book. */
       learn: book.learn,
-      /** Whether a redial loop is dialling `address` or serving the connection it opened. */
+      /** Whether a loop is dialling `address`, or serving a connection to it (redial.ts). */
       isDialling: redialer.isDialling,
       pairing,
     }
@@ -86,10 +85,9 @@ export const makeDialling = <R>(options: {
 
 /**
  * Whether a listed address needs a dial: not our own, not waiting in the address book already, no
- * outbound link, no loop dialling it. A loop
- * backing off is not settled: a peer listing the address again has it dialled now. An address given
- * up after its peer stopped answering is settled for a rest: a listing is no proof that it answers
- * (docs/peer-states.md).
+ * outbound link, no loop dialling it. A loop backing off is not settled: a peer listing the address
+ * again has it dialled now. An address given up after its peer stopped answering is settled for a
+ * rest: a listing is no proof that it answers (docs/peer-states.md).
  */
 const isUnsettled = (
   address: Address,

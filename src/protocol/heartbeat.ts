@@ -33,6 +33,28 @@ export interface Watched {
 }
 
 /**
+ * One beat: each watched connection whose last ping went unanswered leaves `watched` and is returned
+ * (silent); every other one is pinged, its pong noted as an answer to `beat`.
+ */
+const pingAll = (watched: Set<Watch>, beat: number): Array<Watch> => {
+  const silent: Array<Watch> = []
+  for (const watch of watched) {
+    if (watch.pinged && !watch.answered) {
+      watched.delete(watch)
+      silent.push(watch)
+      continue
+    }
+    watch.pinged = true
+    watch.answered = false
+    watch.connection.unsafePing(() => {
+      watch.answered = true
+      watch.answeredBeat = beat
+    })
+  }
+  return silent
+}
+
+/**
  * Watches connections with WebSocket pings and closes those whose peer goes silent: every half
  * `timeout` it pings each watched connection, and one that has not answered the previous ping by then
  * is closed. So a peer that stops answering (a frozen process, a half-open TCP connection) is noticed
@@ -55,21 +77,7 @@ export const makeHeartbeat = (timeout: Duration.DurationInput) =>
       )
 
     const beat = Effect.suspend(() => {
-      const thisBeat = ++beats
-      const silent: Array<Watch> = []
-      for (const watch of watched) {
-        if (watch.pinged && !watch.answered) {
-          watched.delete(watch)
-          silent.push(watch)
-          continue
-        }
-        watch.pinged = true
-        watch.answered = false
-        watch.connection.unsafePing(() => {
-          watch.answered = true
-          watch.answeredBeat = thisBeat
-        })
-      }
+      const silent = pingAll(watched, ++beats)
       return silent.length === 0 ? Effect.void : Effect.forEach(silent, dropSilent, { discard: true })
     })
     yield* Effect.forkScoped(Effect.forever(Effect.zipRight(Effect.sleep(half), beat)))

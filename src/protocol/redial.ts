@@ -4,6 +4,22 @@ import type { WaitReason } from "../domain/PeerTable.js"
 import type { PeerStoreShape } from "../services/PeerStore.js"
 import { type DialOutcome, makeRedialLoop, type RedialPolicy, type WakeUp } from "./redialLoop.js"
 
+/** Asks the running loop of `address` to dial now; false if none runs. A plain call. */
+const nudgeIn = (wakeUps: Map<Address, WakeUp>, address: Address): boolean => {
+  const running = wakeUps.get(address)
+  running?.unsafeOffer(undefined)
+  return running !== undefined
+}
+
+/** A loop that ended forgets its wake-up call, unless a newer loop of the address has replaced it. */
+const forgetIn = (wakeUps: Map<Address, WakeUp>, address: Address, wakeUp: WakeUp) =>
+  Effect.sync(() => {
+    if (wakeUps.get(address) === wakeUp) wakeUps.delete(address)
+  })
+
+/** The fiber that runs this, to be kept in a `FiberMap`. */
+const currentFiber = Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((self) => Effect.succeed(self))
+
 /**
  * At most one loop per address, each with its wake-up call: a `FiberMap` keyed by address, and the
  * running loops' wake-up calls, so that asking for an address again can cut its loop's delay short.
@@ -15,18 +31,8 @@ const makeLoops = <R>() =>
     const run = yield* FiberMap.runtime(fibers)<R>()
     const wakeUps = new Map<Address, WakeUp>()
 
-    /** Asks the running loop of `address` to dial now; false if none runs. A plain call. */
-    const nudge = (address: Address): boolean => {
-      const running = wakeUps.get(address)
-      running?.unsafeOffer(undefined)
-      return running !== undefined
-    }
-
-    /** A loop that ended forgets its wake-up call, unless a newer loop of the address has replaced it. */
-    const forget = (address: Address, wakeUp: WakeUp) =>
-      Effect.sync(() => {
-        if (wakeUps.get(address) === wakeUp) wakeUps.delete(address)
-      })
+    const nudge = (address: Address) => nudgeIn(wakeUps, address)
+    const forget = (address: Address, wakeUp: WakeUp) => forgetIn(wakeUps, address, wakeUp)
 
     /** Wakes the loop of `address`, or starts `loop` for it if none runs. */
     const wakeOrStart = (address: Address, loop: (wakeUp: WakeUp) => Effect.Effect<void, never, R>) =>
@@ -56,9 +62,7 @@ const makeLoops = <R>() =>
     const hold = (address: Address, scope: Scope.Scope) =>
       Effect.gen(function* () {
         const wakeUp = yield* Queue.sliding<void>(1)
-        const fiber = yield* Effect.withFiberRuntime<Fiber.RuntimeFiber<unknown, unknown>>((self) =>
-          Effect.succeed(self),
-        )
+        const fiber = yield* currentFiber
         wakeUps.set(address, wakeUp)
         yield* FiberMap.set(fibers, address, fiber)
         yield* Scope.addFinalizer(scope, forget(address, wakeUp))
