@@ -15,7 +15,7 @@ import {
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { writeFileAtomic } from "../../src/layers/poolFile.js"
+import { writeFileAtomic } from "../../src/layers/atomicWrite.js"
 import { makeRenderedStore } from "../../src/layers/poolStore.js"
 import { makeTransactions } from "../lib/transactions.js"
 import { cpuMillis, median } from "./cpu.js"
