@@ -5,6 +5,8 @@ import { localAddress } from "../src/domain/Address.js"
 import { PeersReport, peerInfoOf } from "../src/domain/PeerInfo.js"
 import * as PeerTable from "../src/domain/PeerTable.js"
 import * as PeerLinks from "../src/domain/peerLinks.js"
+import * as LimitsConfig from "../src/layers/LimitsConfig.js"
+import * as PeerStoreRef from "../src/layers/PeerStoreRef.js"
 import * as TransportMemory from "../src/layers/TransportMemory.js"
 import { startObservedNode } from "./support/observedNode.js"
 
@@ -130,6 +132,30 @@ describe("an entry's links", () => {
     // An address with no link cannot be marked: PEERS only comes on a link.
     expect(PeerLinks.markOurs(none, 3)).toBe(none)
   })
+})
+
+describe("a bounded table", () => {
+  it.scoped("past MAX_REMEMBERED_ADDRESSES the oldest address with nothing under way is forgotten", () =>
+    Effect.gen(function* () {
+      const peers = yield* PeerStoreRef.make
+      const connected = localAddress(4000)
+      yield* peers.register({
+        address: connected,
+        direction: "outbound",
+        kind: "spec",
+        send: () => Effect.void,
+        close: Effect.void,
+      })
+      const listed = Array.from({ length: 10 }, (_, i) => localAddress(5000 + i))
+      yield* peers.queue(listed)
+      // Waiting for the dial loop: all kept, whatever the bound.
+      expect((yield* peers.entries).length).toBe(11)
+      // Taken out of the book (so only heard of): the three most recent are kept.
+      yield* Effect.forEach(listed, peers.unqueue, { discard: true })
+      const addresses = (yield* peers.entries).map((entry) => entry.address)
+      expect(addresses).toEqual([connected, ...listed.slice(7)])
+    }).pipe(Effect.provide(LimitsConfig.layerStatic({ maxRememberedAddresses: 3 }))),
+  )
 })
 
 describe("GET /peers", () => {

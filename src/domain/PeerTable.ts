@@ -179,6 +179,13 @@ export const giveUp = (
         entry,
       )
 
+/**
+ * Whether the table may forget the entry when it is full: nothing is under way for it (known or
+ * given up, no link, not waiting in the address book). A loop that records a wait re-creates it.
+ */
+export const isForgettable = (entry: PeerEntry): boolean =>
+  (entry.state._tag === "Known" || entry.state._tag === "GivenUp") && entry.links.length === 0 && entry.queued !== true
+
 /** Whether the entry was given up and is still left alone at `now`, however often peers list it. */
 export const isResting = (entry: PeerEntry | undefined, now: number): boolean =>
   entry?.state._tag === "GivenUp" && now < entry.state.retryFrom

@@ -2,6 +2,7 @@ import { Clock, Effect, Layer, PubSub, Stream } from "effect"
 import type { Address } from "../domain/Address.js"
 import * as PeerTable from "../domain/PeerTable.js"
 import * as PeerLinks from "../domain/peerLinks.js"
+import { Limits } from "../services/Limits.js"
 import { type LinkEvent, type Peer, type PeerSnapshot, PeerStore } from "../services/PeerStore.js"
 import { makePeerTableState, type Transition } from "./peerTableState.js"
 
@@ -41,11 +42,14 @@ const makeStateFeed = Effect.gen(function* () {
 export const make = Effect.gen(function* () {
   const feed = yield* makeStateFeed
   const linkEvents = yield* PubSub.unbounded<LinkEvent>()
-  const table = makePeerTableState({
-    stateChanged: feed.stateChanged,
-    wanted: feed.wanted,
-    linkChanged: (event) => linkEvents.unsafeOffer(event),
-  })
+  const table = makePeerTableState(
+    {
+      stateChanged: feed.stateChanged,
+      wanted: feed.wanted,
+      linkChanged: (event) => linkEvents.unsafeOffer(event),
+    },
+    (yield* Limits).maxRememberedAddresses,
+  )
   /** One transition at the Clock's time, as one synchronous step; answers whether the entry changed. */
   const change = (address: Address, transition: Transition) => atNow((now) => table.apply(address, now, transition))
   const update = (address: Address, transition: Transition) => Effect.asVoid(change(address, transition))

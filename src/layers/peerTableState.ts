@@ -20,8 +20,11 @@ export interface PeerTableListeners {
  * domain/peerLinks.ts at a time: PeerStoreRef makes each call one synchronous step of an Effect (so it
  * is atomic) and turns the two callbacks into PubSubs.
  */
-export const makePeerTableState = (tell: PeerTableListeners) => {
+export const makePeerTableState = (tell: PeerTableListeners, maxForgettable = Number.POSITIVE_INFINITY) => {
   const entries = new Map<Address, PeerTable.PeerEntry>()
+  // Entries the table may forget (PeerTable.isForgettable), by address, oldest first: past
+  // `maxForgettable` the oldest goes, so no stream of listed addresses grows the table for good.
+  const forgettable = new Set<Address>()
   const views = makePeerTableViews(entries)
   let serial = 0
 
@@ -31,10 +34,23 @@ export const makePeerTableState = (tell: PeerTableListeners) => {
     const after = transition(before, now)
     if (after === undefined || after === before) return false
     entries.set(address, after)
+    keepBounded(address, after)
     views.entryChanged(address, before, after)
     if (before?.state !== after.state && tell.wanted()) tell.stateChanged(views.currentSnapshot())
     if (before?.links !== after.links) tell.linkChanged({ address, change: PeerLinks.linkChangeOf(before, after) })
     return true
+  }
+
+  /** Notes whether the entry of `address` may be forgotten, and forgets the oldest past the bound. */
+  const keepBounded = (address: Address, entry: PeerTable.PeerEntry) => {
+    forgettable.delete(address)
+    if (!PeerTable.isForgettable(entry)) return
+    forgettable.add(address)
+    if (forgettable.size <= maxForgettable) return
+    const [oldest] = forgettable
+    if (oldest === undefined) return
+    forgettable.delete(oldest)
+    entries.delete(oldest)
   }
 
   /** Records `peer`'s connection as a link; `connects` also makes the peer connected. */

@@ -30,6 +30,11 @@ export interface LimitsShape {
   readonly addressBookSize: number
   /** Addresses one source (IP) may add to the address book a minute. */
   readonly learnedPerMinute: number
+  /**
+   * Addresses the peer table keeps while it is neither connected to them, nor dialling them, nor
+   * holding them for the dial loop; past it the oldest such are forgotten.
+   */
+  readonly maxRememberedAddresses: number
   /** Learned addresses dialled a second, sustained. */
   readonly dialsPerSecond: number
   /** Learned addresses dialled at once above that pace, after a quiet spell. */
@@ -69,6 +74,9 @@ export const defaultLimits: LimitsShape = {
   addressBookSize: 1_024,
   // A HANDSHAKE lists every peer of its sender: a newcomer to a mesh of 100 learns 99 from its first.
   learnedPerMinute: 200,
+  // Four address books' worth: about 2 MB of entries. A peer listing fresh addresses without end
+  // would otherwise grow the table by up to DIALS_PER_SECOND entries a second, for good.
+  maxRememberedAddresses: 4_096,
   // A node joining a mesh of n dials n-1 learned addresses: 50 at once, the rest within a few seconds.
   dialsPerSecond: 50,
   dialBurst: 150,
@@ -99,6 +107,10 @@ export const limitVariables: { readonly [K in keyof LimitsShape]: readonly [vari
   dialTimeoutMillis: ["DIAL_TIMEOUT_MS", "milliseconds a dial may take"],
   addressBookSize: ["ADDRESS_BOOK_SIZE", "learned addresses waiting for their dial"],
   learnedPerMinute: ["LEARNED_PER_MINUTE", "addresses one IP may add to the address book a minute"],
+  maxRememberedAddresses: [
+    "MAX_REMEMBERED_ADDRESSES",
+    "addresses the peer table keeps while not connected, dialling or queued (the oldest are forgotten)",
+  ],
   dialsPerSecond: ["DIALS_PER_SECOND", "learned addresses dialled a second"],
   dialBurst: ["DIAL_BURST", "learned addresses dialled at once above that pace"],
   futureToleranceMillis: ["TX_FUTURE_TOLERANCE_MS", "milliseconds a transaction's timeStamp may be ahead of the clock"],
