@@ -399,4 +399,36 @@ describe("PEERS announcements", () => {
         expect(yield* announced(first)).toEqual([p1.address, p3.address, p4.address].sort())
       }).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
+
+  it.scoped("peers that keep coming are announced at most sixteen delays (4 s) after the first", () =>
+    Effect.gen(function* () {
+      const log = makeTransactionLog()
+      const node = yield* startSimNode({ port: 7591, knownPeers: [], log })
+      const peers = yield* Effect.forEach(
+        Array.from({ length: 24 }, (_, i) => 7592 + i),
+        (port) => fakePeer(port, { ours: "listener" }),
+      )
+      const join = (peer: (typeof peers)[number]) =>
+        Effect.gen(function* () {
+          yield* send(yield* peer.dial(node.address), { type: "HANDSHAKE", data: [peer.address] })
+          const back = yield* record(yield* peer.nextInbound)
+          for (const type of ["HANDSHAKE", "SYNC_SUMMARY", "PEERS"])
+            expect(yield* back.nextMessage).toMatchObject({ type })
+          return back
+        })
+      const [firstPeer, ...others] = peers
+      if (firstPeer === undefined) return expect.fail("peers")
+      const first = yield* join(firstPeer)
+      // A new peer every 200 ms: never four quiet delays in a row.
+      for (const peer of others.slice(0, 19)) {
+        yield* TestClock.adjust("200 millis")
+        yield* join(peer)
+      }
+      // 3.8 s after the first: nothing yet. By 4 s: one announcement, with every peer so far.
+      expect(yield* first.pending).toEqual(Option.some(0))
+      yield* TestClock.adjust("250 millis")
+      const message = yield* first.nextMessage
+      expect(message.type === "PEERS" ? message.data.peers.length : 0).toBe(20)
+    }).pipe(Effect.provide(TransportMemory.layerNetwork)),
+  )
 })
