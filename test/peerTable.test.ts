@@ -89,6 +89,9 @@ describe("the peer table's transitions", () => {
     expect(describePeer(givenUp, 31_000)).toBe(
       `${a}  given up  8 failed  retry if listed in 30s  last failure 30s ago: timed out`,
     )
+    // Given up as unreachable: dialled again as soon as it is listed, so no time is shown.
+    const unreachable = peerInfoOf(PeerTable.giveUp(timedOut, a, { failures: 8, retryFrom: 1_000 }, 1_000))
+    expect(describePeer(unreachable, 31_000)).toBe(`${a}  given up  8 failed  last failure 30s ago: timed out`)
   })
 })
 

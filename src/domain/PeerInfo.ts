@@ -61,6 +61,9 @@ export const peerInfoOf = (entry: PeerEntry): PeerInfo => {
     case "Own":
       return { ...base, state: "own" }
     case "GivenUp":
-      return { ...base, state: "given up", failures: state.failures, nextRetry: state.retryFrom }
+      // Given up as unreachable, a listing dials it at once: no time to show.
+      return state.retryFrom > entry.changedAt
+        ? { ...base, state: "given up", failures: state.failures, nextRetry: state.retryFrom }
+        : { ...base, state: "given up", failures: state.failures }
   }
 }
