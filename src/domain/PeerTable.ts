@@ -180,11 +180,15 @@ export const giveUp = (
       )
 
 /**
- * Whether the table may forget the entry when it is full: nothing is under way for it (known or
- * given up, no link, not waiting in the address book). A loop that records a wait re-creates it.
+ * Whether the table may forget the entry when it is full: nothing is under way for it (known, given
+ * up, or our own; no link, not waiting in the address book). A loop that records a wait re-creates it;
+ * a forgotten alias of ours is found again by its next dial (names that lead back to us cost an
+ * attacker nothing to make, so they are bounded too).
  */
 export const isForgettable = (entry: PeerEntry): boolean =>
-  (entry.state._tag === "Known" || entry.state._tag === "GivenUp") && entry.links.length === 0 && entry.queued !== true
+  (entry.state._tag === "Known" || entry.state._tag === "GivenUp" || entry.state._tag === "Own") &&
+  entry.links.length === 0 &&
+  entry.queued !== true
 
 /** Whether the entry was given up and is still left alone at `now`, however often peers list it. */
 export const isResting = (entry: PeerEntry | undefined, now: number): boolean =>
