@@ -59,6 +59,12 @@ const withLogCapture = <A, E, R>(effect: (logs: Array<string>) => Effect.Effect<
   return effect(logs).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
 }
 
+/** `lister` dials `node` with a HANDSHAKE that lists `address` besides itself, as a peer of the mesh would. */
+const listedBy = (lister: Effect.Effect.Success<ReturnType<typeof fakePeer>>, node: Address, address: Address) =>
+  Effect.flatMap(lister.dial(node), (connection) =>
+    send(connection, { type: "HANDSHAKE", data: [lister.address, address] }),
+  )
+
 describe("redial policy", () => {
   it.effect("delays double from the base, stop at the cap, and are jittered to between half and all of it", () =>
     Effect.gen(function* () {
@@ -267,9 +273,7 @@ describe("self-healing on the in-memory network", () => {
       const deaf = yield* fakePeer(4105)
       yield* deaf.setAnswersPings(false)
       const lister = yield* fakePeer(4106)
-      const listDeaf = Effect.flatMap(lister.dial(node.address), (connection) =>
-        send(connection, { type: "HANDSHAKE", data: [lister.address, deaf.address] }),
-      )
+      const listDeaf = listedBy(lister, node.address, deaf.address)
       const stateOfDeaf = Effect.map(node.peers.entry(deaf.address), (entry) => entry?.state._tag)
       yield* listDeaf
       yield* deaf.nextInbound
@@ -296,9 +300,7 @@ describe("self-healing on the in-memory network", () => {
       const node = yield* startMemoryNode(4001, [], { healing: { redialLearnedAttempts: 2 } })
       const lister = yield* fakePeer(4106)
       const late = localAddress(4107)
-      const listLate = Effect.flatMap(lister.dial(node.address), (connection) =>
-        send(connection, { type: "HANDSHAKE", data: [lister.address, late] }),
-      )
+      const listLate = listedBy(lister, node.address, late)
       yield* listLate
       yield* TestClock.adjust("5 seconds")
       expect((yield* node.peers.entry(late))?.state._tag).toBe("GivenUp")

@@ -74,9 +74,10 @@ export const make = Effect.gen(function* () {
     link: (peer) => addLink(peer, false),
     markOurs: (address, relaysTo) => update(address, (entry) => PeerLinks.markOurs(entry, relaysTo)),
     leave: (address) => update(address, PeerLinks.leave),
+    // A HANDSHAKE's addresses in one step, as one change each.
     queue: (addresses) =>
-      Effect.forEach(addresses, (address) => update(address, (entry, now) => PeerTable.queue(entry, address, now)), {
-        discard: true,
+      atNow((now) => {
+        for (const address of addresses) table.apply(address, now, (entry, at) => PeerTable.queue(entry, address, at))
       }),
     unqueue: (address) => update(address, PeerTable.unqueue),
     leadsBack: (address) => update(address, (entry, now) => PeerTable.leadsBack(entry, address, now)),

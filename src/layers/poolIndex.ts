@@ -69,7 +69,7 @@ export const makePoolIndex = (store: PoolStore) =>
     const sizes = yield* PubSub.sliding<number>(1)
     // A pool only grows: the same size is the same content, so its summary holds until then.
     let summary: PoolSummary | undefined
-    const summaryNow = (): PoolSummary => {
+    const currentSummary = (): PoolSummary => {
       if (summary?.count !== store.size()) summary = { count: store.size(), digest: poolDigest(store.hashes()) }
       return summary
     }
@@ -92,7 +92,7 @@ export const makePoolIndex = (store: PoolStore) =>
       holds: (hash: string) => store.has(hash),
       list: Effect.sync(store.list),
       size: Effect.sync(() => store.size()),
-      summary: Effect.sync(summaryNow),
+      summary: Effect.sync(currentSummary),
       // Subscribed before the current size is read, so no addition falls between the two.
       sizeChanges: Stream.unwrapScoped(
         Effect.map(PubSub.subscribe(sizes), (changes) =>

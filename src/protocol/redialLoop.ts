@@ -102,9 +102,8 @@ export const makeRedialLoop =
       const { policy, table } = options
       const known = options.isKnown(address)
       let failures = 0
-      let outcome: Failure = "Unreachable"
       // Why the next wait waits: the first one's reason, then the last dial's outcome.
-      let reason: WaitReason = firstWait ?? waitReasons[outcome]
+      let reason: WaitReason = firstWait ?? "dial failed"
       // Made at the first wait: most loops dial once and stay connected, and never need one.
       const makeDelays = Effect.suspend(() =>
         Schedule.driver(
@@ -125,9 +124,8 @@ export const makeRedialLoop =
       if (firstWait !== undefined) yield* pause
       for (;;) {
         const started = yield* Clock.currentTimeMillis
-        const ended = yield* options.connect(address)
-        if (ended === "Busy") return
-        outcome = ended
+        const outcome = yield* options.connect(address)
+        if (outcome === "Busy") return
         reason = waitReasons[outcome]
         const now = yield* Clock.currentTimeMillis
         failures = failuresAfter(failures, outcome, now - started, Duration.toMillis(policy.maxDelay))
