@@ -41,12 +41,11 @@ export const make = Effect.gen(function* () {
     Effect.map(Effect.provide(check, context), (r) => respond(r.status, "application/json", JSON.stringify(r.body)))
   const pool = yield* TransactionPool
   const transaction = (hash: string) =>
-    Effect.map(pool.list, (txs) => {
-      const tx = txs.find((candidate) => candidate.hash === hash)
-      return tx === undefined
+    Effect.map(pool.lookup([hash]), ([tx]) =>
+      tx === undefined
         ? respond(404, "text/plain", `no transaction ${hash} in this node's pool\n`)
-        : respond(200, "application/json", JSON.stringify(tx))
-    })
+        : respond(200, "application/json", JSON.stringify(tx)),
+    )
   const peers = Effect.provide(collectPeers, context)
 
   const handle = (request: PlainRequest): Effect.Effect<PlainResponse> => {

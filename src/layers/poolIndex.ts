@@ -1,5 +1,5 @@
 import { Effect, PubSub, Runtime, Stream } from "effect"
-import { type PoolSummary, poolDigest } from "../domain/poolDigest.js"
+import { digestOfSorted, mergeSorted, type PoolSummary } from "../domain/poolDigest.js"
 import { type Transaction, transactionTooLong } from "../domain/Transaction.js"
 import { throttledWarning } from "../protocol/throttledWarning.js"
 import { Limits } from "../services/Limits.js"
@@ -56,6 +56,24 @@ const makePoolAdmission = (store: PoolStore) =>
     return { admits, refusals: (): PoolRefusals => ({ ...refusals }) }
   })
 
+/** The hashes the store received after its first `count`, in arrival order. */
+const hashesAfter = (store: PoolStore, count: number): Array<string> => {
+  const after: Array<string> = []
+  let i = 0
+  for (const hash of store.hashes()) if (i++ >= count) after.push(hash)
+  return after
+}
+
+/** The transactions of `hashes` the store holds, in their order. */
+const lookupIn = (store: PoolStore, hashes: Iterable<string>): ReadonlyArray<Transaction> => {
+  const found: Array<Transaction> = []
+  for (const hash of hashes) {
+    const tx = store.get(hash)
+    if (tx !== undefined) found.push(tx)
+  }
+  return found
+}
+
 /**
  * The in-memory heart of every pool layer: transactions by hash, in arrival order. New ones are
  * admitted only within the node's Limits: addresses no longer than `maxAddressLength`, and while the
@@ -67,10 +85,16 @@ export const makePoolIndex = (store: PoolStore) =>
     const { admits, refusals } = yield* makePoolAdmission(store)
     // The size after each addition, for whoever follows `sizeChanges`.
     const sizes = yield* PubSub.sliding<number>(1)
-    // A pool only grows: the same size is the same content, so its summary holds until then.
+    // A pool only grows: the same size is the same content, so its sorted hashes and its summary
+    // hold until then; what was added since is merged in (a sort of the new hashes only).
+    let sorted: ReadonlyArray<string> = []
     let summary: PoolSummary | undefined
+    const currentSorted = (): ReadonlyArray<string> => {
+      if (sorted.length !== store.size()) sorted = mergeSorted(sorted, hashesAfter(store, sorted.length))
+      return sorted
+    }
     const currentSummary = (): PoolSummary => {
-      if (summary?.count !== store.size()) summary = { count: store.size(), digest: poolDigest(store.hashes()) }
+      if (summary?.count !== store.size()) summary = { count: store.size(), digest: digestOfSorted(currentSorted()) }
       return summary
     }
 
@@ -93,6 +117,8 @@ export const makePoolIndex = (store: PoolStore) =>
       list: Effect.sync(store.list),
       size: Effect.sync(() => store.size()),
       summary: Effect.sync(currentSummary),
+      sortedHashes: Effect.sync(currentSorted),
+      lookup: (hashes: Iterable<string>) => Effect.sync(() => lookupIn(store, hashes)),
       // Subscribed before the current size is read, so no addition falls between the two.
       sizeChanges: Stream.unwrapScoped(
         Effect.map(PubSub.subscribe(sizes), (changes) =>

@@ -7,6 +7,9 @@ export interface PoolStore {
   /** Adds a transaction whose hash is new. */
   readonly append: (tx: Transaction) => void
   readonly list: () => Array<Transaction>
+  /** The transaction with this hash, if held. */
+  readonly get: (hash: string) => Transaction | undefined
+  /** The hashes, in arrival order. */
   readonly hashes: () => Iterable<string>
   /** The size of its file, in bytes (0 for a pool without one). */
   readonly bytes: () => number
@@ -22,6 +25,7 @@ export const makeObjectStore = (): PoolStore => {
       byHash.set(tx.hash, tx)
     },
     list: () => [...byHash.values()],
+    get: (hash) => byHash.get(hash),
     hashes: () => byHash.keys(),
     bytes: () => 0,
   }
@@ -44,7 +48,8 @@ const parseEntry = (text: string): Transaction => JSON.parse(text)
  * The transactions held once: as the file's bytes, rendered once when each is added, plus an index
  * from hash to where its entry lies. The bytes live in chunks that are filled and never moved (each
  * new one twice the last, up to 4 MiB), so a write costs no copy and growing costs no reallocation;
- * objects are parsed back from the bytes only when asked for (`list`, for the catch-up sync).
+ * objects are parsed back from the bytes only when asked for (`get` one, for the catch-up sync and
+ * /tx/:hash; `list` them all).
  */
 export const makeRenderedStore = () => {
   const chunks: Array<Buffer> = []
@@ -91,6 +96,10 @@ export const makeRenderedStore = () => {
     has: (hash: string) => byHash.has(hash),
     append,
     list: () => Array.from({ length: byHash.size }, (_, i) => parseEntry(entryText(i))),
+    get: (hash: string) => {
+      const i = byHash.get(hash)
+      return i === undefined ? undefined : parseEntry(entryText(i))
+    },
     hashes: () => byHash.keys(),
     bytes: () => (byHash.size === 0 ? empty.length : opening.length + bytes + closing.length),
     /** The whole file as it stands, as views on the rendered bytes (they stay valid: appends go past them). */

@@ -6,6 +6,7 @@ import {
   type SyncRequest,
   type SyncSummary,
 } from "../domain/Message.js"
+import { hashesInRange, lowerBound } from "../domain/poolDigest.js"
 import type { Transaction } from "../domain/Transaction.js"
 import { TransactionPool } from "../services/TransactionPool.js"
 import { describeRate, SYNC_BUDGET, type SyncBudget } from "./syncBudget.js"
@@ -32,8 +33,6 @@ const SLICE = 256
 /** Answers to the peer on the connection the message came in on. */
 export type Reply = (frame: string) => Effect.Effect<void>
 
-const sortedHashes = (pool: ReadonlyArray<Transaction>): Array<string> => pool.map((tx) => tx.hash).sort()
-
 /** Our SYNC_SUMMARY: the pool's size and digest. */
 export const poolSummary = Effect.flatMap(TransactionPool, (pool) =>
   Effect.map(
@@ -47,8 +46,7 @@ const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray
 
 /** The page of our sorted hashes that starts at `from`: its range reaches the next page's first hash. */
 const pageOf = (sorted: ReadonlyArray<string>, from: string): SyncHashes => {
-  let start = 0
-  while (start < sorted.length && (sorted[start] ?? "") < from) start++
+  const start = lowerBound(sorted, from)
   const hashes = sorted.slice(start, start + PAGE)
   return { type: "SYNC_HASHES", data: { from, to: sorted[start + PAGE] ?? null, hashes } }
 }
@@ -62,7 +60,7 @@ const onSummary = (message: SyncSummary, reply: Reply, budget: SyncBudget) =>
       return yield* budget.refused({ type: "SYNC_SUMMARY", limit: describeRate(SYNC_BUDGET.pages) })
     }
     const from = message.data.from ?? ""
-    const sorted = sortedHashes(yield* pool.list)
+    const sorted = yield* pool.sortedHashes
     if (from === "") {
       yield* Effect.logInfo("sync: pools differ; sending our hashes").pipe(
         Effect.annotateLogs({ ours: sorted.length, theirs: message.data.count }),
@@ -103,14 +101,14 @@ const onHashes = (message: SyncHashes, reply: Reply, budget: SyncBudget) =>
     if (!(yield* budget.allows("hashFrames"))) {
       return yield* budget.refused({ type: "SYNC_HASHES", limit: describeRate(SYNC_BUDGET.hashFrames) })
     }
+    const pool = yield* TransactionPool
     const { from, to, hashes } = message.data
-    const inRange = (hash: string) => hash >= from && (to === null || hash < to)
-    const theirs = new Set(hashes.filter(inRange))
-    const ours = (yield* (yield* TransactionPool).list).filter((tx) => inRange(tx.hash))
-    const oursByHash = new Set(ours.map((tx) => tx.hash))
-    const missing = [...theirs].filter((hash) => !oursByHash.has(hash))
-    const unsent = ours.filter((tx) => !theirs.has(tx.hash))
-    const extra = unsent.slice(0, yield* budget.transactions(unsent.length))
+    const ours = hashesInRange(yield* pool.sortedHashes, from, to)
+    const theirs = new Set(hashes.filter((hash) => hash >= from && (to === null || hash < to)))
+    const missing = [...theirs].filter((hash) => !pool.holds(hash))
+    const unsent = ours.filter((hash) => !theirs.has(hash))
+    // Only what the budget allows is read back from the pool: a page costs what it sends.
+    const extra = yield* pool.lookup(unsent.slice(0, yield* budget.transactions(unsent.length)))
     if (extra.length < unsent.length)
       yield* budget.refused({ type: "SYNC_HASHES", unsent: unsent.length - extra.length })
     if (missing.length > 0 || extra.length > 0) {
@@ -124,7 +122,7 @@ const onHashes = (message: SyncHashes, reply: Reply, budget: SyncBudget) =>
     yield* sendTransactions(extra, reply)
     // More pages to come: ask for the next once this one is handled (a page per ask, never the lot).
     if (to !== null) {
-      const { count, digest } = yield* (yield* TransactionPool).summary
+      const { count, digest } = yield* pool.summary
       yield* reply(encodeFrame({ type: "SYNC_SUMMARY", data: { count, digest, from: to } } satisfies SyncSummary))
     }
   })
@@ -132,9 +130,10 @@ const onHashes = (message: SyncHashes, reply: Reply, budget: SyncBudget) =>
 /** A peer asks for transactions: send the ones we hold, as TRANSACTION frames. */
 const onRequest = (message: SyncRequest, reply: Reply, budget: SyncBudget) =>
   Effect.gen(function* () {
+    const pool = yield* TransactionPool
     const wanted = new Set(message.data)
-    const held = (yield* (yield* TransactionPool).list).filter((tx) => wanted.has(tx.hash))
-    const found = held.slice(0, yield* budget.transactions(held.length))
+    const held = [...wanted].filter(pool.holds)
+    const found = yield* pool.lookup(held.slice(0, yield* budget.transactions(held.length)))
     if (found.length < held.length) yield* budget.refused({ type: "SYNC_REQUEST", unsent: held.length - found.length })
     yield* Effect.logDebug("sync: answering request").pipe(
       Effect.annotateLogs({ requested: wanted.size, found: found.length }),
