@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Schema, TestClock } from "effect"
+import { Chunk, Effect, Queue, Schema, TestClock } from "effect"
 import { describePeer } from "../src/cli/peersView.js"
 import { localAddress } from "../src/domain/Address.js"
 import { PeersReport, peerInfoOf } from "../src/domain/PeerInfo.js"
@@ -119,7 +119,9 @@ describe("an entry's links", () => {
     expect(PeerLinks.hasOutboundLink(both)).toBe(true)
     // A spec peer dialled by us is ours once it sends PEERS (only our nodes do).
     expect(PeerLinks.relayTargetOf(both)).toMatchObject({ address: a, ours: false, announced: false })
+    expect(PeerLinks.isOurs(both)).toBe(false)
     const announced = PeerLinks.markOurs(both, 7)
+    expect(PeerLinks.isOurs(announced)).toBe(true)
     expect(PeerLinks.relayTargetOf(announced ?? both)).toMatchObject({ ours: true, announced: true, leaving: false })
     const leaving = PeerLinks.leave(announced)
     expect(leaving?.leaving).toBe(true)
@@ -135,6 +137,36 @@ describe("an entry's links", () => {
     // An address with no link cannot be marked: PEERS only comes on a link.
     expect(PeerLinks.markOurs(none, 3)).toBe(none)
   })
+})
+
+describe("link events", () => {
+  it.scoped("say whether the peer was a node of ours: a spec peer's lost link needs no catch-up", () =>
+    Effect.gen(function* () {
+      const peers = yield* PeerStoreRef.make
+      const events = yield* peers.linkEvents
+      const peer = (port: number, kind: "ours" | "spec") => ({
+        address: localAddress(port),
+        direction: "outbound" as const,
+        kind,
+        send: () => Effect.void,
+        close: Effect.void,
+      })
+      for (const [port, kind] of [
+        [4101, "spec"],
+        [4102, "ours"],
+      ] as const) {
+        yield* Effect.scoped(peers.link(peer(port, kind)))
+      }
+      expect(yield* Queue.takeAll(events)).toEqual(
+        Chunk.fromIterable([
+          { address: localAddress(4101), change: "gained", ours: false },
+          { address: localAddress(4101), change: "lost", ours: false },
+          { address: localAddress(4102), change: "gained", ours: true },
+          { address: localAddress(4102), change: "lost", ours: true },
+        ]),
+      )
+    }),
+  )
 })
 
 describe("a bounded table", () => {

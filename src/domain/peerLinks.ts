@@ -61,6 +61,13 @@ export const linkChangeOf = (before: PeerEntry | undefined, after: PeerEntry | u
   return had === has ? "same" : has ? "gained" : "lost"
 }
 
+/**
+ * Whether the entry's peer is a node of ours, as its relay link says: other peers of ours may count
+ * on that link (pruned gossip), a spec peer's nobody does.
+ */
+export const isOurs = (entry: PeerEntry | undefined): boolean =>
+  entry !== undefined && relayTargetOf(entry)?.ours === true
+
 /** The peer sent PEERS listing `size` peers on one of its links: it is a node of ours. */
 export const markOurs = (entry: PeerEntry | undefined, size: number): PeerEntry | undefined =>
   entry === undefined || entry.links.length === 0 ? entry : { ...entry, relaysTo: size }

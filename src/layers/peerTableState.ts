@@ -37,7 +37,10 @@ export const makePeerTableState = (tell: PeerTableListeners, maxForgettable = Nu
     keepBounded(address, after)
     views.entryChanged(address, before, after)
     if (before?.state !== after.state && tell.wanted()) tell.stateChanged(views.currentSnapshot())
-    if (before?.links !== after.links) tell.linkChanged({ address, change: PeerLinks.linkChangeOf(before, after) })
+    if (before?.links !== after.links) {
+      const change = PeerLinks.linkChangeOf(before, after)
+      tell.linkChanged({ address, change, ours: PeerLinks.isOurs(change === "lost" ? before : after) })
+    }
     return true
   }
 

@@ -55,7 +55,7 @@ export interface LinksOptions {
 
 /**
  * Follows the peer table's link changes for as long as the scope lasts: each one goes to the announcer,
- * and the addresses we lost our last link to are queued for resync.ts (the queue returned).
+ * and the nodes of ours we lost our last link to are queued for resync.ts (the queue returned).
  */
 const followLinkChanges = (peers: PeerStoreShape, announcer: Announcer) =>
   Effect.gen(function* () {
@@ -65,9 +65,10 @@ const followLinkChanges = (peers: PeerStoreShape, announcer: Announcer) =>
     const events = yield* peers.linkEvents
     yield* Effect.forkScoped(
       Effect.forever(
-        Effect.flatMap(Queue.take(events), ({ address, change }) => {
+        Effect.flatMap(Queue.take(events), ({ address, change, ours }) => {
           announcer.noteChange(change)
-          return change === "lost" ? Queue.offer(lost, address) : Effect.void
+          // Nobody counts on our link to a spec peer, and a spec peer cannot catch up: no resync.
+          return change === "lost" && ours ? Queue.offer(lost, address) : Effect.void
         }),
       ),
     )

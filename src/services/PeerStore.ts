@@ -10,6 +10,8 @@ export type Peer = Omit<PeerLink, "serial">
 export interface LinkEvent {
   readonly address: Address
   readonly change: LinkChange
+  /** The peer is a node of ours (as it was before the change, for a loss): others may count on our link. */
+  readonly ours: boolean
 }
 
 /** The addresses a node is connected to and the ones it is dialling. */
