@@ -54,24 +54,73 @@ export const openObserver = async (port: number) => {
 }
 export type Observer = Awaited<ReturnType<typeof openObserver>>
 
-/** One honest transaction a second into node 1; the time until every node had relayed it (or undefined). */
-export const makeProber = async (entry: AttackNode, observer: Observer) => {
+/** GET /tx/<hash> of a node on 127.0.0.1: whether its pool holds the transaction (false on any error). */
+const holds = (node: AttackNode, hash: string): Promise<boolean> =>
+  new Promise((done) => {
+    const req = request({ host: "127.0.0.1", port: node.port, path: `/tx/${hash}`, timeout: 1_000 }, (response) => {
+      response.resume()
+      done(response.statusCode === 200)
+    })
+    req.on("error", () => done(false))
+    req.on("timeout", () => req.destroy())
+    req.end()
+  })
+
+/** How long a probe has to reach every pool: the target. */
+const PROBE_DEADLINE_MS = 1_000
+
+interface Probe {
+  readonly hash: string
+  readonly sentAt: number
+  readonly during: boolean
+  /** The nodes that had not relayed it by the deadline but held it then (asked by GET /tx/<hash>). */
+  readonly heldAtDeadline: Set<string>
+}
+
+/**
+ * One honest transaction a second into node 1; the time until every node had relayed it (or
+ * undefined). A node that has not relayed a probe by the deadline is asked whether its pool holds it:
+ * one that caught up by the sync (which does not relay), or whose connection to the observer was not
+ * back yet after a restart, counts as reached at the deadline, an upper bound.
+ */
+export const makeProber = async (nodes: ReadonlyArray<AttackNode>, observer: Observer) => {
+  const [entry] = nodes
+  if (entry === undefined) throw new Error("no nodes")
   const sender = await openSender(entry.address)
-  const probes: Array<{ hash: string; sentAt: number; during: boolean }> = []
+  const probes: Array<Probe> = []
+  const checks: Array<Promise<void>> = []
+  const relayedAt = (probe: Probe, node: AttackNode) => observer.seen.get(probe.hash)?.get(node.address)
+  const checkAtDeadline = async (probe: Probe) => {
+    await sleep(PROBE_DEADLINE_MS)
+    for (const node of nodes) {
+      if (relayedAt(probe, node) === undefined && (await holds(node, probe.hash)))
+        probe.heldAtDeadline.add(node.address)
+    }
+  }
   const send = (during: boolean) => {
     const [tx] = makeTransactions(1)
     if (tx === undefined || sender.readyState !== WebSocket.OPEN) return
-    probes.push({ hash: tx.hash, sentAt: now(), during })
+    const probe: Probe = { hash: tx.hash, sentAt: now(), during, heldAtDeadline: new Set() }
+    probes.push(probe)
     sender.send(transactionFrame(tx))
+    checks.push(checkAtDeadline(probe))
   }
-  const latencyOf = (probe: { hash: string; sentAt: number }, nodes: ReadonlyArray<AttackNode>) => {
-    const byNode = observer.seen.get(probe.hash)
-    const times = nodes.map((node) => byNode?.get(node.address))
-    return times.every((time) => time !== undefined)
-      ? Math.max(...times.map((t) => (t ?? 0) - probe.sentAt))
-      : undefined
+  const latencyOf = (probe: Probe) => {
+    const times = nodes.map((node) => {
+      const at = relayedAt(probe, node)
+      if (at !== undefined) return at - probe.sentAt
+      return probe.heldAtDeadline.has(node.address) ? PROBE_DEADLINE_MS : undefined
+    })
+    return times.every((time) => time !== undefined) ? Math.max(...times.map((t) => t ?? 0)) : undefined
   }
-  return { probes, send, latencyOf, close: () => sender.terminate() }
+  return {
+    probes,
+    send,
+    latencyOf,
+    /** Waits for the deadline checks of every probe sent. */
+    settled: () => Promise.all(checks),
+    close: () => sender.terminate(),
+  }
 }
 
 /** GET /status of a node on 127.0.0.1: its connected addresses, or undefined. */

@@ -33,8 +33,9 @@ export interface ScenarioResult {
   readonly afterRssMb: number
   readonly poolMb: number
   /**
-   * Honest latency to every node's pool, during and after: worst ms; probes not seen relayed by every
-   * node, and how many of those were in every pool file at the end all the same.
+   * Honest latency to every node's pool, during and after: worst ms (a node that held a probe at the
+   * 1 s deadline without relaying it counts as 1 s); probes not seen in every pool by then, and how
+   * many of those were in every pool file at the end all the same.
    */
   readonly during: HonestProbes
   readonly after: HonestProbes
@@ -64,7 +65,7 @@ export const runScenario = async (
   const observer = await openObserver(basePort + 9)
   for (const node of nodes) observer.introduce(node.address)
   if ((await waitForMesh(nodes, 30_000)) === undefined) log("warning: the mesh did not form before the attack")
-  const prober = await makeProber(first, observer)
+  const prober = await makeProber(nodes, observer)
   let peakKb = 0
   let poolBytes = 0
   const sampler = setInterval(() => {
@@ -105,17 +106,18 @@ export const runScenario = async (
     await sleep(1_000)
   }
   await sleep(2_000)
+  await prober.settled()
   clearInterval(sampler)
   const afterKb = Math.max(...nodes.map((node) => node.rssKb() ?? 0))
   const alive = nodes.every((node) => node.alive())
   const summarise = (during: boolean) => {
-    const latencies = prober.probes.filter((p) => p.during === during).map((p) => prober.latencyOf(p, nodes))
+    const latencies = prober.probes.filter((p) => p.during === during).map((p) => prober.latencyOf(p))
     const arrived = latencies.filter((ms): ms is number => ms !== undefined)
     return { worstMs: Math.max(0, ...arrived), missed: latencies.length - arrived.length, count: latencies.length }
   }
   log(
     `${attack.name}: honest latencies (ms, in order): ${prober.probes
-      .map((p) => Math.round(prober.latencyOf(p, nodes) ?? -1))
+      .map((p) => Math.round(prober.latencyOf(p) ?? -1))
       .join(" ")}`,
   )
   const during = summarise(true)
@@ -131,7 +133,7 @@ export const runScenario = async (
   }
   // A probe some node never relayed to the observer may still have reached its pool: through the
   // catch-up sync (which does not relay), or before the observer was back on a restarted node.
-  const unseen = prober.probes.filter((p) => prober.latencyOf(p, nodes) === undefined).map((p) => p.hash)
+  const unseen = prober.probes.filter((p) => prober.latencyOf(p) === undefined).map((p) => p.hash)
   const inEveryPool = nodes.reduce((held, node) => hashesInPoolFile(node, held), new Set<string>(unseen))
   const stored = (during: boolean) => prober.probes.filter((p) => p.during === during && inEveryPool.has(p.hash)).length
   killAllNodes()
