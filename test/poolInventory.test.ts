@@ -4,8 +4,9 @@ import { join } from "node:path"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { hashesInRange, lowerBound, mergeSorted, poolDigest } from "../src/domain/poolDigest.js"
+import { bucketDigest, digestOfBuckets, lowerBound, poolDigest } from "../src/domain/poolDigest.js"
 import { makeTransaction, type Transaction } from "../src/domain/Transaction.js"
+import { makePoolInventory } from "../src/layers/poolInventory.js"
 import * as TransactionPoolFile from "../src/layers/TransactionPoolFile.js"
 import * as TransactionPoolMemory from "../src/layers/TransactionPoolMemory.js"
 import type { TransactionPoolShape } from "../src/services/TransactionPool.js"
@@ -22,23 +23,27 @@ const tempFolder = Effect.acquireRelease(
   (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true })),
 )
 
-describe("sorted hashes", () => {
-  it("merging new hashes into sorted ones gives them all sorted, duplicates of order kept", () => {
-    expect(mergeSorted([], [])).toEqual([])
-    expect(mergeSorted(["b", "d"], [])).toEqual(["b", "d"])
-    expect(mergeSorted([], ["c", "a"])).toEqual(["a", "c"])
-    expect(mergeSorted(["b", "d", "f"], ["g", "a", "e", "c"])).toEqual(["a", "b", "c", "d", "e", "f", "g"])
+describe("the pool's digest and sorted hashes", () => {
+  it("the digest is of the 256 buckets' digests: the same hashes in any order, any other set differs", () => {
+    const hashes = txs(0, 300).map((tx) => tx.hash)
+    const digest = poolDigest(hashes)
+    expect(poolDigest([...hashes].reverse())).toBe(digest)
+    expect(poolDigest(hashes.slice(1))).not.toBe(digest)
+    expect(poolDigest([])).toBe(digestOfBuckets(Array.from({ length: 256 }, () => bucketDigest([]))))
   })
 
-  it("a range runs from its first hash up to, not including, its end", () => {
-    const sorted = ["a", "c", "e", "g"]
-    expect(lowerBound(sorted, "")).toBe(0)
-    expect(lowerBound(sorted, "c")).toBe(1)
-    expect(lowerBound(sorted, "d")).toBe(2)
-    expect(lowerBound(sorted, "z")).toBe(4)
-    expect(hashesInRange(sorted, "b", "g")).toEqual(["c", "e"])
-    expect(hashesInRange(sorted, "c", null)).toEqual(["c", "e", "g"])
-    expect(hashesInRange(sorted, "h", null)).toEqual([])
+  it("an inventory keeps its digest and order as it grows, and answers ranges of its hashes", () => {
+    const hashes = txs(0, 600).map((tx) => tx.hash)
+    const inventory = makePoolInventory(hashes.slice(0, 400))
+    for (const hash of hashes.slice(400)) inventory.add(hash)
+    const sorted = [...hashes].sort()
+    expect(inventory.summary()).toEqual({ count: 600, digest: poolDigest(hashes) })
+    expect(inventory.range("", null)).toEqual(sorted)
+    // From a hash (included) to another (not included), at most a limit, wherever the buckets break.
+    expect(inventory.range(sorted[10] ?? "", sorted[500] ?? null)).toEqual(sorted.slice(10, 500))
+    expect(inventory.range(sorted[10] ?? "", null, 300)).toEqual(sorted.slice(10, 310))
+    expect(inventory.range(`${sorted[599]}0`, null)).toEqual([])
+    expect(lowerBound(["a", "c"], "b")).toBe(1)
   })
 })
 
@@ -47,7 +52,7 @@ const inventoryOf = (pool: TransactionPoolShape) =>
   Effect.gen(function* () {
     const all = txs(0, 40)
     yield* pool.addAll(all.slice(0, 25))
-    expect(yield* pool.sortedHashes).toEqual(
+    expect(yield* pool.sortedHashes("", null)).toEqual(
       all
         .slice(0, 25)
         .map((tx) => tx.hash)
@@ -55,7 +60,7 @@ const inventoryOf = (pool: TransactionPoolShape) =>
     )
     yield* pool.addAll(all.slice(20))
     const sorted = all.map((tx) => tx.hash).sort()
-    expect(yield* pool.sortedHashes).toEqual(sorted)
+    expect(yield* pool.sortedHashes("", null)).toEqual(sorted)
     expect(yield* pool.summary).toEqual({ count: 40, digest: poolDigest(sorted) })
     const [first, second] = all
     if (first === undefined || second === undefined) return expect.fail("two transactions")
@@ -71,7 +76,14 @@ describe("the pool's inventory", () => {
   it.scoped("in a file: the same, read back from the rendered bytes", () =>
     Effect.gen(function* () {
       const dir = yield* tempFolder
-      yield* inventoryOf(yield* TransactionPoolFile.make(join(dir, "transactions.json")))
+      const file = join(dir, "transactions.json")
+      const pool = yield* TransactionPoolFile.make(file)
+      yield* inventoryOf(pool)
+      yield* pool.flush
+      // Read back at start, the pool has the same inventory.
+      const again = yield* TransactionPoolFile.make(file)
+      expect(yield* again.summary).toEqual(yield* pool.summary)
+      expect(yield* again.sortedHashes("", null)).toEqual(yield* pool.sortedHashes("", null))
     }).pipe(Effect.provide(NodeContext.layer)),
   )
 })

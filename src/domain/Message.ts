@@ -33,7 +33,7 @@ export const MAX_SYNC_HASHES = 4096
 
 /**
  * `{ type: 'SYNC_SUMMARY', data: { count, digest } }`: the sender's pool in brief, sent right after the
- * HANDSHAKE on an outbound connection. `digest` is the SHA-256 of the pool's hashes, sorted, joined by "\n".
+ * HANDSHAKE on an outbound connection. `digest` is the pool's two-level SHA-256 (domain/poolDigest.ts).
  * With `from` it asks for the next page of the receiver's hashes, those from that hash on.
  */
 export const SyncSummary = Schema.Struct({

@@ -17,7 +17,7 @@ export const NodeStatus = Schema.Struct({
   known: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
   pool: Schema.Struct({
     size: Schema.Number,
-    /** SHA-256 of the pool's sorted hashes: equal digests mean equal pools, whatever the arrival order. */
+    /** The pool's digest (domain/poolDigest.ts): equal digests mean equal pools, whatever the arrival order. */
     digest: Schema.String,
   }),
   /** Present and true while the pool cannot be written (GET /healthz answers 503), with why. */

@@ -1,42 +1,45 @@
 import { createHash } from "node:crypto"
 
-/** The digest of hashes already sorted: SHA-256 (hex) of them joined by "\n". */
-export const digestOfSorted = (sorted: ReadonlyArray<string>): string =>
-  createHash("sha256").update(sorted.join("\n")).digest("hex")
-
 /**
  * A pool's digest, as the catch-up sync compares pools (docs/protocol-sync.md) and /status reports
- * them: SHA-256 (hex) of its hashes, sorted, joined by "\n".
+ * them. The hashes (lowercase hex, as their Schema requires) fall into 256 buckets by their first two
+ * digits; a bucket's digest is the SHA-256 (hex) of its hashes, sorted, joined by "\n", and the pool's
+ * is the SHA-256 of the 256 bucket digests, in order, joined by "\n". Two levels, so that a pool that
+ * grows by one transaction hashes one bucket again, not all of its hashes.
  */
-export const poolDigest = (hashes: Iterable<string>): string => digestOfSorted([...hashes].sort())
+
+/** How many buckets a pool's hashes fall into. */
+export const BUCKETS = 256
+
+/** The bucket of a hash: its first two hex digits (0 for anything else). */
+export const bucketOf = (hash: string): number => {
+  const bucket = Number.parseInt(hash.slice(0, 2), 16)
+  return Number.isNaN(bucket) ? 0 : bucket
+}
+
+const sha256Hex = (text: string): string => createHash("sha256").update(text).digest("hex")
+
+/** The digest of one bucket's hashes, already sorted. */
+export const bucketDigest = (sorted: ReadonlyArray<string>): string => sha256Hex(sorted.join("\n"))
+
+/** The pool's digest from its 256 bucket digests, in bucket order. */
+export const digestOfBuckets = (digests: ReadonlyArray<string>): string => sha256Hex(digests.join("\n"))
+
+/** The hashes sorted into their buckets. */
+export const bucketsOf = (hashes: Iterable<string>): Array<Array<string>> => {
+  const buckets = Array.from({ length: BUCKETS }, (): Array<string> => [])
+  for (const hash of hashes) buckets[bucketOf(hash)]?.push(hash)
+  for (const bucket of buckets) bucket.sort()
+  return buckets
+}
+
+/** A pool's digest, worked out from all its hashes. */
+export const poolDigest = (hashes: Iterable<string>): string => digestOfBuckets(bucketsOf(hashes).map(bucketDigest))
 
 /** A pool in brief: its size and digest. */
 export interface PoolSummary {
   readonly count: number
   readonly digest: string
-}
-
-/**
- * `sorted` with `added` merged in, sorted: a pool's hashes kept in order as it grows, at the cost of
- * sorting what is new and one pass over the rest (not a sort of the whole pool on every change).
- */
-export const mergeSorted = (sorted: ReadonlyArray<string>, added: ReadonlyArray<string>): Array<string> => {
-  const fresh = [...added].sort()
-  const merged: Array<string> = new Array(sorted.length + fresh.length)
-  let i = 0
-  let j = 0
-  for (let k = 0; k < merged.length; k++) {
-    const old = sorted[i]
-    const next = fresh[j]
-    if (next === undefined || (old !== undefined && old <= next)) {
-      merged[k] = old ?? ""
-      i++
-    } else {
-      merged[k] = next
-      j++
-    }
-  }
-  return merged
 }
 
 /** Where in `sorted` the first hash not below `from` lies (its length if none). */
@@ -50,7 +53,3 @@ export const lowerBound = (sorted: ReadonlyArray<string>, from: string): number 
   }
   return low
 }
-
-/** The hashes of `sorted` in the range from `from` up to (not including) `to`; `null` is the end. */
-export const hashesInRange = (sorted: ReadonlyArray<string>, from: string, to: string | null): ReadonlyArray<string> =>
-  sorted.slice(lowerBound(sorted, from), to === null ? sorted.length : lowerBound(sorted, to))

@@ -1,9 +1,9 @@
 import { Effect, PubSub, Runtime, Stream } from "effect"
-import { digestOfSorted, mergeSorted, type PoolSummary } from "../domain/poolDigest.js"
 import { type Transaction, transactionTooLong } from "../domain/Transaction.js"
 import { throttledWarning } from "../protocol/throttledWarning.js"
 import { Limits } from "../services/Limits.js"
 import type { TransactionPoolShape } from "../services/TransactionPool.js"
+import { makePoolInventory } from "./poolInventory.js"
 import type { PoolStore } from "./poolStore.js"
 
 /** What a pool refused since start: over a field's length, or past its size. */
@@ -56,14 +56,6 @@ const makePoolAdmission = (store: PoolStore) =>
     return { admits, refusals: (): PoolRefusals => ({ ...refusals }) }
   })
 
-/** The hashes the store received after its first `count`, in arrival order. */
-const hashesAfter = (store: PoolStore, count: number): Array<string> => {
-  const after: Array<string> = []
-  let i = 0
-  for (const hash of store.hashes()) if (i++ >= count) after.push(hash)
-  return after
-}
-
 /** The transactions of `hashes` the store holds, in their order. */
 const lookupIn = (store: PoolStore, hashes: Iterable<string>): ReadonlyArray<Transaction> => {
   const found: Array<Transaction> = []
@@ -85,18 +77,8 @@ export const makePoolIndex = (store: PoolStore) =>
     const { admits, refusals } = yield* makePoolAdmission(store)
     // The size after each addition, for whoever follows `sizeChanges`.
     const sizes = yield* PubSub.sliding<number>(1)
-    // A pool only grows: the same size is the same content, so its sorted hashes and its summary
-    // hold until then; what was added since is merged in (a sort of the new hashes only).
-    let sorted: ReadonlyArray<string> = []
-    let summary: PoolSummary | undefined
-    const currentSorted = (): ReadonlyArray<string> => {
-      if (sorted.length !== store.size()) sorted = mergeSorted(sorted, hashesAfter(store, sorted.length))
-      return sorted
-    }
-    const currentSummary = (): PoolSummary => {
-      if (summary?.count !== store.size()) summary = { count: store.size(), digest: digestOfSorted(currentSorted()) }
-      return summary
-    }
+    // The hashes sorted for the catch-up sync, and the pool's digest (poolInventory.ts).
+    const inventory = makePoolInventory(store.hashes())
 
     const addAll = (txs: ReadonlyArray<Transaction>) =>
       Effect.sync(() => {
@@ -104,6 +86,7 @@ export const makePoolIndex = (store: PoolStore) =>
         for (const tx of txs) {
           if (store.has(tx.hash) || !admits(tx)) continue
           store.append(tx)
+          inventory.add(tx.hash)
           added.push(tx)
         }
         return added as ReadonlyArray<Transaction>
@@ -116,8 +99,9 @@ export const makePoolIndex = (store: PoolStore) =>
       holds: (hash: string) => store.has(hash),
       list: Effect.sync(store.list),
       size: Effect.sync(() => store.size()),
-      summary: Effect.sync(currentSummary),
-      sortedHashes: Effect.sync(currentSorted),
+      summary: Effect.sync(inventory.summary),
+      sortedHashes: (from: string, to: string | null, limit?: number) =>
+        Effect.sync(() => inventory.range(from, to, limit)),
       lookup: (hashes: Iterable<string>) => Effect.sync(() => lookupIn(store, hashes)),
       // Subscribed before the current size is read, so no addition falls between the two.
       sizeChanges: Stream.unwrapScoped(

@@ -6,9 +6,8 @@ import {
   type SyncRequest,
   type SyncSummary,
 } from "../domain/Message.js"
-import { hashesInRange, lowerBound } from "../domain/poolDigest.js"
 import type { Transaction } from "../domain/Transaction.js"
-import { TransactionPool } from "../services/TransactionPool.js"
+import { TransactionPool, type TransactionPoolShape } from "../services/TransactionPool.js"
 import { describeRate, SYNC_BUDGET, type SyncBudget } from "./syncBudget.js"
 
 /**
@@ -44,12 +43,18 @@ export const poolSummary = Effect.flatMap(TransactionPool, (pool) =>
 const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size))
 
-/** The page of our sorted hashes that starts at `from`: its range reaches the next page's first hash. */
-const pageOf = (sorted: ReadonlyArray<string>, from: string): SyncHashes => {
-  const start = lowerBound(sorted, from)
-  const hashes = sorted.slice(start, start + PAGE)
-  return { type: "SYNC_HASHES", data: { from, to: sorted[start + PAGE] ?? null, hashes } }
-}
+/**
+ * The page of our hashes that starts at `from`: its range reaches the next page's first hash (read
+ * with the page, one past it).
+ */
+const pageOf = (pool: TransactionPoolShape, from: string) =>
+  Effect.map(
+    pool.sortedHashes(from, null, PAGE + 1),
+    (hashes): SyncHashes => ({
+      type: "SYNC_HASHES",
+      data: { from, to: hashes[PAGE] ?? null, hashes: hashes.slice(0, PAGE) },
+    }),
+  )
 
 /** A peer's summary (or its ask for the next page): if its pool differs from ours, send it a page of our hashes. */
 const onSummary = (message: SyncSummary, reply: Reply, budget: SyncBudget) =>
@@ -60,13 +65,12 @@ const onSummary = (message: SyncSummary, reply: Reply, budget: SyncBudget) =>
       return yield* budget.refused({ type: "SYNC_SUMMARY", limit: describeRate(SYNC_BUDGET.pages) })
     }
     const from = message.data.from ?? ""
-    const sorted = yield* pool.sortedHashes
     if (from === "") {
       yield* Effect.logInfo("sync: pools differ; sending our hashes").pipe(
-        Effect.annotateLogs({ ours: sorted.length, theirs: message.data.count }),
+        Effect.annotateLogs({ ours: yield* pool.size, theirs: message.data.count }),
       )
     }
-    yield* reply(encodeFrame(pageOf(sorted, from)))
+    yield* reply(encodeFrame(yield* pageOf(pool, from)))
   })
 
 /**
@@ -103,7 +107,7 @@ const onHashes = (message: SyncHashes, reply: Reply, budget: SyncBudget) =>
     }
     const pool = yield* TransactionPool
     const { from, to, hashes } = message.data
-    const ours = hashesInRange(yield* pool.sortedHashes, from, to)
+    const ours = yield* pool.sortedHashes(from, to)
     const theirs = new Set(hashes.filter((hash) => hash >= from && (to === null || hash < to)))
     const missing = [...theirs].filter((hash) => !pool.holds(hash))
     const unsent = ours.filter((hash) => !theirs.has(hash))

@@ -47,15 +47,15 @@ export interface TransactionPoolShape {
   readonly lookup: (hashes: Iterable<string>) => Effect.Effect<ReadonlyArray<Transaction>>
   readonly size: Effect.Effect<number>
   /**
-   * The pool's size and digest, for the catch-up sync. Hashing every hash costs a few ms at 20,000
-   * transactions and every new connection asks, so it is worked out again only once the pool has grown.
+   * The pool's size and digest, for the catch-up sync and /status. Kept up to date as the pool grows
+   * a bucket at a time (domain/poolDigest.ts), so asking never hashes the whole pool again.
    */
   readonly summary: Effect.Effect<PoolSummary>
   /**
-   * Every hash, sorted, for the catch-up sync's pages. Kept sorted as the pool grows (the new hashes
-   * are merged in when asked), so asking costs no sort of the whole pool.
+   * The hashes from `from` up to, not including, `to` (`null`: the end), sorted; at most `limit`. For
+   * the catch-up sync's pages: they are kept sorted as the pool grows, so asking sorts nothing.
    */
-  readonly sortedHashes: Effect.Effect<ReadonlyArray<string>>
+  readonly sortedHashes: (from: string, to: string | null, limit?: number) => Effect.Effect<ReadonlyArray<string>>
   /** The current size, then every change. */
   readonly sizeChanges: Stream.Stream<number>
   /** Waits until everything added so far is persisted. */
