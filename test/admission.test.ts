@@ -1,12 +1,17 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option, Schedule, TestClock } from "effect"
+import { Chunk, Effect, Option, Queue, Schedule, TestClock } from "effect"
 import { admit, type DoorRules, type IpEntry, newEntry, release, report } from "../src/domain/ipAdmission.js"
 import { ipKey, makeIpBuckets } from "../src/domain/ipBuckets.js"
+import type { MisbehaviourReason } from "../src/domain/misbehaviour.js"
+import { makeTransaction } from "../src/domain/Transaction.js"
 import * as AdmissionRef from "../src/layers/AdmissionRef.js"
 import * as DoorLimitsConfig from "../src/layers/DoorLimitsConfig.js"
+import * as TransportMemory from "../src/layers/TransportMemory.js"
 import { Admission } from "../src/services/Admission.js"
 import { listenWithDoor, openSocket } from "./support/door.js"
+import { startGuardedNode } from "./support/guardedNode.js"
 import { withLogs } from "./support/logs.js"
+import { fakePeer, send } from "./support/memoryNode.js"
 
 const rules: DoorRules = { maxConnectionsPerIp: 2, newConnectionsPerIpPerMinute: 3, banScore: 100, banMillis: 60_000 }
 
@@ -126,5 +131,49 @@ describe("the door on a real socket", () => {
       expect(yield* Effect.scoped(openSocket(port, "127.0.0.5"))).toBe(429)
       expect(yield* Effect.scoped(openSocket(port, "127.0.0.6"))).toBe("open")
     }).pipe(Effect.scoped, Effect.timeout("20 seconds")),
+  )
+})
+
+describe("refused transactions", () => {
+  /** An Admission that admits everyone and hands over each report, for the test to wait on. */
+  const recordingAdmission = Effect.map(
+    Queue.unbounded<readonly [string | undefined, MisbehaviourReason]>(),
+    (reports) => ({
+      reports,
+      admission: Admission.of({
+        admit: () => Effect.succeed({ _tag: "Admitted" }),
+        release: () => Effect.void,
+        report: (ip, reason) => Queue.offer(reports, [ip, reason]),
+      }),
+    }),
+  )
+
+  // TestClock starts at 0: this one is stamped far past the node's tolerance of the future.
+  const fromTheFuture = (amount: number) =>
+    makeTransaction({ fromAddress: null, toAddress: "04ab", amount, timeStamp: 10 ** 12 })
+
+  it.scoped("count against a client that never named itself, not against a peer that relays them", () =>
+    Effect.gen(function* () {
+      const { reports, admission } = yield* recordingAdmission
+      const node = yield* startGuardedNode(4001).pipe(Effect.provideService(Admission, admission))
+      const client = yield* fakePeer(4200)
+      const fromClient = yield* client.dial(node.address)
+      yield* send(fromClient, { type: "TRANSACTION", data: fromTheFuture(1) })
+      yield* send(fromClient, { type: "TRANSACTION", data: fromTheFuture(2) })
+      expect(yield* Queue.takeN(reports, 2)).toEqual(
+        Chunk.make(["127.0.0.1", "refused transaction"], ["127.0.0.1", "refused transaction"]),
+      )
+      // A spec node relays what it is sent, unchecked: what a peer relays costs it nothing.
+      const peer = yield* fakePeer(4300)
+      const fromPeer = yield* peer.dial(node.address)
+      yield* send(fromPeer, { type: "HANDSHAKE", data: [peer.address] })
+      yield* send(fromPeer, { type: "TRANSACTION", data: fromTheFuture(3) })
+      // Its HANDSHAKE made the node dial back: once a second HANDSHAKE names a marker, every frame before was handled.
+      yield* peer.nextInbound
+      const marker = yield* fakePeer(4105)
+      yield* send(fromPeer, { type: "HANDSHAKE", data: [marker.address] })
+      yield* marker.nextInbound
+      expect(yield* Queue.takeAll(reports)).toEqual(Chunk.empty())
+    }).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
 })

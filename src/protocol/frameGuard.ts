@@ -1,5 +1,6 @@
 import { Clock, Data, Effect, Either, Option } from "effect"
 import { showEntry } from "../domain/addressList.js"
+import type { MisbehaviourReason } from "../domain/misbehaviour.js"
 import { exceedsJsonDepth } from "../domain/jsonDepth.js"
 import { decodeFrame, type Message } from "../domain/Message.js"
 import { type BucketRate, fullBucket, takeToken } from "../domain/tokenBucket.js"
@@ -42,6 +43,8 @@ export interface FrameGuard {
   readonly refuse: (reason: FrameRefusal, detail: string) => Effect.Effect<void, TooManyBadFrames>
   /** A message of an unknown type: one debug line. */
   readonly ignore: (type: string) => Effect.Effect<void>
+  /** `count` transactions the gossip refused: each counts against the sender's IP. */
+  readonly refusedTransactions: (count: number) => Effect.Effect<void>
 }
 
 const limitOf = (reason: FrameRefusal, limits: LimitsShape): string => {
@@ -80,9 +83,7 @@ export const makeFrameGuards = Effect.gen(function* () {
   const messageRate = { capacity: limits.messageBurst, perSecond: limits.messagesPerSecond }
   const badFrameRate = { capacity: limits.badFramesPerMinute, perSecond: limits.badFramesPerMinute / 60 }
   return (startedAt: number, remoteIp?: string): FrameGuard =>
-    guardOf(limits, stats, messageRate, badFrameRate, startedAt, (reason) =>
-      report(remoteIp, reason === "rate limit exceeded" ? "over limit" : "bad frame"),
-    )
+    guardOf(limits, stats, messageRate, badFrameRate, startedAt, (reason) => report(remoteIp, reason))
 })
 
 const guardOf = (
@@ -91,7 +92,7 @@ const guardOf = (
   messageRate: BucketRate,
   badFrameRate: BucketRate,
   startedAt: number,
-  reportSender: (reason: FrameRefusal) => Effect.Effect<void>,
+  reportSender: (reason: MisbehaviourReason) => Effect.Effect<void>,
 ): FrameGuard => {
   // One fiber reads a connection's frames in order, so plain variables are enough here.
   let messages = fullBucket(messageRate, startedAt)
@@ -118,11 +119,14 @@ const guardOf = (
       Effect.annotateLogs({ reason, limit: limitOf(reason, limits), detail: showEntry(detail) }),
     )
     yield* stats.frameRefused(reason)
-    yield* reportSender(reason)
+    yield* reportSender(reason === "rate limit exceeded" ? "over limit" : "bad frame")
     const [allowed, next] = takeToken(badFrames, badFrameRate, yield* Clock.currentTimeMillis)
     badFrames = next
     if (!allowed) return yield* new TooManyBadFrames({ limit: `${limits.badFramesPerMinute} bad frames a minute` })
   })
+
+  const refusedTransactions = (count: number) =>
+    Effect.replicateEffect(reportSender("refused transaction"), count, { discard: true })
 
   const ignore = (type: string) =>
     Effect.logDebug("message of unknown type ignored").pipe(
@@ -131,5 +135,5 @@ const guardOf = (
       Effect.zipRight(stats.messageReceived("OTHER")),
     )
 
-  return { inspect, refuse, ignore }
+  return { inspect, refuse, ignore, refusedTransactions }
 }

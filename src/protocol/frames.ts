@@ -23,6 +23,8 @@ interface FrameContext {
   readonly stats: NodeStatsShape
   /** What the peer may make this node send through the sync. */
   readonly syncBudget: SyncBudget
+  /** Whether the other end is a peer: we dialled it, or it sent a HANDSHAKE; a client does neither. */
+  readonly isPeer: () => boolean
 }
 
 /** A message other than TRANSACTION, to the handler of its type. */
@@ -40,11 +42,18 @@ const handle = (message: Exclude<Message, TransactionMessage>, context: FrameCon
       Effect.annotateLogs("type", message.type),
     )
 
-/** TRANSACTION frames in a row, decoded, to the gossip as one batch. */
+/**
+ * TRANSACTION frames in a row, decoded, to the gossip as one batch. Those it refused count against a
+ * sender that never named itself in a HANDSHAKE (a client). Not against a peer: a spec node relays
+ * whatever it is sent, unchecked, and another node of ours may have other limits or a skewed clock.
+ */
 const handleTransactions = (messages: ReadonlyArray<TransactionMessage>, now: number, context: FrameContext) =>
-  context.stats
-    .messageReceived("TRANSACTION", messages.length)
-    .pipe(Effect.zipRight(context.gossip.onTransactions(messages, context.link.relay, now)))
+  context.stats.messageReceived("TRANSACTION", messages.length).pipe(
+    Effect.zipRight(context.gossip.onTransactions(messages, context.link.relay, now)),
+    Effect.flatMap((refused) =>
+      refused > 0 && !context.isPeer() ? context.guard.refusedTransactions(refused) : Effect.void,
+    ),
+  )
 
 /**
  * A run of incoming frames, in order, from the connection's guard to the handlers of their message
@@ -115,7 +124,13 @@ export const makeFrameServer = (
     ) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
-        const onHandshake = (message: Handshake) => handshakeHandler(message, connection.remoteIp)
+        // One fiber reads a connection's frames in order, so a plain variable is enough here.
+        let introduced = adopt === undefined
+        const onHandshake = (message: Handshake) =>
+          Effect.suspend(() => {
+            introduced = true
+            return handshakeHandler(message, connection.remoteIp)
+          })
         const context: FrameContext = {
           onHandshake:
             adopt === undefined ? onHandshake : (message) => Effect.zipRight(adopt(message), onHandshake(message)),
@@ -126,6 +141,7 @@ export const makeFrameServer = (
           stats,
           // Per IP, so reconnecting does not refill it.
           syncBudget: syncBudgetOf(connection.remoteIp ?? connection.remote),
+          isPeer: () => introduced,
         }
         for (;;) {
           const frames = yield* connection.receive

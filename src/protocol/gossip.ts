@@ -72,7 +72,8 @@ export const makeGossip = Effect.gen(function* () {
    * TRANSACTIONs received on one connection, in order, at time `now` (decoded and verified by their
    * Schema): copies of what the pool holds are dropped, which is what stops the gossip from looping;
    * one stamped too far ahead, or with a too long address, is refused; the new ones are stored in one step and relayed to our
-   * peers (all of them, or those the sender does not reach itself: links.ts).
+   * peers (all of them, or those the sender does not reach itself: links.ts). Answers how many were
+   * refused (a pool that is full refuses too, but that is not the sender's doing).
    */
   const onTransactions = (messages: ReadonlyArray<TransactionMessage>, relay: ConnectionLink["relay"], now: number) =>
     Effect.gen(function* () {
@@ -89,13 +90,15 @@ export const makeGossip = Effect.gen(function* () {
       const added = offered.length === 0 ? [] : yield* pool.addAll(offered.map((message) => message.data))
       const duplicates = copies + fresh.length - added.length
       if (duplicates > 0) yield* stats.increment("transactionsDuplicate", duplicates)
-      if (added.length === 0) return
+      const refused = tooFarAhead.length + tooLong.length
+      if (added.length === 0) return refused
       yield* stats.transactionsAccepted(added, now)
       const sent = yield* Effect.forEach(freshMessages(fresh, added), (message) => forward(message, relay, propagate))
       yield* stats.messagesSent(
         "TRANSACTION",
         sent.reduce((total, count) => total + count, 0),
       )
+      return refused
     })
 
   return { onTransactions }
