@@ -107,8 +107,10 @@ const onHashes = (message: SyncHashes, reply: Reply, budget: SyncBudget) =>
     }
     const pool = yield* TransactionPool
     const { from, to, hashes } = message.data
-    const ours = yield* pool.sortedHashes(from, to)
     const theirs = new Set(hashes.filter((hash) => hash >= from && (to === null || hash < to)))
+    // A range can hold the whole pool (a peer that holds nothing sends one page from "" to the end);
+    // no answer sends more than a full burst of the budget, so no more of ours is read.
+    const ours = yield* pool.sortedHashes(from, to, SYNC_BUDGET.transactions.capacity + theirs.size)
     const missing = [...theirs].filter((hash) => !pool.holds(hash))
     const unsent = ours.filter((hash) => !theirs.has(hash))
     // Only what the budget allows is read back from the pool: a page costs what it sends.

@@ -15,7 +15,7 @@ import { makeThrottledWarning } from "./throttledWarning.js"
 export const SYNC_BUDGET = {
   /** Pages of our inventory sent: 32 at once (16k hashes), then 4 a second. */
   pages: { capacity: 32, perSecond: 4 },
-  /** SYNC_HASHES read (each costs a pass over the pool): 32 at once, then 4 a second. */
+  /** SYNC_HASHES read (each reads a range of our hashes, up to a burst of transactions): 32 at once, then 4 a second. */
   hashFrames: { capacity: 32, perSecond: 4 },
   /** Transactions sent in answer to SYNC_HASHES and SYNC_REQUEST: 5,000 at once, then 1,000 a second. */
   transactions: { capacity: 5_000, perSecond: 1_000 },
