@@ -4,7 +4,7 @@ import { join } from "node:path"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { bucketDigest, digestOfBuckets, lowerBound, poolDigest } from "../src/domain/poolDigest.js"
+import { bucketDigest, bucketOf, digestOfBuckets, lowerBound, poolDigest } from "../src/domain/poolDigest.js"
 import { makeTransaction, type Transaction } from "../src/domain/Transaction.js"
 import { makePoolInventory } from "../src/layers/poolInventory.js"
 import * as TransactionPoolFile from "../src/layers/TransactionPoolFile.js"
@@ -30,6 +30,7 @@ describe("the pool's digest and sorted hashes", () => {
     expect(poolDigest([...hashes].reverse())).toBe(digest)
     expect(poolDigest(hashes.slice(1))).not.toBe(digest)
     expect(poolDigest([])).toBe(digestOfBuckets(Array.from({ length: 256 }, () => bucketDigest([]))))
+    expect(["00ab", "0f", "a0", "ff01", "9z", ""].map(bucketOf)).toEqual([0, 15, 160, 255, 0, 0])
   })
 
   it("an inventory keeps its digest and order as it grows, and answers ranges of its hashes", () => {

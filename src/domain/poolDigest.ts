@@ -11,10 +11,15 @@ import { createHash } from "node:crypto"
 /** How many buckets a pool's hashes fall into. */
 export const BUCKETS = 256
 
-/** The bucket of a hash: its first two hex digits (0 for anything else). */
+/** The value of a lowercase hex digit's character code, or -1. */
+const hexDigit = (code: number): number =>
+  code >= 48 && code <= 57 ? code - 48 : code >= 97 && code <= 102 ? code - 87 : -1
+
+/** The bucket of a hash: its first two hex digits (0 for anything else). Read without a substring: it runs per transaction. */
 export const bucketOf = (hash: string): number => {
-  const bucket = Number.parseInt(hash.slice(0, 2), 16)
-  return Number.isNaN(bucket) ? 0 : bucket
+  const high = hexDigit(hash.charCodeAt(0))
+  const low = hexDigit(hash.charCodeAt(1))
+  return high < 0 || low < 0 ? 0 : high * 16 + low
 }
 
 const sha256Hex = (text: string): string => createHash("sha256").update(text).digest("hex")
