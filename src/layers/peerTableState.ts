@@ -16,15 +16,44 @@ export interface PeerTableListeners {
 }
 
 /**
+ * Keeps `entries` bounded: notes after each change whether an entry may be forgotten
+ * (PeerTable.isForgettable), and past `maxForgettable` such entries forgets the oldest, so no stream
+ * of listed addresses grows the table for good.
+ */
+const makeBound = (entries: Map<Address, PeerTable.PeerEntry>, maxForgettable: number) => {
+  // The entries that may be forgotten, by address, oldest first.
+  const forgettable = new Set<Address>()
+  return (address: Address, entry: PeerTable.PeerEntry) => {
+    forgettable.delete(address)
+    if (!PeerTable.isForgettable(entry)) return
+    forgettable.add(address)
+    if (forgettable.size <= maxForgettable) return
+    const [oldest] = forgettable
+    if (oldest === undefined) return
+    forgettable.delete(oldest)
+    entries.delete(oldest)
+  }
+}
+
+/** What a change of an entry did to its links, if they changed (for a loss, whether the peer was ours). */
+const linkEventOf = (
+  address: Address,
+  before: PeerTable.PeerEntry | undefined,
+  after: PeerTable.PeerEntry,
+): LinkEvent | undefined => {
+  if (before?.links === after.links) return undefined
+  const change = PeerLinks.linkChangeOf(before, after)
+  return { address, change, ours: PeerLinks.isOurs(change === "lost" ? before : after) }
+}
+
+/**
  * The peer table's data, changed by plain calls, one transition of domain/PeerTable.ts or
  * domain/peerLinks.ts at a time: PeerStoreRef makes each call one synchronous step of an Effect (so it
  * is atomic) and turns the two callbacks into PubSubs.
  */
 export const makePeerTableState = (tell: PeerTableListeners, maxForgettable = Number.POSITIVE_INFINITY) => {
   const entries = new Map<Address, PeerTable.PeerEntry>()
-  // Entries the table may forget (PeerTable.isForgettable), by address, oldest first: past
-  // `maxForgettable` the oldest goes, so no stream of listed addresses grows the table for good.
-  const forgettable = new Set<Address>()
+  const keepBounded = makeBound(entries, maxForgettable)
   const views = makePeerTableViews(entries)
   let serial = 0
 
@@ -37,23 +66,9 @@ export const makePeerTableState = (tell: PeerTableListeners, maxForgettable = Nu
     keepBounded(address, after)
     views.entryChanged(address, before, after)
     if (before?.state !== after.state && tell.wanted()) tell.stateChanged(views.currentSnapshot())
-    if (before?.links !== after.links) {
-      const change = PeerLinks.linkChangeOf(before, after)
-      tell.linkChanged({ address, change, ours: PeerLinks.isOurs(change === "lost" ? before : after) })
-    }
+    const event = linkEventOf(address, before, after)
+    if (event !== undefined) tell.linkChanged(event)
     return true
-  }
-
-  /** Notes whether the entry of `address` may be forgotten, and forgets the oldest past the bound. */
-  const keepBounded = (address: Address, entry: PeerTable.PeerEntry) => {
-    forgettable.delete(address)
-    if (!PeerTable.isForgettable(entry)) return
-    forgettable.add(address)
-    if (forgettable.size <= maxForgettable) return
-    const [oldest] = forgettable
-    if (oldest === undefined) return
-    forgettable.delete(oldest)
-    entries.delete(oldest)
   }
 
   /** Records `peer`'s connection as a link; `connects` also makes the peer connected. */
