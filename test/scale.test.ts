@@ -234,6 +234,32 @@ describe("pruned gossip", () => {
         expect(yield* x.pool.list).toEqual([tx(20)])
       }).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
+
+  it.scoped("losing a spec peer starts no catch-up: nobody counts on a link to it, and it cannot catch up", () =>
+    Effect.gen(function* () {
+      const log = makeTransactionLog()
+      const q = yield* startSimNode({ port: 7574, knownPeers: [], log })
+      // O is a node of ours to Q (it sends PEERS): Q's catch-up would go to it.
+      const o = yield* fakePeer(7575)
+      const fromO = yield* o.dial(q.address)
+      yield* send(fromO, { type: "HANDSHAKE", data: [o.address] })
+      const toO = yield* record(yield* o.nextInbound)
+      yield* send(fromO, { type: "PEERS", data: { address: o.address, peers: [q.address] } })
+      // S is a spec peer: HANDSHAKE only.
+      const s = yield* fakePeer(7576)
+      const fromS = yield* s.dial(q.address)
+      yield* send(fromS, { type: "HANDSHAKE", data: [s.address] })
+      const toS = yield* s.nextInbound
+      yield* waitForLinks(q, (snapshot) => snapshot.relayTo.includes(o.address) && snapshot.relayTo.includes(s.address))
+      yield* toS.close
+      yield* fromS.close
+      yield* waitForLinks(q, (snapshot) => !snapshot.relayTo.includes(s.address))
+      yield* TestClock.adjust(RESYNC_DELAY_MILLIS * 2)
+      const pending = Option.getOrElse(yield* toO.pending, () => 0)
+      const sent = yield* Effect.replicateEffect(toO.nextMessage, pending)
+      expect(sent.map((message) => message.type)).not.toContain("SYNC_SUMMARY")
+    }).pipe(Effect.provide(TransportMemory.layerNetwork)),
+  )
 })
 
 describe("MAX_PEERS", () => {
