@@ -5,6 +5,7 @@ import { localAddress } from "../src/domain/Address.js"
 import { PeersReport, peerInfoOf } from "../src/domain/PeerInfo.js"
 import * as PeerTable from "../src/domain/PeerTable.js"
 import * as PeerLinks from "../src/domain/peerLinks.js"
+import { listedEntries } from "../src/http/peers.js"
 import * as LimitsConfig from "../src/layers/LimitsConfig.js"
 import * as PeerStoreRef from "../src/layers/PeerStoreRef.js"
 import * as TransportMemory from "../src/layers/TransportMemory.js"
@@ -217,6 +218,36 @@ describe("GET /peers", () => {
         failures: 1,
         lastFailure: { message: "connect ECONNREFUSED localhost:4009" },
       })
+      // One address, in any spelling of it; one the table does not hold; text that is no address.
+      const one = yield* node.get(`/peers?address=${encodeURIComponent("ws://LOCALHOST:4001")}`)
+      expect(one.status).toBe(200)
+      expect(yield* Schema.decodeUnknown(Schema.parseJson(PeersReport))(one.body)).toMatchObject({
+        peers: [{ address: first.address, state: "connected" }],
+      })
+      expect((yield* node.get("/peers?address=ws://localhost:4100")).status).toBe(404)
+      expect(yield* node.get("/peers?address=localhost:4001")).toMatchObject({ status: 400 })
     }).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
+
+  it("lists every address with something under way, and only the most recent of those at rest", () => {
+    const entry = (port: number, state: PeerTable.PeerEntry["state"], changedAt: number, queued = false) => ({
+      ...PeerTable.heardOf(localAddress(port), changedAt),
+      state,
+      ...(queued ? { queued } : {}),
+    })
+    const known = { _tag: "Known" } as const
+    const entries = [
+      entry(1, known, 5),
+      entry(2, { _tag: "Dialling", since: 1 }, 1),
+      entry(3, known, 9),
+      entry(4, known, 1, true),
+      entry(5, known, 7),
+      entry(6, { _tag: "BackingOff", until: 9, failures: 1 }, 2),
+    ]
+    const { listed, unlisted } = listedEntries(entries, 2)
+    // In the table's order: the dial, the queued one and the wait, and the two most recent at rest.
+    expect(listed.map((e) => e.address)).toEqual([2, 3, 4, 5, 6].map(localAddress))
+    expect(unlisted).toBe(1)
+    expect(listedEntries(entries, 3)).toEqual({ listed: entries, unlisted: 0 })
+  })
 })

@@ -41,6 +41,11 @@ export const renderPeers = (
     if (report === undefined) continue
     lines.push(`  ${name}${report.peers.length === 0 ? dim("  no peers") : ""}`)
     for (const peer of report.peers) lines.push(`    ${describePeer(peer, now)}`)
+    if ((report.unlisted ?? 0) > 0) {
+      lines.push(
+        dim(`    and ${report.unlisted} more at rest (heard of, given up): GET /peers?address=ws://… shows one`),
+      )
+    }
   }
   return lines
 }

@@ -30,7 +30,12 @@ export const PeerInfo = Schema.Struct({
 export type PeerInfo = typeof PeerInfo.Type
 
 /** What `GET /peers` answers: the node's address and its peer table. */
-export const PeersReport = Schema.Struct({ address: Schema.String, peers: Schema.Array(PeerInfo) })
+export const PeersReport = Schema.Struct({
+  address: Schema.String,
+  peers: Schema.Array(PeerInfo),
+  /** Addresses at rest in the table and left out of `peers` (`GET /peers?address=…` shows any one). */
+  unlisted: Schema.optional(Schema.Number),
+})
 export type PeersReport = typeof PeersReport.Type
 
 /** A table entry as /peers shows it. */

@@ -2,7 +2,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
 import { checkHealth, checkReady, type ProbeResult } from "../http/health.js"
 import { collectMetrics } from "../http/metrics.js"
-import { collectPeers } from "../http/peers.js"
+import { collectPeer, collectPeers, type OnePeer } from "../http/peers.js"
 import { makeCollectStatus } from "../http/status.js"
 import { HttpHandler, type PlainRequest, type PlainResponse } from "../services/HttpHandler.js"
 import type { NodeConfig } from "../services/NodeConfig.js"
@@ -18,8 +18,21 @@ const respond = (status: number, contentType: string, body: string): PlainRespon
 
 const txPath = /^\/tx\/([0-9a-f]{64})$/
 
+/** The answer to `GET /peers?address=…`. */
+const onePeerResponse = (answer: OnePeer): PlainResponse => {
+  switch (answer._tag) {
+    case "Found":
+      return respond(200, "application/json", JSON.stringify(answer.report))
+    case "Absent":
+      return respond(404, "text/plain", `no entry for ${answer.address} in this node's peer table\n`)
+    case "NotAnAddress":
+      return respond(400, "text/plain", `not a peer address (${answer.problem}): try /peers?address=ws://host:port\n`)
+  }
+}
+
 /**
- * The node's plain-HTTP side: `GET /status` (JSON), `GET /peers` (JSON, the peer table), `GET /metrics` (Prometheus text), the probes
+ * The node's plain-HTTP side: `GET /status` (JSON), `GET /peers` (JSON, the peer table; with
+ * `?address=ws://…`, one entry), `GET /metrics` (Prometheus text), the probes
  * `GET /healthz` and `GET /readyz` (http/health.ts), `GET /tx/:hash` (one transaction, JSON) and
  * `GET /` (the dashboard page, a static file with no build step).
  */
@@ -47,17 +60,21 @@ export const make = Effect.gen(function* () {
         : respond(200, "application/json", JSON.stringify(tx)),
     )
   const peers = Effect.provide(collectPeers, context)
+  const peer = (text: string) => Effect.map(Effect.provide(collectPeer(text), context), onePeerResponse)
 
   const handle = (request: PlainRequest): Effect.Effect<PlainResponse> => {
-    const pathname = request.url.split("?")[0] ?? "/"
+    const [pathname = "/", query = ""] = request.url.split("?")
     if (request.method !== "GET") return Effect.succeed(respond(405, "text/plain", "only GET is supported\n"))
     const tx = txPath.exec(pathname)
     if (tx?.[1] !== undefined) return transaction(tx[1])
     switch (pathname) {
       case "/status":
         return Effect.map(status, (s) => respond(200, "application/json", JSON.stringify(s)))
-      case "/peers":
+      case "/peers": {
+        const address = new URLSearchParams(query).get("address")
+        if (address !== null) return peer(address)
         return Effect.map(peers, (p) => respond(200, "application/json", JSON.stringify(p)))
+      }
       case "/metrics":
         return Effect.map(metrics, (text) => respond(200, "text/plain; version=0.0.4; charset=utf-8", text))
       case "/healthz":
