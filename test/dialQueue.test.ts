@@ -33,6 +33,7 @@ const makeHeldTransport = Effect.gen(function* () {
     send: () => Effect.void,
     close: Effect.void,
     unsafePing: () => undefined,
+    stoppedReading: () => false,
   }
   const open = (address: Address) => Effect.flatMap(gateOf(address), (gate) => Deferred.succeed(gate, connection))
   return { transport, started, open }

@@ -18,6 +18,7 @@ const makeQuietConnection = (remote: string) => {
       state.pings++
       if (state.answering) onPong()
     },
+    stoppedReading: () => false,
   }
   return { connection, state }
 }

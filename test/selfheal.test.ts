@@ -31,6 +31,7 @@ import * as TransportMemory from "../src/layers/TransportMemory.js"
 import { makeRedialer } from "../src/protocol/redial.js"
 import { type DialOutcome, type RedialPolicy, redialSchedule } from "../src/protocol/redialLoop.js"
 import { poolSummary } from "../src/protocol/sync.js"
+import { startGuardedNode } from "./support/guardedNode.js"
 import { fakePeer, record, send, startMemoryNode, waitForPeers, waitForPoolSize } from "./support/memoryNode.js"
 import { writeNodeFolder } from "./support/processes.js"
 import { startSpecPeer } from "./support/specPeer.js"
@@ -292,6 +293,35 @@ describe("self-healing on the in-memory network", () => {
       yield* listDeaf
       yield* TestClock.adjust("1 second")
       expect(yield* deaf.acceptedCount).toBe(2)
+    }).pipe(Effect.provide(TransportMemory.layerNetwork)),
+  )
+
+  it.scoped("a learned peer cut off for leaving what it is sent unread is given up with a rest, before any ping", () =>
+    Effect.gen(function* () {
+      const deafAddress = localAddress(4105)
+      const node = yield* startGuardedNode(4001, {
+        healing: { redialLearnedAttempts: 2, givenUpRestMillis: 60_000 },
+        // What a real socket reports once the peer has left MAX_SEND_BUFFER_BYTES unread (wsConnection.ts).
+        dial: (memory) => (address) =>
+          Effect.map(memory.dial(address), (connection) =>
+            address === deafAddress ? { ...connection, stoppedReading: () => true } : connection,
+          ),
+      })
+      const deaf = yield* fakePeer(4105)
+      const lister = yield* fakePeer(4106)
+      const listDeaf = listedBy(lister, node.address, deaf.address)
+      yield* listDeaf
+      // Each connection is cut off at once, long before the heartbeat's first ping: two failures.
+      for (let i = 0; i < 2; i++) {
+        yield* (yield* deaf.nextInbound).close
+        yield* TestClock.adjust("5 seconds")
+      }
+      expect((yield* node.peers.entry(deaf.address))?.state._tag).toBe("GivenUp")
+      // Listed again within the rest: left alone (no connection waits at the peer), as a peer that never
+      // answered pings is.
+      yield* listDeaf
+      yield* TestClock.adjust("1 second")
+      expect(yield* deaf.acceptedCount).toBe(0)
     }).pipe(Effect.provide(TransportMemory.layerNetwork)),
   )
 

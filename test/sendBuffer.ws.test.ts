@@ -50,6 +50,7 @@ describe("what a node holds for a peer", () => {
         const listener = yield* transport.listen(0)
         yield* clientThatNeverReads(listener.port)
         const connection = yield* listener.accepted.take
+        expect(connection.stoppedReading()).toBe(false)
         const ended = yield* Effect.fork(readToEnd(connection))
         // 64 KiB a turn: far more than the kernel's socket buffers take, yet each turn within the limit.
         const frame = "x".repeat(64 * 1024)
@@ -61,6 +62,8 @@ describe("what a node holds for a peer", () => {
             Effect.timeout("20 seconds"),
           )
         yield* Fiber.join(ended)
+        // The redial loop counts it as a peer that stopped answering (connections.ts).
+        expect(connection.stoppedReading()).toBe(true)
         const line = yield* logs.waitFor((l) => l.message === "peer disconnected: not reading what we send")
         expect(line.level).toBe("WARN")
         expect(line.annotations).toMatchObject({

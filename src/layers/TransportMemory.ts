@@ -64,6 +64,8 @@ const makeConnectionPair = (
       unsafePing: (onPong) => {
         if (remoteAnswers()) onPong()
       },
+      // In memory nothing waits to be sent: a peer never leaves anything unread.
+      stoppedReading: () => false,
       ...(peerNodeId === undefined ? {} : { peerNodeId }),
     })
     return [

@@ -50,7 +50,9 @@ export const wrapSocket = (
       }),
       (inbox): Connection => {
         // Closed at once, not gracefully: a closing frame would wait behind what the peer does not read.
+        let stoppedReading = false
         const send = makeCorkedSend(socket, tcp, bounds.maxSendBuffer, (waiting) => {
+          stoppedReading = true
           inbox.end(Exit.fail(new NotReading({ waiting })))
           abort(socket, tcp())
         })
@@ -74,6 +76,7 @@ export const wrapSocket = (
             inbox.end(Exit.void)
           }),
           unsafePing: pings.ping,
+          stoppedReading: () => stoppedReading,
         }
       },
     )

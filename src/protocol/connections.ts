@@ -56,10 +56,14 @@ export const makeConnectionRunners = <R>(context: ConnectionContext<R>) => {
 
   // Until it closes, its peer stops answering pings, or it sends too many bad frames: the heartbeat
   // closes a silent peer's connection, which ends the frames, and watches it for the connection's scope.
-  // Answers whether the peer still answered pings at the end (a peer that does not read never does).
+  // Answers whether the peer still answered at the end: it answered pings, and it was not cut off for
+  // leaving what it was sent unread (that can happen before the first ping).
   const serve: Serve<R> = (connection, link, adopt) =>
     Effect.flatMap(context.heartbeat.watch(connection), (watched) =>
-      Effect.zipRight(context.serveFrames(connection, link, adopt), watched.answering),
+      Effect.zipRight(
+        context.serveFrames(connection, link, adopt),
+        Effect.map(watched.answering, (answering) => answering && !connection.stoppedReading()),
+      ),
     )
 
   /** Our HANDSHAKE to `address`: our address first, then the peers we are connected to. */

@@ -28,6 +28,11 @@ export interface Connection {
    * not answer (a frozen process, a half-open TCP connection), or if the connection is not open.
    */
   readonly unsafePing: (onPong: () => void) => void
+  /**
+   * Whether the connection was cut off because its peer left too much of what it was sent unread
+   * (MAX_SEND_BUFFER_BYTES): it does not read, whatever its pings said so far. A plain read.
+   */
+  readonly stoppedReading: () => boolean
   /** The random id of the node at the other end, when its transport sends one (spec nodes do not). */
   readonly peerNodeId?: string
   /** The IP an inbound connection came from, when the transport has IPs. */
