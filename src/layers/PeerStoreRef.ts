@@ -6,10 +6,6 @@ import { Limits } from "../services/Limits.js"
 import { type LinkEvent, type Peer, type PeerSnapshot, PeerStore } from "../services/PeerStore.js"
 import { makePeerTableState, type Transition } from "./peerTableState.js"
 
-/** Calls `f` with the Clock's time, as one synchronous step. */
-const atNow = <A>(f: (now: number) => A) =>
-  Clock.clockWith((clock) => Effect.sync(() => f(clock.unsafeCurrentTimeMillis())))
-
 /** The table's state changes, for its followers: each change's snapshot is built only while someone follows (a test, the debug log). */
 const makeStateFeed = Effect.gen(function* () {
   const changed = yield* PubSub.unbounded<PeerSnapshot>()
@@ -51,7 +47,8 @@ export const make = Effect.gen(function* () {
     (yield* Limits).maxRememberedAddresses,
   )
   /** One transition at the Clock's time, as one synchronous step; answers whether the entry changed. */
-  const change = (address: Address, transition: Transition) => atNow((now) => table.apply(address, now, transition))
+  const change = (address: Address, transition: Transition) =>
+    Effect.map(Clock.currentTimeMillis, (now) => table.apply(address, now, transition))
   const update = (address: Address, transition: Transition) => Effect.asVoid(change(address, transition))
 
   const claim = (address: Address) =>
@@ -64,8 +61,8 @@ export const make = Effect.gen(function* () {
   /** Records `peer`'s connection as a link until the scope closes; `connects` also makes the peer connected. */
   const addLink = (peer: Peer, connects: boolean) =>
     Effect.acquireRelease(
-      atNow((now) => table.addLink(peer, connects, now)),
-      (link) => atNow((now) => table.removeLink(link, connects, now)),
+      Effect.map(Clock.currentTimeMillis, (now) => table.addLink(peer, connects, now)),
+      (link) => Effect.map(Clock.currentTimeMillis, (now) => table.removeLink(link, connects, now)),
     )
 
   return PeerStore.of({
@@ -76,7 +73,7 @@ export const make = Effect.gen(function* () {
     leave: (address) => update(address, PeerLinks.leave),
     // A HANDSHAKE's addresses in one step, as one change each.
     queue: (addresses) =>
-      atNow((now) => {
+      Effect.map(Clock.currentTimeMillis, (now) => {
         for (const address of addresses) table.apply(address, now, (entry, at) => PeerTable.queue(entry, address, at))
       }),
     unqueue: (address) => update(address, PeerTable.unqueue),
